@@ -1,0 +1,110 @@
+import type { Removal, RemovalReason } from './removal.ts';
+
+interface GraphEntry {
+  readonly key: string;
+  readonly dependencies: readonly string[];
+  readonly dependents: Set<string>;
+}
+
+/**
+ * The live dependency graph of running shapes: handle -> dependencies and
+ * dependents, definition key -> handle. Every operation is proportional to the
+ * shapes it touches, never to the number of shapes held.
+ */
+export class DependencyGraph {
+  readonly #entries = new Map<string, GraphEntry>();
+  readonly #byKey = new Map<string, string>();
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  has(handle: string): boolean {
+    return this.#entries.has(handle);
+  }
+
+  handleForKey(key: string): string | undefined {
+    return this.#byKey.get(key);
+  }
+
+  keyOf(handle: string): string | undefined {
+    return this.#entries.get(handle)?.key;
+  }
+
+  dependenciesOf(handle: string): readonly string[] {
+    return this.#entries.get(handle)?.dependencies ?? [];
+  }
+
+  dependentsOf(handle: string): ReadonlySet<string> {
+    return this.#entries.get(handle)?.dependents ?? new Set();
+  }
+
+  handles(): IterableIterator<string> {
+    return this.#entries.keys();
+  }
+
+  /**
+   * Adds a shape whose dependencies are all present. Adding one that points at a
+   * missing handle is a programming error, refused here rather than discovered
+   * later by a consumer asking a materializer that does not exist.
+   */
+  add(handle: string, key: string, dependencies: readonly string[]): void {
+    if (this.#entries.has(handle)) throw new Error(`shape ${handle} is already in the graph`);
+    for (const dep of dependencies) {
+      if (!this.#entries.has(dep)) throw new Error(`shape ${handle} depends on ${dep}, which is not in the graph`);
+    }
+    this.#entries.set(handle, { key, dependencies: [...dependencies], dependents: new Set() });
+    if (!this.#byKey.has(key)) this.#byKey.set(key, handle);
+    for (const dep of dependencies) this.#entries.get(dep)!.dependents.add(handle);
+  }
+
+  /**
+   * The removal of `handle` and, transitively, of everything that depends on it:
+   * breadth first, so each removal comes after the one that caused it.
+   * Does not change the graph; `delete` each handle once the removal is carried out.
+   */
+  removalClosure(handle: string, reason: RemovalReason, cause: string | null = null, detail?: string): Removal[] {
+    if (!this.#entries.has(handle)) return [];
+    const first: Removal = detail === undefined ? { handle, reason, cause } : { handle, reason, cause, detail };
+    const out: Removal[] = [first];
+    const seen = new Set([handle]);
+    for (let head = 0; head < out.length; head++) {
+      const current = out[head]!.handle;
+      for (const dependent of this.#entries.get(current)!.dependents) {
+        if (seen.has(dependent)) continue;
+        seen.add(dependent);
+        out.push({ handle: dependent, reason: 'dependency-removed', cause: current });
+      }
+    }
+    return out;
+  }
+
+  /** Removes one shape; its dependents must be gone already (or go in the same closure). */
+  delete(handle: string): void {
+    const entry = this.#entries.get(handle);
+    if (!entry) return;
+    this.#entries.delete(handle);
+    if (this.#byKey.get(entry.key) === handle) this.#byKey.delete(entry.key);
+    for (const dep of entry.dependencies) this.#entries.get(dep)?.dependents.delete(handle);
+  }
+
+  /** Every handle, dependencies before dependents (Kahn). Reverse it to shut down. */
+  topologicalOrder(): string[] {
+    const pending = new Map<string, number>();
+    const order: string[] = [];
+    for (const [handle, entry] of this.#entries) {
+      // A handle listed twice is one edge: `dependents` is a set.
+      const distinct = new Set(entry.dependencies).size;
+      pending.set(handle, distinct);
+      if (distinct === 0) order.push(handle);
+    }
+    for (let head = 0; head < order.length; head++) {
+      for (const dependent of this.#entries.get(order[head]!)!.dependents) {
+        const left = pending.get(dependent)! - 1;
+        pending.set(dependent, left);
+        if (left === 0) order.push(dependent);
+      }
+    }
+    return order;
+  }
+}

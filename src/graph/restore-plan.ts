@@ -1,0 +1,235 @@
+import { stronglyConnectedComponents } from './cycles.ts';
+import type { Removal, RemovalReason } from './removal.ts';
+
+/** One loaded shape, as the planner sees it: identities and edges, nothing else. */
+export interface PlanNode {
+  readonly handle: string;
+  /** Definition key (equal definitions <=> equal keys). */
+  readonly key: string;
+  /** Resolved dependency handles, in order of appearance in the where clause. */
+  readonly dependencyHandles: readonly string[];
+  /** Definition keys the where clause's subqueries require, same order. */
+  readonly dependencyKeys: readonly string[];
+  /** Creation time (the handle's microseconds): the fixed rule keeps the oldest duplicate. */
+  readonly createdAt: bigint;
+  /** Created directly by a caller, not only as some shape's dependency. */
+  readonly requested: boolean;
+}
+
+export type RestorePolicy = 'validate' | 'dropDependent';
+
+export interface RestorePlanOptions {
+  readonly policy?: RestorePolicy;
+  /**
+   * Shapes already removed while loading (no storage, corrupt definition):
+   * a dependent of one of these is `dependency-removed`, not `missing-dependency`.
+   */
+  readonly removedWhileLoading?: readonly Removal[];
+}
+
+export interface RestorePlan {
+  /** Surviving handles in topological order: every dependency before its dependents. */
+  readonly keep: readonly string[];
+  /** Every removal, causes before their effects (removedWhileLoading first). */
+  readonly removals: readonly Removal[];
+}
+
+const NONE = -1;
+
+/**
+ * Decides which loaded shapes survive a restore, in one pass linear in
+ * shapes + edges. A shape survives only when every dependency handle names a
+ * surviving shape whose definition is the one its subquery asks for; removal
+ * is transitive; a shape on a cycle is removed; of two shapes with the same
+ * definition the oldest (then the smaller handle) is kept.
+ *
+ * Every dependency handle is checked against the survivors, not against a list
+ * of "removed in this pass": a handle that already dangled when the backup
+ * was written is caught the same way.
+ */
+export function planRestore(nodes: readonly PlanNode[], options: RestorePlanOptions = {}): RestorePlan {
+  const policy = options.policy ?? 'validate';
+  const preRemoved = options.removedWhileLoading ?? [];
+  const n = nodes.length;
+
+  const indexOf = new Map<string, number>();
+  for (let i = 0; i < n; i++) indexOf.set(nodes[i]!.handle, i);
+  const removedBeforePlan = new Set(preRemoved.map((r) => r.handle));
+
+  // Direct faults: the node's own dependency list is wrong, whatever else happens.
+  const fault: (Removal | undefined)[] = new Array(n);
+  const deps: number[][] = new Array(n);
+  const dependents: number[][] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    deps[i] = [];
+    dependents[i] = [];
+  }
+  for (let i = 0; i < n; i++) {
+    const node = nodes[i]!;
+    if (node.dependencyHandles.length !== node.dependencyKeys.length) {
+      fault[i] = {
+        handle: node.handle,
+        reason: 'missing-dependency',
+        cause: null,
+        detail: `where clause has ${node.dependencyKeys.length} subqueries but ${node.dependencyHandles.length} dependency handles are stored`,
+      };
+    }
+    for (let d = 0; d < node.dependencyHandles.length; d++) {
+      const depHandle = node.dependencyHandles[d]!;
+      const j = indexOf.get(depHandle);
+      if (j === undefined) {
+        fault[i] ??= removedBeforePlan.has(depHandle)
+          ? { handle: node.handle, reason: 'dependency-removed', cause: depHandle }
+          : { handle: node.handle, reason: 'missing-dependency', cause: depHandle, detail: `dependency ${d} is not stored` };
+        continue;
+      }
+      if (d < node.dependencyKeys.length && nodes[j]!.key !== node.dependencyKeys[d]) {
+        fault[i] ??= {
+          handle: node.handle,
+          reason: 'dependency-mismatch',
+          cause: depHandle,
+          detail: `dependency ${d} names a shape with another definition`,
+        };
+      }
+      deps[i]!.push(j);
+      dependents[j]!.push(i);
+    }
+  }
+
+  // Kahn's algorithm: topological order and depth (longest path from a root).
+  const pending = new Int32Array(n);
+  const depth = new Int32Array(n);
+  const order: number[] = [];
+  for (let i = 0; i < n; i++) {
+    pending[i] = deps[i]!.length;
+    if (pending[i] === 0) order.push(i);
+  }
+  for (let head = 0; head < order.length; head++) {
+    const v = order[head]!;
+    for (const w of dependents[v]!) {
+      if (depth[w]! < depth[v]! + 1) depth[w] = depth[v]! + 1;
+      if (--pending[w]! === 0) order.push(w);
+    }
+  }
+
+  const removal: (Removal | undefined)[] = new Array(n);
+  const removals: Removal[] = [...preRemoved];
+  const remove = (i: number, reason: RemovalReason, cause: string | null, detail?: string): void => {
+    const r: Removal = detail === undefined ? { handle: nodes[i]!.handle, reason, cause } : { handle: nodes[i]!.handle, reason, cause, detail };
+    removal[i] = r;
+    removals.push(r);
+  };
+  const removeWith = (i: number, r: Removal): void => {
+    removal[i] = r;
+    removals.push(r);
+  };
+
+  // Walk the acyclic part by depth. All candidates for one definition have the
+  // same depth (their dependencies have the same definitions), so a depth level
+  // holds every rival a duplicate can have, and its dependents come later.
+  let maxDepth = 0;
+  for (const v of order) if (depth[v]! > maxDepth) maxDepth = depth[v]!;
+  const levelStart = new Int32Array(maxDepth + 2);
+  for (const v of order) levelStart[depth[v]! + 1]!++;
+  for (let d = 1; d < levelStart.length; d++) levelStart[d]! += levelStart[d - 1]!;
+  const byLevel = new Int32Array(order.length);
+  const fill = levelStart.slice();
+  for (const v of order) byLevel[fill[depth[v]!]!++] = v;
+
+  const winnerOfKey = new Map<string, number>();
+  for (let d = 0; d <= maxDepth; d++) {
+    winnerOfKey.clear();
+    const candidates: number[] = [];
+    for (let k = levelStart[d]!; k < levelStart[d + 1]!; k++) {
+      const v = byLevel[k]!;
+      const own = fault[v];
+      if (own) {
+        removeWith(v, own);
+        continue;
+      }
+      const removedDep = firstRemoved(deps[v]!, removal);
+      if (removedDep !== NONE) {
+        remove(v, 'dependency-removed', nodes[removedDep]!.handle);
+        continue;
+      }
+      candidates.push(v);
+      const best = winnerOfKey.get(nodes[v]!.key);
+      if (best === undefined || older(nodes[v]!, nodes[best]!)) winnerOfKey.set(nodes[v]!.key, v);
+    }
+    for (const v of candidates) {
+      const best = winnerOfKey.get(nodes[v]!.key)!;
+      if (best !== v) remove(v, 'duplicate', nodes[best]!.handle, 'another stored shape has the same definition');
+    }
+  }
+
+  // Whatever Kahn could not order sits on a cycle or behind one.
+  if (order.length < n) {
+    const inCycleArea = (i: number): boolean => pending[i]! > 0;
+    const components = stronglyConnectedComponents(n, (i) => deps[i]!, inCycleArea);
+    const queue: number[] = [];
+    for (const component of components) {
+      const onCycle = component.length > 1 || deps[component[0]!]!.includes(component[0]!);
+      if (!onCycle) continue;
+      for (const v of component) {
+        const next = deps[v]!.find((w) => component.includes(w) && inCycleArea(w)) ?? v;
+        if (fault[v]) removeWith(v, fault[v]!);
+        else remove(v, 'cycle', nodes[next]!.handle);
+        queue.push(v);
+      }
+    }
+    // Everything downstream of a cycle: breadth first, so each cause precedes its effects.
+    for (let head = 0; head < queue.length; head++) {
+      const v = queue[head]!;
+      for (const w of dependents[v]!) {
+        if (removal[w]) continue;
+        if (fault[w]) removeWith(w, fault[w]!);
+        else remove(w, 'dependency-removed', nodes[v]!.handle);
+        queue.push(w);
+      }
+    }
+  }
+
+  if (policy === 'dropDependent') dropDependentShapes(nodes, order, deps, dependents, removal, remove);
+
+  const keep: string[] = [];
+  for (const v of order) if (!removal[v]) keep.push(nodes[v]!.handle);
+  return { keep, removals };
+}
+
+/**
+ * Electric's 2026 policy: every shape with subqueries goes (clients re-fetch),
+ * and so do dependency shapes that only those shapes used and no caller asked
+ * for directly. Runs after validation, over the survivors.
+ */
+function dropDependentShapes(
+  nodes: readonly PlanNode[],
+  order: readonly number[],
+  deps: readonly number[][],
+  dependents: readonly number[][],
+  removal: (Removal | undefined)[],
+  remove: (i: number, reason: RemovalReason, cause: string | null, detail?: string) => void,
+): void {
+  // Dependents first (reverse topological order), so a dependency sees its dependents' fate.
+  for (let k = order.length - 1; k >= 0; k--) {
+    const v = order[k]!;
+    if (!removal[v] && deps[v]!.length > 0) remove(v, 'policy-drop-dependent', null);
+  }
+  for (let k = order.length - 1; k >= 0; k--) {
+    const v = order[k]!;
+    if (removal[v] || nodes[v]!.requested || dependents[v]!.length === 0) continue;
+    const droppedBy = dependents[v]!.find((w) => removal[w]?.reason === 'policy-drop-dependent');
+    if (droppedBy !== undefined && dependents[v]!.every((w) => removal[w] !== undefined)) {
+      remove(v, 'unused-dependency', nodes[droppedBy]!.handle);
+    }
+  }
+}
+
+function firstRemoved(deps: readonly number[], removal: readonly (Removal | undefined)[]): number {
+  for (const d of deps) if (removal[d]) return d;
+  return NONE;
+}
+
+function older(a: PlanNode, b: PlanNode): boolean {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt;
+  return a.handle < b.handle;
+}
