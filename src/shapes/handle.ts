@@ -13,21 +13,30 @@ export function definitionHash(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest().readUInt32BE(0).toString(10);
 }
 
+/**
+ * Makes a strictly increasing microsecond clock out of `read` (which may stall or go backwards):
+ * each call returns `read()`, or the previous value + 1 when `read()` has not moved past it.
+ */
+export function strictlyIncreasing(read: () => bigint): () => bigint {
+  let last: bigint | undefined;
+  return () => {
+    const now = read();
+    last = last === undefined || now > last ? now : last + 1n;
+    return last;
+  };
+}
+
 // Wall clock in microseconds with sub-millisecond resolution: Date.now() anchored once, then the
 // monotonic high-resolution clock.
 const originMicros = BigInt(Date.now()) * 1000n;
 const originHr = process.hrtime.bigint();
-let lastMicros = 0n;
+const wallClockMicros = (): bigint => originMicros + (process.hrtime.bigint() - originHr) / 1000n;
 
 /**
  * Current wall-clock time in microseconds, strictly increasing within the process (when the
  * clock has not moved since the previous call, the previous value + 1).
  */
-export function monotonicMicros(): bigint {
-  const now = originMicros + (process.hrtime.bigint() - originHr) / 1000n;
-  lastMicros = now > lastMicros ? now : lastMicros + 1n;
-  return lastMicros;
-}
+export const monotonicMicros: () => bigint = strictlyIncreasing(wallClockMicros);
 
 /**
  * A new handle for a definition key. Without `nowMicros` the time part is monotonicMicros()

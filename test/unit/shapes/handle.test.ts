@@ -7,6 +7,7 @@ import {
   handleHash,
   isHandle,
   monotonicMicros,
+  strictlyIncreasing,
 } from '../../../src/shapes/handle.ts';
 
 const KEY = JSON.stringify(['public.users', 'id = 7', null, 'default']);
@@ -55,6 +56,13 @@ describe('createHandle', () => {
       expect(now > last).toBe(true);
       last = now;
     }
+  });
+
+  it('strictlyIncreasing: a stalled or backwards clock still yields increasing values', () => {
+    const readings = [10n, 10n, 10n, 9n, 5n, 12n, 12n, 20n];
+    let i = 0;
+    const clock = strictlyIncreasing(() => readings[i++]!);
+    expect(readings.map(() => clock())).toEqual([10n, 11n, 12n, 13n, 14n, 15n, 16n, 20n]);
   });
 
   it('gives a re-created shape a different handle', () => {
