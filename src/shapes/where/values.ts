@@ -1,0 +1,141 @@
+/**
+ * Value semantics shared by the evaluator and link keys: exact decimal numbers, code-point string
+ * order, Postgres boolean input.
+ *
+ * Rows carry JSON values. A number and a *numeric string* (`"7"`, `"-1.50"`, `"1e3"`: optional sign,
+ * digits with an optional fraction, optional exponent; no spaces, no `NaN` / `Infinity`, no hex)
+ * that denote the same decimal number are equal: Postgres would have compared them as numbers
+ * (an `int8` or `numeric` column serialized as a string, an integer literal, ...). JS numbers are
+ * taken at their shortest round-trip decimal spelling (`0.1` is exactly 0.1), which is what the
+ * JSON text said.
+ */
+
+/** An exact decimal: value = sign * digits * 10^exp, `digits` without leading/trailing zeros. */
+export interface Decimal {
+  readonly sign: -1 | 0 | 1;
+  readonly digits: string;
+  readonly exp: number;
+}
+
+const ZERO: Decimal = { sign: 0, digits: '', exp: 0 };
+
+const DECIMAL_TEXT = /^([+-])?(?:(\d+)(?:\.(\d*))?|\.(\d+))(?:[eE]([+-]?\d+))?$/;
+
+/** Parses a decimal literal text (see module doc); undefined when `text` is not one. */
+export function parseDecimal(text: string): Decimal | undefined {
+  const m = DECIMAL_TEXT.exec(text);
+  if (m === null) return undefined;
+  const intPart = m[2] ?? '';
+  const fracPart = m[3] ?? m[4] ?? '';
+  const e = m[5] === undefined ? 0 : Number(m[5]);
+  if (!Number.isSafeInteger(e)) return undefined;
+  let digits = intPart + fracPart;
+  let exp = e - fracPart.length;
+  let start = 0;
+  while (start < digits.length && digits.charCodeAt(start) === 48) start++;
+  digits = digits.slice(start);
+  if (digits.length === 0) return ZERO;
+  let end = digits.length;
+  while (digits.charCodeAt(end - 1) === 48) end--;
+  exp += digits.length - end;
+  digits = digits.slice(0, end);
+  return { sign: m[1] === '-' ? -1 : 1, digits, exp };
+}
+
+/** Exact decimal of a finite JS number (its shortest round-trip spelling). */
+export function decimalOfNumber(n: number): Decimal | undefined {
+  if (!Number.isFinite(n)) return undefined;
+  return parseDecimal(String(n));
+}
+
+/** Canonical text of a decimal: `0`, or `[-]<digits>e<exp>`. Equal numbers <=> equal text. */
+export function decimalKey(d: Decimal): string {
+  if (d.sign === 0) return '0';
+  return `${d.sign < 0 ? '-' : ''}${d.digits}e${d.exp}`;
+}
+
+export function compareDecimals(a: Decimal, b: Decimal): -1 | 0 | 1 {
+  if (a.sign !== b.sign) return a.sign < b.sign ? -1 : 1;
+  if (a.sign === 0) return 0;
+  const mag = compareMagnitudes(a, b);
+  return (a.sign > 0 ? mag : -mag) as -1 | 0 | 1;
+}
+
+function compareMagnitudes(a: Decimal, b: Decimal): -1 | 0 | 1 {
+  // Position of the most significant digit decides first.
+  const ta = a.digits.length + a.exp;
+  const tb = b.digits.length + b.exp;
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  const len = Math.max(a.digits.length, b.digits.length);
+  const da = a.digits.padEnd(len, '0');
+  const db = b.digits.padEnd(len, '0');
+  return da === db ? 0 : da < db ? -1 : 1;
+}
+
+/**
+ * A numeric literal's canonical constant: a JS number when the double denotes exactly the
+ * literal's decimal value, else the literal text (with `_` separators removed and hex/octal/binary
+ * integers converted to decimal), to be flagged `numeric: true`.
+ */
+export function numericLiteral(text: string): { value: number } | { value: string; numeric: true } {
+  let t = text.replaceAll('_', '');
+  const neg = t.startsWith('-');
+  const body = neg || t.startsWith('+') ? t.slice(1) : t;
+  if (/^0[xob]/i.test(body)) t = (neg ? '-' : '') + BigInt(body.toLowerCase()).toString();
+  const d = parseDecimal(t);
+  if (d === undefined) throw new Error(`not a numeric literal: ${text}`);
+  const n = Number(t);
+  const dn = decimalOfNumber(n);
+  if (dn !== undefined && compareDecimals(d, dn) === 0) return { value: n === 0 ? 0 : n };
+  return { value: t, numeric: true };
+}
+
+/**
+ * Compares strings by Unicode code point (JS `<` compares UTF-16 code units, which orders
+ * U+E000..U+FFFF after astral characters; code point order does not).
+ */
+export function compareCodePoints(a: string, b: string): -1 | 0 | 1 {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    // Map code units so that surrogates (astral code points) sort after all BMP code points.
+    if (x >= 0xd800) x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+    if (y >= 0xd800) y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    return x < y ? -1 : 1;
+  }
+  return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
+}
+
+/**
+ * Postgres `boolin`: `t`/`true`/`y`/`yes`/`on`/`1` and `f`/`false`/`n`/`no`/`off`/`0`,
+ * case-insensitive, surrounding whitespace ignored, unique prefixes of the words accepted
+ * (`tr`, `fa`, `of`). undefined when not a boolean.
+ */
+export function parseBooleanText(text: string): boolean | undefined {
+  const s = text.trim().toLowerCase();
+  if (s.length === 0) return undefined;
+  const prefixOf = (word: string): boolean => word.startsWith(s);
+  switch (s[0]) {
+    case 't':
+      return prefixOf('true') ? true : undefined;
+    case 'f':
+      return prefixOf('false') ? false : undefined;
+    case 'y':
+      return prefixOf('yes') ? true : undefined;
+    case 'n':
+      return prefixOf('no') ? false : undefined;
+    case 'o':
+      if (s.length >= 2 && prefixOf('on')) return true;
+      if (s.length >= 2 && prefixOf('off')) return false;
+      return undefined;
+    case '1':
+      return s === '1' ? true : undefined;
+    case '0':
+      return s === '0' ? false : undefined;
+    default:
+      return undefined;
+  }
+}
