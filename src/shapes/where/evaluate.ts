@@ -16,7 +16,8 @@
  * - `BETWEEN` is `x >= low AND x <= high` (SYMMETRIC also tries the bounds swapped);
  * - `LIKE` / `ILIKE`: both sides strings (else UNKNOWN), `%` and `_` wildcards, `\` escapes,
  *   ILIKE by Unicode simple case folding; a pattern ending in a lone `\` is UNKNOWN;
- * - `IS DISTINCT FROM`: NULL-safe comparison (UNKNOWN only for mismatched types);
+ * - `IS DISTINCT FROM`: NULL-safe, never UNKNOWN: `a IS NOT DISTINCT FROM b` is
+ *   `(a IS NULL AND b IS NULL) OR (a = b) IS TRUE` (so mismatched types are distinct);
  * - `test IN (SELECT ...)`: the test column values' `linkKey` is looked up in `links(dependency)`,
  *   the dependency's current value set. A NULL test value gives UNKNOWN, so both
  *   `NULL IN (SELECT ...)` and `NULL NOT IN (SELECT ...)` are UNKNOWN (even for an empty subquery,
@@ -249,13 +250,9 @@ function evaluateValue(expr: WhereExpr, row: Row, links: LinkValues): Value {
     case 'distinct': {
       const a = evaluateValue(expr.left, row, links);
       const b = evaluateValue(expr.right, row, links);
-      let distinct: Truth;
-      if (a === null || b === null) distinct = a !== b;
-      else {
-        const c = compareValues(a, b);
-        distinct = c === null ? null : c !== 0;
-      }
-      return expr.negated ? not(distinct) : distinct;
+      // Never UNKNOWN: NOT DISTINCT <=> both NULL, or (a = b) IS TRUE (mismatched types: distinct).
+      const same = a === null || b === null ? a === b : compareValues(a, b) === 0;
+      return expr.negated ? same : !same;
     }
     case 'sublink': {
       const values = expr.test.map((c) => (Object.hasOwn(row, c.name) ? row[c.name] : undefined));
