@@ -160,6 +160,15 @@ export function parseWhere(sql: string): ParsedWhere {
   if (typeof sql !== 'string' || sql.trim() === '') {
     throw new ShapeDefinitionError('invalid-where', 'invalid-where: the where clause is empty', '');
   }
+  const nul = sql.indexOf('\u0000');
+  if (nul >= 0) {
+    // libpg-query reads a C string: everything after a NUL would be silently ignored.
+    throw new ShapeDefinitionError(
+      'invalid-where',
+      `invalid-where: the where clause contains a NUL character (position ${Array.from(sql.slice(0, nul)).length + 1})`,
+      sql.slice(nul, nul + 40),
+    );
+  }
   const full = PREFIX + sql;
   const ctx = new Ctx(sql, Buffer.from(full, 'utf8'));
   let result: ParseResult;
