@@ -32,8 +32,13 @@ import { compareCodePoints, compareDecimals, decimalOfNumber, parseBooleanText, 
 /** Three-valued truth: `null` is UNKNOWN. */
 export type Truth = boolean | null;
 
-/** Current value set of a dependency (keys built with linkKey), by dependency index. */
-export type LinkValues = (dependency: number) => ReadonlySet<string>;
+/** A dependency's current link values (keys built with linkKey): only membership is asked. */
+export interface LinkSet {
+  has(value: string): boolean;
+}
+
+/** Current value set of a dependency, by dependency index (a Set, or a materializer's counted map). */
+export type LinkValues = (dependency: number) => LinkSet;
 
 export type Row = Readonly<Record<string, unknown>>;
 

@@ -18,7 +18,7 @@ export type {
 } from './ast.ts';
 export { COMPARE_OPS, childrenOf } from './ast.ts';
 export { referencedColumns, referencedDependencies } from './columns.ts';
-export type { LinkValues, Row, Truth } from './evaluate.ts';
+export type { LinkSet, LinkValues, Row, Truth } from './evaluate.ts';
 export { compareValues, evaluateTruth, evaluateWhere } from './evaluate.ts';
 export { linkKey } from './link-key.ts';
 export type { ParsedWhere } from './parse.ts';

@@ -1,0 +1,144 @@
+import { createActor, type AnyActorRef } from 'xstate';
+import { consumerLogic, type ConsumerEvent, type ConsumerInput, type ConsumerRef } from './consumer.actor.ts';
+import { materializerLogic, type MaterializerEvent, type MaterializerInput, type MaterializerRef } from './materializer.actor.ts';
+import { RestartTracker, type RestartIntensity } from './restart-intensity.ts';
+
+/**
+ * XState refuses `ref.stop()` on an actor that has a parent ("A non-root
+ * actor cannot be stopped directly"); a parent stops its children by sending
+ * them the `xstate.stop` event, which is what this does for the runtime.
+ */
+function stopOwnedActor(ref: AnyActorRef): void {
+  ref.send({ type: 'xstate.stop' });
+}
+
+export const consumerSystemId = (handle: string): string => `shape:${handle}`;
+export const materializerSystemId = (handle: string): string => `materializer:${handle}`;
+
+interface ShapeActors {
+  consumer: ConsumerRef;
+  readonly consumerInput: ConsumerInput;
+  materializer?: MaterializerRef;
+}
+
+export type DeliveryResult =
+  | { readonly ok: true }
+  /** The actor kept failing past its restart intensity, or could not reach a dependency. */
+  | { readonly ok: false; readonly error: unknown; readonly restarts: number };
+
+/**
+ * Owns every consumer and materializer actor. They join the runtime's actor
+ * system (`parent` is the runtime, so the inspector shows them by systemId and
+ * their failures reach it) but are kept here rather than in the runtime's
+ * children map, which XState copies on every spawn and stop: that made one
+ * parent with 10k children quadratic. Here spawn and stop are O(1) each.
+ *
+ * It is also the supervisor: a consumer that throws while handling an event is
+ * restarted (same systemId, same input) and the event delivered again, up to
+ * the restart intensity.
+ */
+export class ActorDirectory {
+  readonly #actors = new Map<string, ShapeActors>();
+  readonly #restarts: RestartTracker;
+
+  constructor(
+    private readonly parent: AnyActorRef,
+    intensity?: RestartIntensity,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.#restarts = new RestartTracker(intensity);
+  }
+
+  get size(): number {
+    return this.#actors.size;
+  }
+
+  has(handle: string): boolean {
+    return this.#actors.has(handle);
+  }
+
+  consumer(handle: string): ConsumerRef | undefined {
+    return this.#actors.get(handle)?.consumer;
+  }
+
+  materializer(handle: string): MaterializerRef | undefined {
+    return this.#actors.get(handle)?.materializer;
+  }
+
+  /** Starts the consumer of a shape. Its dependencies' materializers must be running: they are passed as refs. */
+  spawnConsumer(input: ConsumerInput): ConsumerRef {
+    if (this.#actors.has(input.handle)) throw new Error(`shape ${input.handle} already has a consumer`);
+    for (const dep of input.dependencies) {
+      if (dep.getSnapshot().status !== 'active') throw new Error(`shape ${input.handle}: dependency ${dep.id} is not running`);
+    }
+    const consumer = this.#startConsumer(input);
+    this.#actors.set(input.handle, { consumer, consumerInput: input });
+    return consumer;
+  }
+
+  /** Starts the materializer of a shape that has (or is about to have) dependents. */
+  spawnMaterializer(input: MaterializerInput): MaterializerRef {
+    const entry = this.#actors.get(input.handle);
+    if (!entry) throw new Error(`shape ${input.handle} has no consumer: spawn it first`);
+    if (entry.materializer) return entry.materializer;
+    const id = materializerSystemId(input.handle);
+    entry.materializer = createActor(materializerLogic, { parent: this.parent, id, systemId: id, input }).start();
+    return entry.materializer;
+  }
+
+  /** Stops a shape's actors: materializer first (its dependents are gone already), then the consumer. */
+  stop(handle: string): void {
+    const entry = this.#actors.get(handle);
+    if (!entry) return;
+    if (entry.materializer) stopOwnedActor(entry.materializer);
+    stopOwnedActor(entry.consumer);
+    this.#actors.delete(handle);
+    this.#restarts.forget(handle);
+  }
+
+  /** Stops a shape's materializer only (its last dependent is gone; the shape keeps serving). */
+  stopMaterializer(handle: string): void {
+    const entry = this.#actors.get(handle);
+    if (!entry?.materializer) return;
+    stopOwnedActor(entry.materializer);
+    delete entry.materializer;
+  }
+
+  /** Sends an event to a consumer, restarting it when it fails, within the restart intensity. */
+  deliverToConsumer(handle: string, event: ConsumerEvent): DeliveryResult {
+    const entry = this.#actors.get(handle);
+    if (!entry) return { ok: false, error: new Error(`shape ${handle} has no consumer`), restarts: 0 };
+    let restarts = 0;
+    // A restarted consumer starts from where the failed one was, not from spawn time.
+    const lastXid = entry.consumer.getSnapshot().context.lastXid;
+    for (;;) {
+      entry.consumer.send(event);
+      const snapshot = entry.consumer.getSnapshot();
+      if (snapshot.status === 'active') return { ok: true };
+      const error = snapshot.error;
+      if (error instanceof Error && error.name === 'DependencyMissingError') return { ok: false, error, restarts };
+      if (!this.#restarts.allowRestart(handle, this.now())) return { ok: false, error, restarts };
+      restarts++;
+      entry.consumer = this.#startConsumer({ ...entry.consumerInput, lastXid });
+    }
+  }
+
+  deliverToMaterializer(handle: string, event: MaterializerEvent): DeliveryResult {
+    const ref = this.#actors.get(handle)?.materializer;
+    if (!ref) return { ok: false, error: new Error(`shape ${handle} has no materializer`), restarts: 0 };
+    ref.send(event);
+    const snapshot = ref.getSnapshot();
+    return snapshot.status === 'active' ? { ok: true } : { ok: false, error: snapshot.error, restarts: 0 };
+  }
+
+  /** Stops everything in the given order (the runtime passes dependents first). */
+  stopAll(order: Iterable<string>): void {
+    for (const handle of order) this.stop(handle);
+    for (const handle of [...this.#actors.keys()]) this.stop(handle);
+  }
+
+  #startConsumer(input: ConsumerInput): ConsumerRef {
+    const id = consumerSystemId(input.handle);
+    return createActor(consumerLogic, { parent: this.parent, id, systemId: id, input }).start();
+  }
+}

@@ -1,0 +1,51 @@
+import { fromPromise } from 'xstate';
+import type { Removal } from '../graph/removal.ts';
+import type { LogEntry, ShapeStorage, StrayEntry } from '../storage/storage.ts';
+import { mapConcurrently } from '../restore/map-concurrently.ts';
+import type { RestoreProblem } from '../restore/load-result.ts';
+
+export interface CommitRestoreInput {
+  readonly storage: ShapeStorage;
+  /** Removed shapes that still have storage. */
+  readonly deleteHandles: readonly string[];
+  readonly strays: readonly StrayEntry[];
+  /** Shapes whose materializer must be rebuilt from their log. */
+  readonly materializerHandles: readonly string[];
+  readonly retireBackup: boolean;
+}
+
+export interface CommitRestoreOutput {
+  readonly materializerLogs: ReadonlyMap<string, readonly LogEntry[]>;
+  readonly problems: readonly RestoreProblem[];
+}
+
+/**
+ * Carries out a restore plan on disk before anything is spawned: deletes the
+ * removed shapes' storage, clears leftovers of interrupted creates and
+ * deletes, retires the backup (it is used once), and reads the logs the
+ * materializers are rebuilt from (a torn last entry is cut back).
+ */
+export const commitRestoreActor = fromPromise<CommitRestoreOutput, CommitRestoreInput>(async ({ input }) => {
+  const { storage } = input;
+  const problems: RestoreProblem[] = [];
+  await mapConcurrently(input.deleteHandles, 16, (handle) => storage.deleteShape(handle));
+  for (const stray of input.strays) if (stray.kind !== 'unknown') await storage.removeStray(stray);
+  if (input.retireBackup) await storage.retireBackup();
+  const logs = await mapConcurrently(input.materializerHandles, 32, async (handle) => {
+    const log = await storage.readLog(handle, { repair: true });
+    if (log.damage) {
+      problems.push({
+        handle,
+        file: `${storage.description}: shapes/${handle}/log.jsonl`,
+        reason: `log line ${log.damage.line}: ${log.damage.reason}`,
+        action: log.repaired ? 'repaired' : 'kept',
+      });
+    }
+    return [handle, log.entries] as const;
+  });
+  return { materializerLogs: new Map(logs), problems };
+});
+
+export function removedWithStorage(removals: readonly Removal[]): string[] {
+  return removals.filter((r) => r.reason !== 'no-storage').map((r) => r.handle);
+}

@@ -1,0 +1,58 @@
+import type { ShapeRecord } from '../registry/shape-record.ts';
+import { columnNames } from '../shapes/definition.ts';
+import type { LogEntry } from '../storage/storage.ts';
+import { consumerSystemId, materializerSystemId, type ActorDirectory } from './actor-directory.ts';
+import type { MaterializerRef } from './materializer.actor.ts';
+
+export interface SpawnOptions {
+  readonly keyColumns: Readonly<Record<string, readonly string[]>>;
+  /** Shapes that need a materializer, with the log it is rebuilt from. */
+  readonly materializerLogs: ReadonlyMap<string, readonly LogEntry[]>;
+  readonly onSpawned?: (done: number, total: number) => void;
+}
+
+export const DEFAULT_KEY_COLUMNS: readonly string[] = ['id'];
+
+/**
+ * Spawns consumers and materializers for `records`, which must come
+ * dependencies first: each consumer is handed the refs of its dependencies'
+ * materializers, and the directory refuses a consumer whose dependency is not
+ * running. Returns the systemIds in spawn order.
+ */
+export function spawnShapes(directory: ActorDirectory, records: readonly ShapeRecord[], options: SpawnOptions): string[] {
+  const order: string[] = [];
+  let done = 0;
+  for (const record of records) {
+    const { handle, dependencyHandles } = record.stored;
+    const dependencies: MaterializerRef[] = dependencyHandles.map((dep) => {
+      const ref = directory.materializer(dep);
+      if (!ref) throw new Error(`shape ${handle}: dependency ${dep} has no running materializer`);
+      return ref;
+    });
+    const { definition, where } = record.shape;
+    directory.spawnConsumer({
+      handle,
+      ...(where ? { where } : {}),
+      ...(definition.columns ? { columns: columnNames(definition)! } : {}),
+      keyColumns: options.keyColumns[definition.table] ?? DEFAULT_KEY_COLUMNS,
+      replica: definition.replica,
+      dependencies,
+      lastXid: 0,
+    });
+    order.push(consumerSystemId(handle));
+    const log = options.materializerLogs.get(handle);
+    if (log) {
+      directory.spawnMaterializer({ handle, columns: columnNames(definition) ?? [], log });
+      order.push(materializerSystemId(handle));
+    }
+    if (++done % 1000 === 0) options.onSpawned?.(done, records.length);
+  }
+  options.onSpawned?.(done, records.length);
+  return order;
+}
+
+/** Spawns a materializer for an already running shape that just gained its first dependent. */
+export function spawnMaterializerFor(directory: ActorDirectory, record: ShapeRecord, log: readonly LogEntry[]): string {
+  directory.spawnMaterializer({ handle: record.stored.handle, columns: columnNames(record.shape.definition) ?? [], log });
+  return materializerSystemId(record.stored.handle);
+}

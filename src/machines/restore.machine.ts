@@ -1,0 +1,239 @@
+import { assign, emit, enqueueActions, setup } from 'xstate';
+import { ActorDirectory } from '../actors/actor-directory.ts';
+import { commitRestoreActor, removedWithStorage } from '../actors/commit-restore.actor.ts';
+import { createShapeActor } from '../actors/create-shape.actor.ts';
+import { deleteShapesActor } from '../actors/delete-shapes.actor.ts';
+import { checkBackupActor, loadBackupActor } from '../actors/load-backup.actor.ts';
+import { loadShapesActor } from '../actors/load-shapes.actor.ts';
+import { writeBackupActor } from '../actors/write-backup.actor.ts';
+import { silentLogger } from '../logging/runtime-logger.ts';
+import { ShapeRegistry } from '../registry/shape-registry.ts';
+import * as impl from './runtime.actions.ts';
+import type { RuntimeContext, RuntimeEmitted, RuntimeEvent, RuntimeOutput, ShapeRuntimeInput } from './runtime.types.ts';
+
+/**
+ * The shape runtime's statechart. Both load paths (`loadingBackup`,
+ * `loadingShapes`) end in `validatingDependencies`, which sends a CASCADE.STOP
+ * for every shape that must go before anything is spawned; `spawning` then
+ * starts actors dependencies first, so no actor ever points at a dependency
+ * that is not running. Requests that arrive before `running` wait in a queue.
+ */
+export const shapeRuntimeMachine = setup({
+  types: {
+    context: {} as RuntimeContext,
+    events: {} as RuntimeEvent,
+    input: {} as ShapeRuntimeInput,
+    emitted: {} as RuntimeEmitted,
+    output: {} as RuntimeOutput,
+  },
+  actors: {
+    checkBackup: checkBackupActor,
+    loadBackup: loadBackupActor,
+    loadShapes: loadShapesActor,
+    commitRestore: commitRestoreActor,
+    createShape: createShapeActor,
+    deleteShapes: deleteShapesActor,
+    writeBackup: writeBackupActor,
+  },
+  guards: {
+    backupExists: ({ event }) => impl.doneOutput<boolean>(event) === true,
+    backupUsable: ({ event }) => impl.doneOutput<{ usable: boolean }>(event).usable,
+    isDryRun: ({ context }) => context.dryRun,
+    nextIsAdd: ({ context }) => context.queue[0]?.type === 'SHAPE.ADD_REQUESTED',
+    nextIsRemoveOfRunningShape: ({ context }) => impl.nextIsRemoveOf(context, true),
+    nextIsRemoveOfUnknownShape: ({ context }) => impl.nextIsRemoveOf(context, false),
+    nextIsCheckpoint: ({ context }) => context.queue[0]?.type === 'CHECKPOINT.REQUESTED',
+    nextIsShutdown: ({ context }) => context.queue[0]?.type === 'SHUTDOWN.REQUESTED',
+  },
+  actions: {
+    // pure: computed while transitioning
+    enterPhase: assign(({ context }, params: impl.PhaseParam) => impl.enterPhase(context, params.phase)),
+    enqueueRequest: assign(({ context, event }) => impl.enqueueRequest(context, event)),
+    dequeueRequest: assign(({ context }) => ({ queue: context.queue.slice(1) })),
+    noteFallback: assign(({ context, event }) => impl.noteFallback(context, event)),
+    storeLoad: assign(({ event }) => impl.storeLoad(event)),
+    planRestore: enqueueActions(({ context, enqueue }) => impl.planRestore(context, enqueue)),
+    announceRestoreRemoval: enqueueActions(({ context, event, enqueue }) => impl.announceRemoval(context, event, 'restore', enqueue)),
+    storeCommit: assign(({ context, event }) => impl.storeCommit(context, event)),
+    completeRestore: enqueueActions(({ context, enqueue }) => impl.completeRestore(context, enqueue)),
+    announceShapeAdded: emit(({ context, event }) => impl.shapeAdded(context, event)),
+    rejectRequest: enqueueActions(({ context, event, enqueue }) => impl.rejectRequest(context, event, enqueue)),
+    rejectUnknownRemoval: enqueueActions(({ context, enqueue }) => impl.rejectUnknownRemoval(context, enqueue)),
+    beginRemoval: enqueueActions(({ context, enqueue }) => impl.beginRemoval(context, enqueue)),
+    announceRunningRemoval: enqueueActions(({ context, event, enqueue }) => impl.announceRemoval(context, event, 'running', enqueue)),
+    announceRemovalDone: emit(({ context }) => impl.removalDone(context)),
+    clearRemoval: assign({ removing: [], removingRequestId: null }),
+    announceCheckpoint: emit(({ context, event }) => impl.checkpointWritten(context, event)),
+    noteActorFailure: enqueueActions(({ context, event, enqueue }) => impl.noteActorFailure(context, event, enqueue)),
+    announceStopped: emit(({ context }) => impl.runtimeStopped(context)),
+    rejectQueuedRequests: enqueueActions(({ context, enqueue }) => impl.rejectQueued(context, 'runtime-stopped', enqueue)),
+    noteFailure: assign(({ event }) => ({ failure: impl.errorText(event) })),
+    // effects: run only in a live actor
+    spawnActors: ({ context }) => impl.spawnActors(context),
+    registerAddedShapes: ({ context, event }) => impl.registerAddedShapes(context, event),
+    stopRemovedShape: ({ context, event }) => impl.stopRemovedShape(context, event),
+    stopAllActors: ({ context }) => impl.stopAllActors(context),
+    logFailure: ({ context, event }) => context.logger.error({ err: impl.errorText(event) }, 'runtime failed'),
+  },
+}).createMachine({
+  id: 'shapeRuntime',
+  context: ({ input, self }) => ({
+    storage: input.storage,
+    policy: input.policy ?? 'validate',
+    dryRun: input.dryRun ?? false,
+    keyColumns: input.keyColumns ?? {},
+    logger: input.logger ?? silentLogger,
+    onProgress: input.onProgress,
+    registry: new ShapeRegistry(),
+    directory: new ActorDirectory(self, input.restartIntensity),
+    fallbackReason: null,
+    load: null,
+    plan: null,
+    materializerLogs: new Map(),
+    spawnOrder: [],
+    phases: [],
+    report: null,
+    queue: [],
+    removing: [],
+    removingRequestId: null,
+    failure: null,
+  }),
+  initial: 'checkingBackup',
+  on: {
+    'SHAPE.ADD_REQUESTED': { actions: 'enqueueRequest' },
+    'SHAPE.REMOVE_REQUESTED': { actions: 'enqueueRequest' },
+    'CHECKPOINT.REQUESTED': { actions: 'enqueueRequest' },
+    'SHUTDOWN.REQUESTED': { actions: 'enqueueRequest' },
+    'xstate.error.actor.*': { actions: 'noteActorFailure' },
+  },
+  states: {
+    checkingBackup: {
+      entry: { type: 'enterPhase', params: { phase: 'checkingBackup' } },
+      invoke: {
+        id: 'checkBackup',
+        src: 'checkBackup',
+        input: ({ context }) => ({ storage: context.storage }),
+        onDone: [{ guard: 'backupExists', target: 'loadingBackup' }, { target: 'loadingShapes', actions: 'noteFallback' }],
+        onError: 'failed',
+      },
+    },
+    loadingBackup: {
+      entry: { type: 'enterPhase', params: { phase: 'loadingBackup' } },
+      invoke: {
+        id: 'loadBackup',
+        src: 'loadBackup',
+        input: ({ context }) => ({ storage: context.storage }),
+        onDone: [{ guard: 'backupUsable', target: 'validatingDependencies', actions: 'storeLoad' }, { target: 'loadingShapes', actions: 'noteFallback' }],
+        onError: 'failed',
+      },
+    },
+    loadingShapes: {
+      entry: { type: 'enterPhase', params: { phase: 'loadingShapes' } },
+      invoke: {
+        id: 'loadShapes',
+        src: 'loadShapes',
+        input: ({ context }) => ({ storage: context.storage, fallbackReason: context.fallbackReason }),
+        onDone: { target: 'validatingDependencies', actions: 'storeLoad' },
+        onError: 'failed',
+      },
+    },
+    validatingDependencies: {
+      entry: [{ type: 'enterPhase', params: { phase: 'validatingDependencies' } }, 'planRestore'],
+      on: {
+        'CASCADE.STOP': { actions: 'announceRestoreRemoval' },
+        'CASCADE.SENT': [{ guard: 'isDryRun', target: 'planned' }, { target: 'committingRestore' }],
+      },
+    },
+    committingRestore: {
+      entry: { type: 'enterPhase', params: { phase: 'committingRestore' } },
+      invoke: {
+        id: 'commitRestore',
+        src: 'commitRestore',
+        input: ({ context }) => ({
+          storage: context.storage,
+          deleteHandles: removedWithStorage(context.plan!.removals),
+          strays: context.load!.strays,
+          materializerHandles: impl.materializerHandles(context),
+          retireBackup: true,
+        }),
+        onDone: { target: 'spawning', actions: 'storeCommit' },
+        onError: 'failed',
+      },
+    },
+    spawning: {
+      entry: [{ type: 'enterPhase', params: { phase: 'spawning' } }, 'spawnActors'],
+      always: 'running',
+    },
+    running: {
+      entry: 'completeRestore',
+      initial: 'idle',
+      states: {
+        idle: {
+          always: [
+            { guard: 'nextIsAdd', target: 'adding' },
+            { guard: 'nextIsRemoveOfRunningShape', target: 'removing' },
+            { guard: 'nextIsRemoveOfUnknownShape', target: 'idle', reenter: true, actions: ['rejectUnknownRemoval', 'dequeueRequest'] },
+            { guard: 'nextIsCheckpoint', target: 'checkpointing' },
+            { guard: 'nextIsShutdown', target: '#shapeRuntime.stopping' },
+          ],
+        },
+        adding: {
+          invoke: {
+            id: 'createShape',
+            src: 'createShape',
+            input: ({ context }) => impl.createShapeInput(context),
+            onDone: { target: 'idle', actions: ['registerAddedShapes', 'announceShapeAdded', 'dequeueRequest'] },
+            onError: { target: 'idle', actions: ['rejectRequest', 'dequeueRequest'] },
+          },
+        },
+        removing: {
+          initial: 'stoppingActors',
+          states: {
+            stoppingActors: {
+              entry: 'beginRemoval',
+              on: {
+                'CASCADE.STOP': { actions: ['stopRemovedShape', 'announceRunningRemoval'] },
+                'CASCADE.SENT': 'deletingStorage',
+              },
+            },
+            deletingStorage: {
+              invoke: {
+                id: 'deleteShapes',
+                src: 'deleteShapes',
+                input: ({ context }) => ({ storage: context.storage, handles: context.removing.map((r) => r.handle) }),
+                onDone: { target: '#shapeRuntime.running.idle', actions: ['announceRemovalDone', 'clearRemoval', 'dequeueRequest'] },
+                onError: { target: '#shapeRuntime.running.idle', actions: ['rejectRequest', 'clearRemoval', 'dequeueRequest'] },
+              },
+            },
+          },
+        },
+        checkpointing: {
+          invoke: {
+            id: 'writeBackup',
+            src: 'writeBackup',
+            input: ({ context }) => ({ storage: context.storage, shapes: context.registry.storedShapes() }),
+            onDone: { target: 'idle', actions: ['announceCheckpoint', 'dequeueRequest'] },
+            onError: { target: 'idle', actions: ['rejectRequest', 'dequeueRequest'] },
+          },
+        },
+      },
+    },
+    stopping: {
+      entry: 'stopAllActors',
+      invoke: {
+        id: 'writeBackup',
+        src: 'writeBackup',
+        input: ({ context }) => ({ storage: context.storage, shapes: context.registry.storedShapes() }),
+        onDone: { target: 'stopped', actions: ['announceStopped', 'dequeueRequest', 'rejectQueuedRequests'] },
+        onError: { target: 'failed' },
+      },
+    },
+    stopped: { type: 'final' },
+    planned: { type: 'final' },
+    failed: {
+      type: 'final',
+      entry: ['noteFailure', 'logFailure', 'stopAllActors', 'rejectQueuedRequests'],
+    },
+  },
+  output: ({ context }) => impl.output(context),
+});

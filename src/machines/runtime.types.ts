@@ -1,0 +1,116 @@
+import type { ActorDirectory } from '../actors/actor-directory.ts';
+import type { RestartIntensity } from '../actors/restart-intensity.ts';
+import type { Removal } from '../graph/removal.ts';
+import type { RestorePlan, RestorePolicy } from '../graph/restore-plan.ts';
+import type { ShapeRegistry } from '../registry/shape-registry.ts';
+import type { LoadMode, LoadResult, RestoreProblem } from '../restore/load-result.ts';
+import type { LogEntry, ShapeStorage } from '../storage/storage.ts';
+import type { RuntimeLogger } from '../logging/runtime-logger.ts';
+
+/** The restore states, in the order a restore passes through them (for timings). */
+export type RestorePhase = 'checkingBackup' | 'loadingBackup' | 'loadingShapes' | 'validatingDependencies' | 'committingRestore' | 'spawning';
+
+export interface ShapeRuntimeInput {
+  readonly storage: ShapeStorage;
+  /** `validate` (default) keeps every shape whose dependency closure is intact; `dropDependent` drops every subquery shape. */
+  readonly policy?: RestorePolicy;
+  /** Plan only: nothing on disk changes and no actor is spawned; the machine ends in `planned`. */
+  readonly dryRun?: boolean;
+  /** How often a failing consumer is restarted before its shape is removed. */
+  readonly restartIntensity?: RestartIntensity;
+  /** Primary key columns per table (schema-qualified name); `['id']` when not listed. */
+  readonly keyColumns?: Readonly<Record<string, readonly string[]>>;
+  readonly logger?: RuntimeLogger;
+  /** Called while spawning many actors, so a host can show progress. */
+  readonly onProgress?: (progress: { readonly phase: 'spawning'; readonly done: number; readonly total: number }) => void;
+}
+
+/** A caller's request; all are queued and handled in order once the runtime is `running`. */
+export type RuntimeRequest =
+  | { readonly type: 'SHAPE.ADD_REQUESTED'; readonly requestId: string; readonly definition: unknown }
+  | { readonly type: 'SHAPE.REMOVE_REQUESTED'; readonly requestId: string; readonly handle: string }
+  | { readonly type: 'CHECKPOINT.REQUESTED'; readonly requestId: string }
+  | { readonly type: 'SHUTDOWN.REQUESTED'; readonly requestId: string };
+
+/** Events the machine sends itself. */
+export type RuntimeInternalEvent =
+  /** Remove one shape: stop its actors (if any) and forget it. Carries why and because of whom. */
+  | { readonly type: 'CASCADE.STOP'; readonly removal: Removal }
+  /** Every CASCADE.STOP of a batch has been sent. */
+  | { readonly type: 'CASCADE.SENT' };
+
+/** A consumer or materializer failed (XState relays it to the runtime, its parent). */
+export interface ActorErrorEvent {
+  readonly type: `xstate.error.actor.${string}`;
+  readonly error: unknown;
+  readonly actorId?: string;
+}
+
+export type RuntimeEvent = RuntimeRequest | RuntimeInternalEvent | ActorErrorEvent;
+
+export interface RequestError {
+  readonly code: string;
+  readonly message: string;
+}
+
+/** What the runtime tells its host (`actor.on(type, ...)`). */
+export type RuntimeEmitted =
+  | { readonly type: 'RESTORE.COMPLETED'; readonly report: RestoreReport }
+  | { readonly type: 'SHAPE.ADDED'; readonly requestId: string; readonly handle: string; readonly dependencyHandles: readonly string[]; readonly created: readonly string[] }
+  | { readonly type: 'SHAPE.REMOVED'; readonly requestId: string | null; readonly removals: readonly Removal[] }
+  | { readonly type: 'CASCADE.STOPPED'; readonly phase: 'restore' | 'running'; readonly removal: Removal }
+  | { readonly type: 'CHECKPOINT.WRITTEN'; readonly requestId: string; readonly shapes: number }
+  | { readonly type: 'REQUEST.FAILED'; readonly requestId: string; readonly error: RequestError }
+  | { readonly type: 'ACTOR.FAILED'; readonly actorId: string; readonly message: string }
+  | { readonly type: 'RUNTIME.STOPPED'; readonly requestId: string | null; readonly shapes: number };
+
+export interface PhaseTiming {
+  readonly phase: RestorePhase;
+  readonly startedAt: number;
+  readonly ms: number | null;
+}
+
+/** What a restore did, for people (the CLI's table) and machines (`--json`). */
+export interface RestoreReport {
+  readonly mode: LoadMode;
+  readonly policy: RestorePolicy;
+  readonly dryRun: boolean;
+  readonly fallbackReason: string | null;
+  /** Surviving shapes, in spawn order. */
+  readonly loaded: readonly string[];
+  readonly removed: readonly Removal[];
+  readonly problems: readonly RestoreProblem[];
+  /** Actors in the order they were (or, on a dry run, would be) spawned: `shape:<h>` / `materializer:<h>`. */
+  readonly spawnOrder: readonly string[];
+  readonly phases: readonly PhaseTiming[];
+}
+
+export interface RuntimeContext {
+  readonly storage: ShapeStorage;
+  readonly policy: RestorePolicy;
+  readonly dryRun: boolean;
+  readonly keyColumns: Readonly<Record<string, readonly string[]>>;
+  readonly logger: RuntimeLogger;
+  readonly onProgress: ShapeRuntimeInput['onProgress'];
+  /** Resources the runtime owns (mutable by design: they are not state to snapshot). */
+  readonly registry: ShapeRegistry;
+  readonly directory: ActorDirectory;
+  readonly fallbackReason: string | null;
+  readonly load: LoadResult | null;
+  readonly plan: RestorePlan | null;
+  /** Logs of the shapes that need a materializer, read before spawning. */
+  readonly materializerLogs: ReadonlyMap<string, readonly LogEntry[]>;
+  readonly spawnOrder: readonly string[];
+  readonly phases: readonly PhaseTiming[];
+  readonly report: RestoreReport | null;
+  readonly queue: readonly RuntimeRequest[];
+  /** The removal being carried out in `running.removing`, causes first. */
+  readonly removing: readonly Removal[];
+  readonly removingRequestId: string | null;
+  readonly failure: string | null;
+}
+
+export type RuntimeOutput =
+  | { readonly status: 'stopped'; readonly report: RestoreReport | null }
+  | { readonly status: 'planned'; readonly report: RestoreReport }
+  | { readonly status: 'failed'; readonly error: string; readonly report: RestoreReport | null };

@@ -1,0 +1,39 @@
+import { definitionKey, normalizeShape, type NormalizedShape } from '../shapes/definition.ts';
+import { ShapeDefinitionError } from '../shapes/errors.ts';
+import { handleCreatedAtMicros } from '../shapes/handle.ts';
+import type { PlanNode } from '../graph/restore-plan.ts';
+import type { StoredShape } from '../storage/storage.ts';
+
+/** A stored shape, understood: its definition validated and normalized, its subqueries known. */
+export interface ShapeRecord {
+  readonly stored: StoredShape;
+  readonly shape: NormalizedShape;
+}
+
+export type InterpretResult = { readonly ok: true; readonly record: ShapeRecord } | { readonly ok: false; readonly reason: string };
+
+/**
+ * Validates a stored definition with the same rules a new shape passes. A
+ * definition that no longer parses (hand-edited, or written by a future
+ * version) is reported, never thrown.
+ */
+export function interpretStoredShape(stored: StoredShape): InterpretResult {
+  try {
+    return { ok: true, record: { stored, shape: normalizeShape(stored.definition) } };
+  } catch (error) {
+    if (error instanceof ShapeDefinitionError) return { ok: false, reason: `invalid definition: ${error.message}` };
+    throw error;
+  }
+}
+
+/** What the restore planner needs to know of a record. */
+export function toPlanNode(record: ShapeRecord): PlanNode {
+  return {
+    handle: record.stored.handle,
+    key: record.shape.key,
+    dependencyHandles: record.stored.dependencyHandles,
+    dependencyKeys: record.shape.dependencies.map(definitionKey),
+    createdAt: handleCreatedAtMicros(record.stored.handle),
+    requested: record.stored.requested,
+  };
+}

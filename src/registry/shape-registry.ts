@@ -1,0 +1,79 @@
+import { DependencyGraph } from '../graph/dependency-graph.ts';
+import type { StoredShape } from '../storage/storage.ts';
+import type { ShapeRecord } from './shape-record.ts';
+
+/**
+ * The running shapes (Electric's ShapeStatus): handle -> shape,
+ * definition -> handle, table -> handles, and the dependency graph between
+ * them. Pure bookkeeping: no I/O, no actors.
+ */
+export class ShapeRegistry {
+  readonly graph = new DependencyGraph();
+  readonly #records = new Map<string, ShapeRecord>();
+  readonly #byTable = new Map<string, Set<string>>();
+
+  get size(): number {
+    return this.#records.size;
+  }
+
+  get(handle: string): ShapeRecord | undefined {
+    return this.#records.get(handle);
+  }
+
+  has(handle: string): boolean {
+    return this.#records.has(handle);
+  }
+
+  handleForKey(key: string): string | undefined {
+    return this.graph.handleForKey(key);
+  }
+
+  handlesForTable(table: string): ReadonlySet<string> {
+    return this.#byTable.get(table) ?? EMPTY;
+  }
+
+  tables(): IterableIterator<string> {
+    return this.#byTable.keys();
+  }
+
+  /** Adds a shape whose dependencies are registered already (the graph refuses anything else). */
+  add(record: ShapeRecord): void {
+    const { handle } = record.stored;
+    this.graph.add(handle, record.shape.key, record.stored.dependencyHandles);
+    this.#records.set(handle, record);
+    const table = record.shape.definition.table;
+    let handles = this.#byTable.get(table);
+    if (!handles) this.#byTable.set(table, (handles = new Set()));
+    handles.add(handle);
+  }
+
+  /** Replaces the stored part of a record (the `requested` flag changes). */
+  update(stored: StoredShape): void {
+    const record = this.#records.get(stored.handle);
+    if (!record) throw new Error(`shape ${stored.handle} is not registered`);
+    this.#records.set(stored.handle, { ...record, stored });
+  }
+
+  delete(handle: string): void {
+    const record = this.#records.get(handle);
+    if (!record) return;
+    this.graph.delete(handle);
+    this.#records.delete(handle);
+    const table = record.shape.definition.table;
+    const handles = this.#byTable.get(table);
+    handles?.delete(handle);
+    if (handles?.size === 0) this.#byTable.delete(table);
+  }
+
+  /** Every shape, dependencies first: the order to spawn in, and (reversed) to stop in. */
+  inTopologicalOrder(): ShapeRecord[] {
+    return this.graph.topologicalOrder().map((h) => this.#records.get(h)!);
+  }
+
+  /** What a backup holds. */
+  storedShapes(): StoredShape[] {
+    return this.inTopologicalOrder().map((r) => r.stored);
+  }
+}
+
+const EMPTY: ReadonlySet<string> = new Set();

@@ -1,0 +1,122 @@
+import type { Removal } from '../graph/removal.ts';
+import { interpretStoredShape, type ShapeRecord } from '../registry/shape-record.ts';
+import { StorageError, type ShapeStorage, type StoredShape } from '../storage/storage.ts';
+import { loadSqlParser } from '../shapes/where/sql-parser.ts';
+import { mapConcurrently } from './map-concurrently.ts';
+import type { LoadResult, RestoreProblem } from './load-result.ts';
+
+/** How many definition files are read at once. */
+const READ_CONCURRENCY = 64;
+
+export interface ReadDefinitionsResult {
+  readonly records: ShapeRecord[];
+  readonly removed: Removal[];
+  readonly problems: RestoreProblem[];
+}
+
+/**
+ * Reads and validates the definitions of `handles`. An unreadable or invalid
+ * definition removes that shape (reason `corrupt-definition`), naming the file.
+ * Other I/O failures (permissions, disk) propagate: they are not bad data.
+ */
+export async function readDefinitions(storage: ShapeStorage, handles: readonly string[]): Promise<ReadDefinitionsResult> {
+  await loadSqlParser();
+  const records: ShapeRecord[] = [];
+  const removed: Removal[] = [];
+  const problems: RestoreProblem[] = [];
+  type ReadOutcome = { handle: string; stored: StoredShape } | { handle: string; error: StorageError };
+  const results = await mapConcurrently(handles, READ_CONCURRENCY, async (handle): Promise<ReadOutcome> => {
+    try {
+      return { handle, stored: await storage.readShape(handle) };
+    } catch (error) {
+      if (error instanceof StorageError && error.code === 'corrupt') return { handle, error };
+      throw error;
+    }
+  });
+  for (const result of results) {
+    if ('error' in result) {
+      removeCorrupt(result.handle, result.error.file, result.error.reason);
+      continue;
+    }
+    const interpreted = interpretStoredShape(result.stored);
+    if (interpreted.ok) records.push(interpreted.record);
+    else removeCorrupt(result.handle, `${storage.description}: shapes/${result.handle}/definition.json`, interpreted.reason);
+  }
+  return { records, removed, problems };
+
+  function removeCorrupt(handle: string, file: string, reason: string): void {
+    removed.push({ handle, reason: 'corrupt-definition', cause: null, detail: `${file}: ${reason}` });
+    problems.push({ handle, file, reason, action: 'removed' });
+  }
+}
+
+/** `loadingShapes`: every stored shape's definition, read from storage. */
+export async function loadFromStorage(storage: ShapeStorage, fallbackReason: string | null): Promise<LoadResult> {
+  const listing = await storage.listShapes();
+  const read = await readDefinitions(storage, listing.handles);
+  return {
+    mode: 'storage',
+    fallbackReason,
+    records: read.records,
+    removedWhileLoading: read.removed,
+    problems: [...read.problems, ...strayProblems(listing.strays)],
+    strays: listing.strays,
+    position: null,
+  };
+}
+
+export type BackupLoad = { readonly usable: true; readonly result: LoadResult } | { readonly usable: false; readonly reason: string };
+
+/**
+ * `loadingBackup`: the registry from the backup, reconciled with storage. A
+ * stored shape the backup lacks is loaded from storage; a backup entry without
+ * storage is removed (`no-storage`). Definitions on disk are still read and
+ * validated: storage is the truth, so both load paths reach the same survivors.
+ */
+export async function loadFromBackup(storage: ShapeStorage): Promise<BackupLoad> {
+  const backup = await storage.readBackup();
+  if (backup.status === 'missing') return { usable: false, reason: 'no backup' };
+  if (backup.status === 'unusable') return { usable: false, reason: `backup ${backup.file} unusable: ${backup.reason}` };
+
+  const listing = await storage.listShapes();
+  const stored = new Set(listing.handles);
+  const inBackup = new Map<string, StoredShape>();
+  for (const shape of backup.shapes) inBackup.set(shape.handle, shape);
+
+  const read = await readDefinitions(storage, listing.handles);
+  const problems: RestoreProblem[] = [...read.problems];
+  const removed: Removal[] = [];
+  for (const shape of backup.shapes) {
+    if (stored.has(shape.handle)) continue;
+    removed.push({ handle: shape.handle, reason: 'no-storage', cause: null, detail: `named by ${backup.file}, not stored` });
+    problems.push({ handle: shape.handle, file: backup.file, reason: 'named by the backup but has no storage', action: 'removed' });
+  }
+  for (const record of read.records) {
+    const fromBackup = inBackup.get(record.stored.handle);
+    if (!fromBackup) {
+      problems.push({ handle: record.stored.handle, file: backup.file, reason: 'stored but not in the backup (created after it): loaded from storage', action: 'kept' });
+    } else if (JSON.stringify(fromBackup) !== JSON.stringify(record.stored)) {
+      problems.push({ handle: record.stored.handle, file: backup.file, reason: 'backup entry differs from the stored definition: storage wins', action: 'kept' });
+    }
+  }
+  return {
+    usable: true,
+    result: {
+      mode: 'backup',
+      fallbackReason: null,
+      records: read.records,
+      removedWhileLoading: [...removed, ...read.removed],
+      problems: [...problems, ...strayProblems(listing.strays)],
+      strays: listing.strays,
+      position: backup.position,
+    },
+  };
+}
+
+function strayProblems(strays: LoadResult['strays']): RestoreProblem[] {
+  return strays.map((stray) =>
+    stray.kind === 'unknown'
+      ? { handle: null, file: stray.path, reason: 'not a shape directory: left alone', action: 'kept' as const }
+      : { handle: null, file: stray.path, reason: stray.kind === 'temp' ? 'unfinished shape create (crash): removed' : 'unfinished shape delete (crash): removed', action: 'cleaned' as const },
+  );
+}

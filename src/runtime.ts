@@ -1,0 +1,167 @@
+import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
+import type { Removal } from './graph/removal.ts';
+import { shapeRuntimeMachine } from './machines/restore.machine.ts';
+import type { RequestError, RestoreReport, RuntimeEmitted, RuntimeOutput, RuntimeRequest, ShapeRuntimeInput } from './machines/runtime.types.ts';
+import type { ShapeDefinition } from './shapes/definition.ts';
+import { openFileStorage } from './storage/file-store.ts';
+import type { ShapeStorage, StoredShape } from './storage/storage.ts';
+
+export type ShapeRuntimeActor = Actor<typeof shapeRuntimeMachine>;
+
+export interface CreateShapeRuntimeOptions extends Omit<ShapeRuntimeInput, 'storage'> {
+  /** Data dir for the default file store (ignored when `storage` is given). */
+  readonly dataDir?: string;
+  /** Create `dataDir` if it does not exist (default true). */
+  readonly createDataDir?: boolean;
+  readonly storage?: ShapeStorage;
+  /** Any XState inspector (`@statelyai/inspect`, the recorder in this package, ...). */
+  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+}
+
+/** A request the runtime refused; `code` says why (e.g. `invalid-where`, `unknown-shape`). */
+export class ShapeRuntimeError extends Error {
+  override readonly name = 'ShapeRuntimeError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface AddedShape {
+  readonly handle: string;
+  readonly dependencyHandles: readonly string[];
+  /** Handles created by this call (the shape and any dependency shapes it needed). */
+  readonly created: readonly string[];
+}
+
+export interface ShapeSummary extends StoredShape {}
+
+/** Promise-based handle on a running runtime, for hosts without XState. */
+export interface ShapeRuntime {
+  readonly actor: ShapeRuntimeActor;
+  readonly report: RestoreReport;
+  add(definition: ShapeDefinition | Record<string, unknown>): Promise<AddedShape>;
+  remove(handle: string): Promise<readonly Removal[]>;
+  checkpoint(): Promise<number>;
+  /** Stops every actor (dependents first), writes a backup, ends the runtime. */
+  shutdown(): Promise<void>;
+  /** The running shapes, dependencies first. */
+  list(): ShapeSummary[];
+}
+
+type Pending = { resolve: (event: RuntimeEmitted) => void; reject: (error: Error) => void };
+
+/**
+ * Restores the data dir and resolves once the runtime is `running` (or
+ * rejects when restore failed for a reason other than bad data, e.g. the data
+ * dir is unreadable). Bad data never rejects: it is in `report`.
+ */
+export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Promise<ShapeRuntime> {
+  const storage = options.storage ?? (await openFileStorage(requireDataDir(options), { create: options.createDataDir ?? true }));
+  if (options.dryRun) throw new Error('createShapeRuntime does not take dryRun: use planRestore()');
+  const { actor, done } = startRuntimeActor(storage, options);
+  const pending = new Map<string, Pending>();
+  let nextRequest = 0;
+
+  const report = await new Promise<RestoreReport>((resolve, reject) => {
+    actor.on('RESTORE.COMPLETED', (event) => resolve(event.report));
+    done.then((output) => reject(new Error(output.status === 'failed' ? `restore failed: ${output.error}` : `runtime ended before running (${output.status})`)), reject);
+  });
+
+  actor.on('*', (event: RuntimeEmitted) => {
+    const requestId = 'requestId' in event ? event.requestId : null;
+    if (requestId === null) return;
+    const waiter = pending.get(requestId);
+    if (!waiter) return;
+    pending.delete(requestId);
+    if (event.type === 'REQUEST.FAILED') waiter.reject(new ShapeRuntimeError(event.error.code, event.error.message));
+    else waiter.resolve(event);
+  });
+  done.then(
+    (output) => failAll(output.status === 'failed' ? output.error : 'runtime stopped'),
+    (error: unknown) => failAll(String(error)),
+  );
+
+  function failAll(reason: string): void {
+    for (const [id, waiter] of pending) {
+      pending.delete(id);
+      waiter.reject(new ShapeRuntimeError('runtime-stopped', reason));
+    }
+  }
+
+  function request<T extends RuntimeEmitted>(make: (requestId: string) => RuntimeRequest): Promise<T> {
+    const requestId = `r${++nextRequest}`;
+    return new Promise<T>((resolve, reject) => {
+      pending.set(requestId, { resolve: resolve as (event: RuntimeEmitted) => void, reject });
+      actor.send(make(requestId));
+    });
+  }
+
+  return {
+    actor,
+    report,
+    async add(definition) {
+      const event = await request<Extract<RuntimeEmitted, { type: 'SHAPE.ADDED' }>>((requestId) => ({ type: 'SHAPE.ADD_REQUESTED', requestId, definition }));
+      return { handle: event.handle, dependencyHandles: event.dependencyHandles, created: event.created };
+    },
+    async remove(handle) {
+      const event = await request<Extract<RuntimeEmitted, { type: 'SHAPE.REMOVED' }>>((requestId) => ({ type: 'SHAPE.REMOVE_REQUESTED', requestId, handle }));
+      return event.removals;
+    },
+    async checkpoint() {
+      const event = await request<Extract<RuntimeEmitted, { type: 'CHECKPOINT.WRITTEN' }>>((requestId) => ({ type: 'CHECKPOINT.REQUESTED', requestId }));
+      return event.shapes;
+    },
+    async shutdown() {
+      if (actor.getSnapshot().status !== 'active') return;
+      await request((requestId) => ({ type: 'SHUTDOWN.REQUESTED', requestId }));
+      const output = await done;
+      if (output.status === 'failed') throw new ShapeRuntimeError('shutdown-failed', output.error);
+    },
+    list() {
+      return actor.getSnapshot().context.registry.storedShapes();
+    },
+  };
+}
+
+/** Restore as a dry run: what restore would keep, remove and spawn; nothing on disk changes. */
+export async function planRestore(options: CreateShapeRuntimeOptions): Promise<RestoreReport> {
+  const storage = options.storage ?? (await openFileStorage(requireDataDir(options), { create: false }));
+  const { done } = startRuntimeActor(storage, { ...options, dryRun: true });
+  const output = await done;
+  if (output.status === 'failed' || !output.report) throw new Error(`restore failed: ${output.status === 'failed' ? output.error : 'no report'}`);
+  return output.report;
+}
+
+/**
+ * Starts the runtime actor with an error observer attached (an actor error
+ * with no observer is rethrown by XState and would crash the host).
+ */
+export function startRuntimeActor(
+  storage: ShapeStorage,
+  options: Omit<CreateShapeRuntimeOptions, 'storage'>,
+): { actor: ShapeRuntimeActor; done: Promise<RuntimeOutput> } {
+  const { dataDir: _dataDir, createDataDir: _create, inspect, ...input } = options;
+  const actor = createActor(shapeRuntimeMachine, {
+    input: { ...input, storage },
+    systemId: 'shapeRuntime',
+    ...(inspect ? { inspect } : {}),
+  });
+  const done = new Promise<RuntimeOutput>((resolve, reject) => {
+    actor.subscribe({
+      complete: () => resolve(actor.getSnapshot().output!),
+      error: (error) => reject(error instanceof Error ? error : new Error(String(error))),
+    });
+  });
+  actor.start();
+  return { actor, done };
+}
+
+function requireDataDir(options: CreateShapeRuntimeOptions): string {
+  if (!options.dataDir) throw new Error('createShapeRuntime needs dataDir or storage');
+  return options.dataDir;
+}
+
+export type { RequestError };

@@ -1,0 +1,269 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, stat, truncate, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isHandle } from '../shapes/handle.ts';
+import { decodeBackup, encodeBackup } from './backup-codec.ts';
+import { appendDurably, createFileDurably, fsyncDirectory, renameDurably, writeFileDurably } from './fs-durable.ts';
+import { decodeLog, encodeLogEntries } from './log-codec.ts';
+import {
+  StorageError,
+  type BackupContents,
+  type BackupReadResult,
+  type LogEntry,
+  type LogReadResult,
+  type ShapeListing,
+  type ShapeStorage,
+  type StoredShape,
+  type StrayEntry,
+} from './storage.ts';
+import { definitionFileSchema, describeZodError } from './stored-shape.schema.ts';
+
+export const DEFINITION_FILE = 'definition.json';
+export const LOG_FILE = 'log.jsonl';
+export const BACKUP_FILE = 'registry.jsonl';
+export const RETIRED_BACKUP_FILE = 'registry.retired.jsonl';
+const TEMP_PREFIX = '.tmp-';
+const TRASH_PREFIX = '.trash-';
+
+/** Paths of the on-disk layout (docs/on-disk-format.md describes it for people). */
+export function dataDirLayout(dataDir: string) {
+  const shapes = join(dataDir, 'shapes');
+  const backup = join(dataDir, 'backup');
+  return {
+    shapes,
+    backupDir: backup,
+    backup: join(backup, BACKUP_FILE),
+    retiredBackup: join(backup, RETIRED_BACKUP_FILE),
+    shapeDir: (handle: string) => join(shapes, handle),
+    definition: (handle: string) => join(shapes, handle, DEFINITION_FILE),
+    log: (handle: string) => join(shapes, handle, LOG_FILE),
+  };
+}
+
+export interface OpenFileStorageOptions {
+  /** Create the data dir when it does not exist (otherwise a missing dir is an error). */
+  readonly create?: boolean;
+}
+
+/**
+ * Opens a data dir. A missing dir (unless `create`) or a path that is not a
+ * directory is a StorageError naming the path: the one kind of bad input a
+ * restore cannot carry on from.
+ */
+export async function openFileStorage(dataDir: string, options: OpenFileStorageOptions = {}): Promise<FileStorage> {
+  let info;
+  try {
+    info = await stat(dataDir);
+  } catch (error) {
+    if (!isErrno(error, 'ENOENT')) throw new StorageError('io', dataDir, `cannot read data dir: ${errnoText(error)}`);
+    if (!options.create) throw new StorageError('not-found', dataDir, 'data dir does not exist');
+    await mkdir(dataDir, { recursive: true });
+    info = await stat(dataDir);
+  }
+  if (!info.isDirectory()) throw new StorageError('io', dataDir, 'data dir is not a directory');
+  return new FileStorage(dataDir);
+}
+
+/** The default store: one directory per shape, files written so that a crash leaves whole states only. */
+export class FileStorage implements ShapeStorage {
+  readonly description: string;
+  readonly layout: ReturnType<typeof dataDirLayout>;
+
+  constructor(readonly dataDir: string) {
+    this.description = `file store at ${dataDir}`;
+    this.layout = dataDirLayout(dataDir);
+  }
+
+  async listShapes(): Promise<ShapeListing> {
+    let entries;
+    try {
+      entries = await readdir(this.layout.shapes, { withFileTypes: true });
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return { handles: [], strays: [] };
+      throw new StorageError('io', this.layout.shapes, `cannot list shapes: ${errnoText(error)}`);
+    }
+    const handles: string[] = [];
+    const strays: StrayEntry[] = [];
+    for (const entry of entries) {
+      const path = join(this.layout.shapes, entry.name);
+      if (entry.isDirectory() && isHandle(entry.name)) handles.push(entry.name);
+      else if (entry.name.startsWith(TEMP_PREFIX)) strays.push({ name: entry.name, kind: 'temp', path });
+      else if (entry.name.startsWith(TRASH_PREFIX)) strays.push({ name: entry.name, kind: 'trash', path });
+      else strays.push({ name: entry.name, kind: 'unknown', path });
+    }
+    return { handles, strays };
+  }
+
+  async readShape(handle: string): Promise<StoredShape> {
+    const file = this.layout.definition(this.checked(handle));
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) {
+        const dirExists = await exists(this.layout.shapeDir(handle));
+        throw dirExists
+          ? new StorageError('corrupt', file, 'definition file is missing', handle)
+          : new StorageError('not-found', file, 'shape has no storage', handle);
+      }
+      throw new StorageError('corrupt', file, `definition file unreadable: ${errnoText(error)}`, handle);
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new StorageError('corrupt', file, text.length === 0 ? 'definition file is empty' : 'definition file is not JSON', handle);
+    }
+    const parsed = definitionFileSchema.safeParse(value);
+    if (!parsed.success) throw new StorageError('corrupt', file, `definition file invalid: ${describeZodError(parsed.error)}`, handle);
+    if (parsed.data.shape.handle !== handle) {
+      throw new StorageError('corrupt', file, `definition file names handle ${parsed.data.shape.handle}`, handle);
+    }
+    return parsed.data.shape;
+  }
+
+  async createShape(shape: StoredShape): Promise<void> {
+    const target = this.layout.shapeDir(this.checked(shape.handle));
+    if (await exists(target)) throw new StorageError('exists', target, 'a shape with this handle is already stored', shape.handle);
+    await mkdir(this.layout.shapes, { recursive: true });
+    // Build the whole directory under a temp name, then rename it into place:
+    // a crash leaves either no shape or a complete one (plus a temp dir restore cleans up).
+    const temp = join(this.layout.shapes, `${TEMP_PREFIX}${shape.handle}-${randomBytes(4).toString('hex')}`);
+    await mkdir(temp);
+    await createFileDurably(join(temp, DEFINITION_FILE), encodeDefinitionFile(shape));
+    await createFileDurably(join(temp, LOG_FILE), '');
+    await fsyncDirectory(temp);
+    await renameDurably(temp, target);
+  }
+
+  async updateShape(shape: StoredShape): Promise<void> {
+    const file = this.layout.definition(this.checked(shape.handle));
+    if (!(await exists(this.layout.shapeDir(shape.handle)))) throw new StorageError('not-found', file, 'shape has no storage', shape.handle);
+    await writeFileDurably(file, encodeDefinitionFile(shape));
+  }
+
+  async deleteShape(handle: string): Promise<void> {
+    const dir = this.layout.shapeDir(this.checked(handle));
+    // Rename first so the shape disappears in one step, then remove the files.
+    const trash = join(this.layout.shapes, `${TRASH_PREFIX}${handle}-${randomBytes(4).toString('hex')}`);
+    try {
+      await renameDurably(dir, trash);
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return;
+      throw new StorageError('io', dir, `cannot delete shape: ${errnoText(error)}`, handle);
+    }
+    await rm(trash, { recursive: true, force: true });
+  }
+
+  async appendLog(handle: string, entries: readonly LogEntry[]): Promise<void> {
+    const file = this.layout.log(this.checked(handle));
+    if (entries.length === 0) return;
+    if (!(await exists(this.layout.shapeDir(handle)))) throw new StorageError('not-found', file, 'shape has no storage', handle);
+    await appendDurably(file, encodeLogEntries(entries));
+  }
+
+  async readLog(handle: string, options: { repair?: boolean } = {}): Promise<LogReadResult> {
+    const file = this.layout.log(this.checked(handle));
+    let buffer: Buffer;
+    try {
+      buffer = await readFile(file);
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) {
+        const dirExists = await exists(this.layout.shapeDir(handle));
+        if (!dirExists) throw new StorageError('not-found', file, 'shape has no storage', handle);
+        return { entries: [], damage: { kind: 'corrupt-entry', line: 0, reason: 'log file is missing' }, repaired: false };
+      }
+      throw new StorageError('io', file, `log unreadable: ${errnoText(error)}`, handle);
+    }
+    const decoded = decodeLog(buffer);
+    if (!decoded.damage) return { entries: decoded.entries, repaired: false };
+    let repaired = false;
+    if (options.repair && decoded.damage.kind === 'torn-tail') {
+      await truncate(file, decoded.validBytes);
+      const fd = await open(file, 'r+');
+      try {
+        await fd.sync();
+      } finally {
+        await fd.close();
+      }
+      repaired = true;
+    }
+    return { entries: decoded.entries, damage: decoded.damage, repaired };
+  }
+
+  async hasBackup(): Promise<boolean> {
+    return exists(this.layout.backup);
+  }
+
+  async readBackup(): Promise<BackupReadResult> {
+    const file = this.layout.backup;
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return { status: 'missing' };
+      return { status: 'unusable', file, reason: `unreadable: ${errnoText(error)}` };
+    }
+    const decoded = decodeBackup(text);
+    return decoded.ok ? { status: 'ok', file, ...decoded.contents } : { status: 'unusable', file, reason: decoded.reason };
+  }
+
+  async writeBackup(contents: Omit<BackupContents, 'createdAt'>): Promise<void> {
+    await mkdir(this.layout.backupDir, { recursive: true });
+    await writeFileDurably(this.layout.backup, encodeBackup({ ...contents, createdAt: new Date().toISOString() }));
+  }
+
+  async retireBackup(): Promise<void> {
+    try {
+      await renameDurably(this.layout.backup, this.layout.retiredBackup);
+    } catch (error) {
+      if (!isErrno(error, 'ENOENT')) throw new StorageError('io', this.layout.backup, `cannot retire backup: ${errnoText(error)}`);
+    }
+  }
+
+  async removeStray(entry: StrayEntry): Promise<void> {
+    if (entry.kind === 'unknown') throw new StorageError('io', entry.path, 'refusing to delete a file this store did not create');
+    await rm(entry.path, { recursive: true, force: true });
+  }
+
+  /** Handles become directory names: never let one escape the shapes directory. */
+  private checked(handle: string): string {
+    if (!isHandle(handle)) throw new StorageError('not-found', this.layout.shapes, `not a shape handle: ${JSON.stringify(handle)}`);
+    return handle;
+  }
+}
+
+export function encodeDefinitionFile(shape: StoredShape): string {
+  const record = {
+    format: 'shape-actors/definition@1',
+    shape: {
+      handle: shape.handle,
+      definition: shape.definition,
+      dependencyHandles: shape.dependencyHandles,
+      requested: shape.requested,
+    },
+  };
+  return `${JSON.stringify(record, null, 2)}\n`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return false;
+    throw error;
+  }
+}
+
+export function isErrno(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as NodeJS.ErrnoException).code === code;
+}
+
+export function errnoText(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const e = error as NodeJS.ErrnoException;
+    return e.code ? `${e.code}: ${e.message}` : e.message;
+  }
+  return String(error);
+}

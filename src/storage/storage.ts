@@ -1,0 +1,107 @@
+import type { ShapeDefinition } from '../shapes/definition.ts';
+
+/** A shape as storage keeps it: its definition and the handles its subqueries resolved to. */
+export interface StoredShape {
+  readonly handle: string;
+  readonly definition: ShapeDefinition;
+  /** One per subquery of `definition.where`, in order of appearance. */
+  readonly dependencyHandles: readonly string[];
+  /** Created directly by a caller (not only as another shape's dependency). */
+  readonly requested: boolean;
+}
+
+/** One change as a shape's log keeps it; replaying the log in order gives the shape's rows. */
+export interface LogEntry {
+  /** The transaction that produced it. */
+  readonly xid: number;
+  readonly op: 'insert' | 'update' | 'delete';
+  /** The row's primary key, canonically encoded. */
+  readonly key: string;
+  readonly row: Readonly<Record<string, unknown>>;
+}
+
+/** Something under the shapes directory that is not a shape. */
+export interface StrayEntry {
+  readonly name: string;
+  /** `temp`: an unfinished create; `trash`: an unfinished delete; `unknown`: anything else. */
+  readonly kind: 'temp' | 'trash' | 'unknown';
+  readonly path: string;
+}
+
+export interface ShapeListing {
+  readonly handles: readonly string[];
+  readonly strays: readonly StrayEntry[];
+}
+
+export interface LogDamage {
+  readonly kind: 'torn-tail' | 'corrupt-entry';
+  /** 1-based line number of the first bad line. */
+  readonly line: number;
+  readonly reason: string;
+}
+
+export interface LogReadResult {
+  readonly entries: readonly LogEntry[];
+  /** Set when the log was damaged; a torn tail is cut back to the last whole entry. */
+  readonly damage?: LogDamage;
+  /** True when a torn tail was truncated on disk (only with `repair`). */
+  readonly repaired: boolean;
+}
+
+export interface BackupContents {
+  readonly createdAt: string;
+  readonly shapes: readonly StoredShape[];
+  /** Storage position the runtime had reached when the backup was written (opaque to storage). */
+  readonly position: string | null;
+}
+
+export type BackupReadResult =
+  | ({ readonly status: 'ok'; readonly file: string } & BackupContents)
+  | { readonly status: 'missing' }
+  | { readonly status: 'unusable'; readonly file: string; readonly reason: string };
+
+export type StorageErrorCode = 'not-found' | 'corrupt' | 'exists' | 'io' | 'locked';
+
+/** A storage failure that names the shape (when there is one), the file and the reason. */
+export class StorageError extends Error {
+  override readonly name = 'StorageError';
+  constructor(
+    readonly code: StorageErrorCode,
+    readonly file: string,
+    readonly reason: string,
+    readonly handle?: string,
+  ) {
+    super(`${handle ? `shape ${handle}: ` : ''}${reason} (${file})`);
+  }
+}
+
+/**
+ * Where shapes live. The file store is the default; the memory store serves
+ * tests; both pass the same conformance suite (test/conformance/storage.ts).
+ */
+export interface ShapeStorage {
+  /** For reports and logs: what and where this store is. */
+  readonly description: string;
+  listShapes(): Promise<ShapeListing>;
+  /** Throws StorageError: `not-found` when the shape has no storage, `corrupt` when its definition cannot be read. */
+  readShape(handle: string): Promise<StoredShape>;
+  /** Creates the shape's storage, all or nothing. `exists` if the handle is taken. */
+  createShape(shape: StoredShape): Promise<void>;
+  /** Rewrites an existing shape's definition record (all or nothing). */
+  updateShape(shape: StoredShape): Promise<void>;
+  /** Deletes the shape's storage, all or nothing. Deleting a missing shape is not an error. */
+  deleteShape(handle: string): Promise<void>;
+  /** Appends entries durably: when the promise resolves they survive a crash. */
+  appendLog(handle: string, entries: readonly LogEntry[]): Promise<void>;
+  /** Reads the whole log. A torn last line is reported and, with `repair`, cut off on disk. */
+  readLog(handle: string, options?: { repair?: boolean }): Promise<LogReadResult>;
+  /** Whether a backup file exists at all (usable or not: reading it tells). */
+  hasBackup(): Promise<boolean>;
+  readBackup(): Promise<BackupReadResult>;
+  /** Writes the backup atomically, replacing the previous one. */
+  writeBackup(contents: Omit<BackupContents, 'createdAt'>): Promise<void>;
+  /** A backup is used once: after a restore has loaded it, it no longer counts. */
+  retireBackup(): Promise<void>;
+  /** Removes an unfinished create or delete left by a crash. */
+  removeStray(entry: StrayEntry): Promise<void>;
+}

@@ -1,0 +1,7 @@
+import { FileStorage, MemoryStorage } from '../../src/storage/index.ts';
+import { useTempDirs } from '../helpers/temp-dir.ts';
+import { storageConformance } from './storage-suite.ts';
+
+const tempDir = useTempDirs();
+storageConformance('MemoryStorage', async () => new MemoryStorage());
+storageConformance('FileStorage', async () => new FileStorage(await tempDir()));
