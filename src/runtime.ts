@@ -3,6 +3,7 @@ import type { Removal } from './graph/removal.ts';
 import { shapeRuntimeMachine } from './machines/restore.machine.ts';
 import type { RequestError, RestoreReport, RuntimeEmitted, RuntimeOutput, RuntimeRequest, ShapeRuntimeInput } from './machines/runtime.types.ts';
 import type { ShapeDefinition } from './shapes/definition.ts';
+import type { Transaction } from './transactions/transaction.ts';
 import { openFileStorage } from './storage/file-store.ts';
 import type { ShapeStorage, StoredShape } from './storage/storage.ts';
 
@@ -44,6 +45,12 @@ export interface ShapeRuntime {
   readonly report: RestoreReport;
   add(definition: ShapeDefinition | Record<string, unknown>): Promise<AddedShape>;
   remove(handle: string): Promise<readonly Removal[]>;
+  /** Applies a transaction; resolves once every affected shape's log has it on disk. */
+  applyTransaction(transaction: Transaction | Record<string, unknown>): Promise<{ readonly xid: number; readonly status: 'applied' | 'skipped' }>;
+  /** Records that a client used a shape (expiry keeps recently used shapes). */
+  use(handle: string): Promise<void>;
+  /** A dependency shape's current link values (what its materializer answers), sorted; null without a materializer. */
+  linkValues(handle: string): string[] | null;
   checkpoint(): Promise<number>;
   /** Stops every actor (dependents first), writes a backup, ends the runtime. */
   shutdown(): Promise<void>;
@@ -109,6 +116,16 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
     async remove(handle) {
       const event = await request<Extract<RuntimeEmitted, { type: 'SHAPE.REMOVED' }>>((requestId) => ({ type: 'SHAPE.REMOVE_REQUESTED', requestId, handle }));
       return event.removals;
+    },
+    async applyTransaction(transaction) {
+      const event = await request<Extract<RuntimeEmitted, { type: 'TRANSACTION.APPLIED' }>>((requestId) => ({ type: 'TRANSACTION.RECEIVED', requestId, transaction }));
+      return { xid: event.xid, status: event.status };
+    },
+    async use(handle) {
+      await request((requestId) => ({ type: 'SHAPE.USED', requestId, handle }));
+    },
+    linkValues(handle) {
+      return actor.getSnapshot().context.directory.materializer(handle)?.getSnapshot().context.values.values() ?? null;
     },
     async checkpoint() {
       const event = await request<Extract<RuntimeEmitted, { type: 'CHECKPOINT.WRITTEN' }>>((requestId) => ({ type: 'CHECKPOINT.REQUESTED', requestId }));

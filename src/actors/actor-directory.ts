@@ -1,6 +1,6 @@
 import { createActor, type AnyActorRef } from 'xstate';
-import { consumerLogic, type ConsumerEvent, type ConsumerInput, type ConsumerRef } from './consumer.actor.ts';
-import { materializerLogic, type MaterializerEvent, type MaterializerInput, type MaterializerRef } from './materializer.actor.ts';
+import { consumerLogic, type ConsumerContext, type ConsumerEvent, type ConsumerInput, type ConsumerRef } from './consumer.actor.ts';
+import { materializerLogic, type LinkMoves, type MaterializerEvent, type MaterializerInput, type MaterializerRef } from './materializer.actor.ts';
 import { RestartTracker, type RestartIntensity } from './restart-intensity.ts';
 
 /**
@@ -63,6 +63,16 @@ export class ActorDirectory {
 
   materializer(handle: string): MaterializerRef | undefined {
     return this.#actors.get(handle)?.materializer;
+  }
+
+  /** What the consumer produced for the last event it handled. */
+  consumerOutput(handle: string): ConsumerContext['output'] {
+    return this.#actors.get(handle)?.consumer.getSnapshot().context.output ?? null;
+  }
+
+  /** What moved in the materializer with the last entries it was given. */
+  materializerMoves(handle: string): LinkMoves | null {
+    return this.#actors.get(handle)?.materializer?.getSnapshot().context.lastMoves ?? null;
   }
 
   /** Starts the consumer of a shape. Its dependencies' materializers must be running: they are passed as refs. */

@@ -3,6 +3,7 @@ import type { Removal } from '../graph/removal.ts';
 import type { LogEntry, ShapeStorage, StrayEntry } from '../storage/storage.ts';
 import { mapConcurrently } from '../restore/map-concurrently.ts';
 import type { RestoreProblem } from '../restore/load-result.ts';
+import { TableStore } from '../rows/table-store.ts';
 
 export interface CommitRestoreInput {
   readonly storage: ShapeStorage;
@@ -12,18 +13,22 @@ export interface CommitRestoreInput {
   /** Shapes whose materializer must be rebuilt from their log. */
   readonly materializerHandles: readonly string[];
   readonly retireBackup: boolean;
+  /** Declared key columns per table, for the row store. */
+  readonly keyColumns: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface CommitRestoreOutput {
   readonly materializerLogs: ReadonlyMap<string, readonly LogEntry[]>;
+  readonly rows: TableStore;
   readonly problems: readonly RestoreProblem[];
 }
 
 /**
  * Carries out a restore plan on disk before anything is spawned: deletes the
  * removed shapes' storage, clears leftovers of interrupted creates and
- * deletes, retires the backup (it is used once), and reads the logs the
- * materializers are rebuilt from (a torn last entry is cut back).
+ * deletes, retires the backup (it is used once), reads the logs the
+ * materializers are rebuilt from (a torn last entry is cut back), and opens
+ * the row store.
  */
 export const commitRestoreActor = fromPromise<CommitRestoreOutput, CommitRestoreInput>(async ({ input }) => {
   const { storage } = input;
@@ -43,7 +48,8 @@ export const commitRestoreActor = fromPromise<CommitRestoreOutput, CommitRestore
     }
     return [handle, log.entries] as const;
   });
-  return { materializerLogs: new Map(logs), problems };
+  const rows = await TableStore.open(storage.rowStoreDir, { keyColumns: input.keyColumns });
+  return { materializerLogs: new Map(logs), rows, problems };
 });
 
 export function removedWithStorage(removals: readonly Removal[]): string[] {

@@ -1,40 +1,80 @@
 import { fromPromise } from 'xstate';
+import { CountedLinkSet } from '../dataflow/counted-link-set.ts';
+import { snapshotEntries } from '../dataflow/shape-entries.ts';
 import { planShapeCreation, type ShapeCreationPlan } from '../registry/plan-shape-creation.ts';
+import type { ShapeRecord } from '../registry/shape-record.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
-import { normalizeShape } from '../shapes/definition.ts';
+import type { RowSource } from '../rows/row-source.ts';
+import { columnNames, normalizeShape } from '../shapes/definition.ts';
+import type { LinkSet } from '../shapes/where/evaluate.ts';
 import { loadSqlParser } from '../shapes/where/sql-parser.ts';
 import type { LogEntry, ShapeStorage } from '../storage/storage.ts';
 
 export interface CreateShapeInput {
   readonly storage: ShapeStorage;
   readonly registry: ShapeRegistry;
+  readonly rows: RowSource;
+  /** Position reached: the initial snapshot is as of this transaction. */
+  readonly position: number;
+  readonly keyColumnsOf: (table: string) => readonly string[];
   readonly definition: unknown;
-  /** Whether a shape already has a materializer running. */
-  readonly hasMaterializer: (handle: string) => boolean;
+  /** The running materializer's values of an existing shape, if it has one. */
+  readonly linkValuesOf: (handle: string) => LinkSet | undefined;
 }
 
 export interface CreateShapeOutput {
   readonly plan: ShapeCreationPlan;
   /** Logs of existing shapes that gain their first dependent and so need a materializer. */
   readonly materializerLogs: ReadonlyMap<string, readonly LogEntry[]>;
+  /** Each new shape's initial log (its snapshot of the current rows). */
+  readonly snapshots: ReadonlyMap<string, readonly LogEntry[]>;
 }
 
 /**
  * `running.adding`: validates the definition (a ShapeDefinitionError rejects
- * the request), creates the storage of every new shape, dependencies first,
- * so a crash part-way leaves only shapes whose dependencies exist.
+ * the request), computes each new shape's initial snapshot from the row
+ * source, dependencies first, and creates its storage with that log in one
+ * step: a crash leaves either no shape or a complete one, and never a shape
+ * whose dependency is missing (dependencies are created first).
  */
 export const createShapeActor = fromPromise<CreateShapeOutput, CreateShapeInput>(async ({ input }) => {
   await loadSqlParser();
   const plan = planShapeCreation(input.registry, normalizeShape(input.definition));
-  for (const record of plan.created) await input.storage.createShape(record.stored);
-  if (plan.nowRequested) await input.storage.updateShape(plan.nowRequested);
+
   const materializerLogs = new Map<string, readonly LogEntry[]>();
+  const links = new Map<string, LinkSet>();
+  const linksOf = async (handle: string): Promise<LinkSet> => {
+    const known = links.get(handle) ?? input.linkValuesOf(handle);
+    if (known) return known;
+    // An existing shape without a materializer: rebuild its values from its log (kept for the materializer).
+    const log = (await input.storage.readLog(handle)).entries;
+    materializerLogs.set(handle, log);
+    const values = countedSet(input.registry.get(handle)!, log);
+    links.set(handle, values);
+    return values;
+  };
+
+  const snapshots = new Map<string, readonly LogEntry[]>();
   for (const record of plan.created) {
-    for (const dep of record.stored.dependencyHandles) {
-      if (materializerLogs.has(dep) || input.hasMaterializer(dep) || !input.registry.has(dep)) continue;
-      materializerLogs.set(dep, (await input.storage.readLog(dep)).entries);
-    }
+    const dependencyLinks = await Promise.all(record.stored.dependencyHandles.map(linksOf));
+    const { definition, where } = record.shape;
+    const columns = columnNames(definition);
+    const entries = snapshotEntries(
+      { ...(where ? { where } : {}), ...(columns ? { columns } : {}), keyColumns: input.keyColumnsOf(definition.table), replica: definition.replica },
+      input.position,
+      input.rows.rows(definition.table),
+      (i) => dependencyLinks[i]!,
+    );
+    snapshots.set(record.stored.handle, entries);
+    links.set(record.stored.handle, countedSet(record, entries));
+    await input.storage.createShape(record.stored, entries);
   }
-  return { plan, materializerLogs };
+  if (plan.nowRequested) await input.storage.updateShape(plan.nowRequested);
+  return { plan, materializerLogs, snapshots };
 });
+
+function countedSet(record: ShapeRecord, log: readonly LogEntry[]): CountedLinkSet {
+  const values = new CountedLinkSet(columnNames(record.shape.definition) ?? []);
+  values.apply(log);
+  return values;
+}

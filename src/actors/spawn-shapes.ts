@@ -5,13 +5,13 @@ import { consumerSystemId, materializerSystemId, type ActorDirectory } from './a
 import type { MaterializerRef } from './materializer.actor.ts';
 
 export interface SpawnOptions {
-  readonly keyColumns: Readonly<Record<string, readonly string[]>>;
+  readonly keyColumnsOf: (table: string) => readonly string[];
+  /** Position the shapes' logs are at: a transaction at or below it is not applied again. */
+  readonly lastXid: number;
   /** Shapes that need a materializer, with the log it is rebuilt from. */
   readonly materializerLogs: ReadonlyMap<string, readonly LogEntry[]>;
   readonly onSpawned?: (done: number, total: number) => void;
 }
-
-export const DEFAULT_KEY_COLUMNS: readonly string[] = ['id'];
 
 /**
  * Spawns consumers and materializers for `records`, which must come
@@ -34,10 +34,10 @@ export function spawnShapes(directory: ActorDirectory, records: readonly ShapeRe
       handle,
       ...(where ? { where } : {}),
       ...(definition.columns ? { columns: columnNames(definition)! } : {}),
-      keyColumns: options.keyColumns[definition.table] ?? DEFAULT_KEY_COLUMNS,
+      keyColumns: options.keyColumnsOf(definition.table),
       replica: definition.replica,
       dependencies,
-      lastXid: 0,
+      lastXid: options.lastXid,
     });
     order.push(consumerSystemId(handle));
     const log = options.materializerLogs.get(handle);

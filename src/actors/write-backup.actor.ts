@@ -2,7 +2,7 @@ import { fromPromise } from 'xstate';
 import type { ShapeStorage, StoredShape } from '../storage/storage.ts';
 
 /** Checkpoint and clean shutdown: the registry, written atomically as the new backup. */
-export const writeBackupActor = fromPromise<number, { storage: ShapeStorage; shapes: readonly StoredShape[] }>(async ({ input }) => {
-  await input.storage.writeBackup({ shapes: input.shapes, position: null });
+export const writeBackupActor = fromPromise<number, { storage: ShapeStorage; shapes: readonly StoredShape[]; position: number | null }>(async ({ input }) => {
+  await input.storage.writeBackup({ shapes: input.shapes, position: input.position === null ? null : String(input.position) });
   return input.shapes.length;
 });

@@ -2,6 +2,8 @@ import type { Removal, RemovalReason } from './removal.ts';
 
 interface GraphEntry {
   readonly key: string;
+  /** 0 without dependencies, else 1 + the deepest dependency: the order transactions flow in. */
+  readonly depth: number;
   readonly dependencies: readonly string[];
   readonly dependents: Set<string>;
 }
@@ -35,6 +37,10 @@ export class DependencyGraph {
     return this.#entries.get(handle)?.dependencies ?? [];
   }
 
+  depthOf(handle: string): number {
+    return this.#entries.get(handle)?.depth ?? 0;
+  }
+
   dependentsOf(handle: string): ReadonlySet<string> {
     return this.#entries.get(handle)?.dependents ?? new Set();
   }
@@ -53,7 +59,9 @@ export class DependencyGraph {
     for (const dep of dependencies) {
       if (!this.#entries.has(dep)) throw new Error(`shape ${handle} depends on ${dep}, which is not in the graph`);
     }
-    this.#entries.set(handle, { key, dependencies: [...dependencies], dependents: new Set() });
+    let depth = 0;
+    for (const dep of dependencies) depth = Math.max(depth, this.#entries.get(dep)!.depth + 1);
+    this.#entries.set(handle, { key, depth, dependencies: [...dependencies], dependents: new Set() });
     if (!this.#byKey.has(key)) this.#byKey.set(key, handle);
     for (const dep of dependencies) this.#entries.get(dep)!.dependents.add(handle);
   }

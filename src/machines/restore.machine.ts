@@ -6,6 +6,7 @@ import { deleteShapesActor } from '../actors/delete-shapes.actor.ts';
 import { checkBackupActor, loadBackupActor } from '../actors/load-backup.actor.ts';
 import { loadShapesActor } from '../actors/load-shapes.actor.ts';
 import { writeBackupActor } from '../actors/write-backup.actor.ts';
+import { applyTransactionsActor } from '../actors/apply-transactions.actor.ts';
 import { silentLogger } from '../logging/runtime-logger.ts';
 import { ShapeRegistry } from '../registry/shape-registry.ts';
 import * as impl from './runtime.actions.ts';
@@ -34,14 +35,17 @@ export const shapeRuntimeMachine = setup({
     createShape: createShapeActor,
     deleteShapes: deleteShapesActor,
     writeBackup: writeBackupActor,
+    applyTransactions: applyTransactionsActor,
   },
   guards: {
     backupExists: ({ event }) => impl.doneOutput<boolean>(event) === true,
     backupUsable: ({ event }) => impl.doneOutput<{ usable: boolean }>(event).usable,
     isDryRun: ({ context }) => context.dryRun,
     nextIsAdd: ({ context }) => context.queue[0]?.type === 'SHAPE.ADD_REQUESTED',
-    nextIsRemoveOfRunningShape: ({ context }) => impl.nextIsRemoveOf(context, true),
-    nextIsRemoveOfUnknownShape: ({ context }) => impl.nextIsRemoveOf(context, false),
+    nextIsRemovalOfRunningShape: ({ context }) => impl.nextIsRemovalOf(context, true),
+    nextIsRemovalOfUnknownShape: ({ context }) => impl.nextIsRemovalOf(context, false),
+    nextIsTransaction: ({ context }) => context.queue[0]?.type === 'TRANSACTION.RECEIVED',
+    nextIsUse: ({ context }) => context.queue[0]?.type === 'SHAPE.USED',
     nextIsCheckpoint: ({ context }) => context.queue[0]?.type === 'CHECKPOINT.REQUESTED',
     nextIsShutdown: ({ context }) => context.queue[0]?.type === 'SHUTDOWN.REQUESTED',
   },
@@ -58,7 +62,10 @@ export const shapeRuntimeMachine = setup({
     completeRestore: enqueueActions(({ context, enqueue }) => impl.completeRestore(context, enqueue)),
     announceShapeAdded: emit(({ context, event }) => impl.shapeAdded(context, event)),
     rejectRequest: enqueueActions(({ context, event, enqueue }) => impl.rejectRequest(context, event, enqueue)),
-    rejectUnknownRemoval: enqueueActions(({ context, enqueue }) => impl.rejectUnknownRemoval(context, enqueue)),
+    dropStaleRemoval: enqueueActions(({ context, enqueue }) => impl.dropStaleRemoval(context, enqueue)),
+    evictOverLimit: assign(({ context }) => impl.evictOverLimit(context)),
+    finishTransactions: enqueueActions(({ context, event, enqueue }) => impl.finishTransactions(context, event, enqueue)),
+    recordUse: enqueueActions(({ context, enqueue }) => impl.recordUse(context, enqueue)),
     beginRemoval: enqueueActions(({ context, enqueue }) => impl.beginRemoval(context, enqueue)),
     announceRunningRemoval: enqueueActions(({ context, event, enqueue }) => impl.announceRemoval(context, event, 'running', enqueue)),
     announceRemovalDone: emit(({ context }) => impl.removalDone(context)),
@@ -72,6 +79,7 @@ export const shapeRuntimeMachine = setup({
     spawnActors: ({ context }) => impl.spawnActors(context),
     registerAddedShapes: ({ context, event }) => impl.registerAddedShapes(context, event),
     stopRemovedShape: ({ context, event }) => impl.stopRemovedShape(context, event),
+    touchUsedShape: ({ context }) => impl.touchUsedShape(context),
     stopAllActors: ({ context }) => impl.stopAllActors(context),
     logFailure: ({ context, event }) => context.logger.error({ err: impl.errorText(event) }, 'runtime failed'),
   },
@@ -82,10 +90,12 @@ export const shapeRuntimeMachine = setup({
     policy: input.policy ?? 'validate',
     dryRun: input.dryRun ?? false,
     keyColumns: input.keyColumns ?? {},
+    maxShapes: input.maxShapes ?? null,
     logger: input.logger ?? silentLogger,
     onProgress: input.onProgress,
     registry: new ShapeRegistry(),
     directory: new ActorDirectory(self, input.restartIntensity),
+    rows: null,
     fallbackReason: null,
     load: null,
     plan: null,
@@ -104,6 +114,10 @@ export const shapeRuntimeMachine = setup({
     'SHAPE.REMOVE_REQUESTED': { actions: 'enqueueRequest' },
     'CHECKPOINT.REQUESTED': { actions: 'enqueueRequest' },
     'SHUTDOWN.REQUESTED': { actions: 'enqueueRequest' },
+    'TRANSACTION.RECEIVED': { actions: 'enqueueRequest' },
+    'SHAPE.USED': { actions: 'enqueueRequest' },
+    'SHAPE.FAILED': { actions: 'enqueueRequest' },
+    'SHAPE.EXPIRED': { actions: 'enqueueRequest' },
     'xstate.error.actor.*': { actions: 'noteActorFailure' },
   },
   states: {
@@ -155,6 +169,7 @@ export const shapeRuntimeMachine = setup({
           strays: context.load!.strays,
           materializerHandles: impl.materializerHandles(context),
           retireBackup: true,
+          keyColumns: context.keyColumns,
         }),
         onDone: { target: 'spawning', actions: 'storeCommit' },
         onError: 'failed',
@@ -170,9 +185,11 @@ export const shapeRuntimeMachine = setup({
       states: {
         idle: {
           always: [
+            { guard: 'nextIsTransaction', target: 'applying' },
             { guard: 'nextIsAdd', target: 'adding' },
-            { guard: 'nextIsRemoveOfRunningShape', target: 'removing' },
-            { guard: 'nextIsRemoveOfUnknownShape', target: 'idle', reenter: true, actions: ['rejectUnknownRemoval', 'dequeueRequest'] },
+            { guard: 'nextIsRemovalOfRunningShape', target: 'removing' },
+            { guard: 'nextIsRemovalOfUnknownShape', target: 'idle', reenter: true, actions: ['dropStaleRemoval', 'dequeueRequest'] },
+            { guard: 'nextIsUse', target: 'idle', reenter: true, actions: ['touchUsedShape', 'recordUse', 'dequeueRequest'] },
             { guard: 'nextIsCheckpoint', target: 'checkpointing' },
             { guard: 'nextIsShutdown', target: '#shapeRuntime.stopping' },
           ],
@@ -182,7 +199,7 @@ export const shapeRuntimeMachine = setup({
             id: 'createShape',
             src: 'createShape',
             input: ({ context }) => impl.createShapeInput(context),
-            onDone: { target: 'idle', actions: ['registerAddedShapes', 'announceShapeAdded', 'dequeueRequest'] },
+            onDone: { target: 'idle', actions: ['registerAddedShapes', 'announceShapeAdded', 'dequeueRequest', 'evictOverLimit'] },
             onError: { target: 'idle', actions: ['rejectRequest', 'dequeueRequest'] },
           },
         },
@@ -207,11 +224,20 @@ export const shapeRuntimeMachine = setup({
             },
           },
         },
+        applying: {
+          invoke: {
+            id: 'applyTransactions',
+            src: 'applyTransactions',
+            input: ({ context }) => impl.applyTransactionsInput(context),
+            onDone: { target: 'idle', actions: 'finishTransactions' },
+            onError: '#shapeRuntime.failed',
+          },
+        },
         checkpointing: {
           invoke: {
             id: 'writeBackup',
             src: 'writeBackup',
-            input: ({ context }) => ({ storage: context.storage, shapes: context.registry.storedShapes() }),
+            input: ({ context }) => ({ storage: context.storage, shapes: context.registry.storedShapes(), position: context.rows?.lastXid ?? null }),
             onDone: { target: 'idle', actions: ['announceCheckpoint', 'dequeueRequest'] },
             onError: { target: 'idle', actions: ['rejectRequest', 'dequeueRequest'] },
           },
@@ -223,7 +249,7 @@ export const shapeRuntimeMachine = setup({
       invoke: {
         id: 'writeBackup',
         src: 'writeBackup',
-        input: ({ context }) => ({ storage: context.storage, shapes: context.registry.storedShapes() }),
+        input: ({ context }) => ({ storage: context.storage, shapes: context.registry.storedShapes(), position: context.rows?.lastXid ?? null }),
         onDone: { target: 'stopped', actions: ['announceStopped', 'dequeueRequest', 'rejectQueuedRequests'] },
         onError: { target: 'failed' },
       },

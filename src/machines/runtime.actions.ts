@@ -8,6 +8,7 @@
 import type { EventObject } from 'xstate';
 import { consumerSystemId, materializerSystemId } from '../actors/actor-directory.ts';
 import type { CommitRestoreOutput } from '../actors/commit-restore.actor.ts';
+import type { ApplyTransactionsInput, ApplyTransactionsOutput } from '../actors/apply-transactions.actor.ts';
 import type { CreateShapeInput, CreateShapeOutput } from '../actors/create-shape.actor.ts';
 import { spawnMaterializerFor, spawnShapes } from '../actors/spawn-shapes.ts';
 import type { Removal } from '../graph/removal.ts';
@@ -25,6 +26,7 @@ import type {
   RuntimeEmitted,
   RuntimeEvent,
   RuntimeOutput,
+  RemovalRequest,
   RuntimeRequest,
 } from './runtime.types.ts';
 
@@ -117,6 +119,7 @@ export function storeCommit(context: RuntimeContext, event: EventObject): Partia
   const load = context.load!;
   return {
     materializerLogs: output.materializerLogs,
+    rows: output.rows,
     load: { ...load, problems: [...load.problems, ...output.problems] },
   };
 }
@@ -175,21 +178,32 @@ function recordsByHandle(load: LoadResult): Map<string, ShapeRecord> {
 export function spawnActors(context: RuntimeContext): void {
   const { plan, load } = context;
   if (!plan || !load) return;
+  const rows = context.rows!;
   const records = recordsByHandle(load);
   const ordered = plan.keep.map((h) => records.get(h)!);
   for (const record of ordered) context.registry.add(record);
   spawnShapes(context.directory, ordered, {
-    keyColumns: context.keyColumns,
+    keyColumnsOf: (table) => rows.keyColumnsOf(table),
+    lastXid: rows.lastXid,
     materializerLogs: context.materializerLogs,
     onSpawned: (done, total) => context.onProgress?.({ phase: 'spawning', done, total }),
   });
+  context.registry.usage.reset([...plan.keep].reverse());
 }
 
 // ---------------------------------------------------------------- running: requests
 
-export function nextIsRemoveOf(context: RuntimeContext, running: boolean): boolean {
+const REMOVAL_TYPES: ReadonlySet<RuntimeRequest['type']> = new Set(['SHAPE.REMOVE_REQUESTED', 'SHAPE.FAILED', 'SHAPE.EXPIRED']);
+
+function headRemoval(context: RuntimeContext): RemovalRequest | undefined {
   const next = context.queue[0];
-  return next?.type === 'SHAPE.REMOVE_REQUESTED' && context.registry.has(next.handle) === running;
+  return next && REMOVAL_TYPES.has(next.type) ? (next as RemovalRequest) : undefined;
+}
+
+/** The head of the queue removes a shape that is (`running`) or is not (`!running`) registered. */
+export function nextIsRemovalOf(context: RuntimeContext, running: boolean): boolean {
+  const next = headRemoval(context);
+  return next !== undefined && context.registry.has(next.handle) === running;
 }
 
 function headRequest<T extends RuntimeRequest['type']>(context: RuntimeContext, type: T): Extract<RuntimeRequest, { type: T }> {
@@ -199,27 +213,35 @@ function headRequest<T extends RuntimeRequest['type']>(context: RuntimeContext, 
 }
 
 export function createShapeInput(context: RuntimeContext): CreateShapeInput {
+  const rows = context.rows!;
   return {
     storage: context.storage,
     registry: context.registry,
+    rows,
+    position: rows.lastXid,
+    keyColumnsOf: (table) => rows.keyColumnsOf(table),
     definition: headRequest(context, 'SHAPE.ADD_REQUESTED').definition,
-    hasMaterializer: (handle) => context.directory.materializer(handle) !== undefined,
+    linkValuesOf: (handle) => context.directory.materializer(handle)?.getSnapshot().context.values,
   };
 }
 
 /** Effect: registers and spawns what `createShape` wrote (materializers of existing dependencies first). */
 export function registerAddedShapes(context: RuntimeContext, event: EventObject): void {
-  const { plan, materializerLogs } = doneOutput<CreateShapeOutput>(event);
+  const { plan, materializerLogs, snapshots } = doneOutput<CreateShapeOutput>(event);
+  const rows = context.rows!;
   for (const [handle, log] of materializerLogs) spawnMaterializerFor(context.directory, context.registry.get(handle)!, log);
   const createdHandles = new Set(plan.created.map((r) => r.stored.handle));
   const newDependencyLogs = new Map<string, readonly LogEntry[]>();
   for (const record of plan.created) {
-    for (const dep of record.stored.dependencyHandles) if (createdHandles.has(dep)) newDependencyLogs.set(dep, []);
+    for (const dep of record.stored.dependencyHandles) if (createdHandles.has(dep)) newDependencyLogs.set(dep, snapshots.get(dep) ?? []);
   }
   for (const record of plan.created) context.registry.add(record);
-  spawnShapes(context.directory, plan.created, { keyColumns: context.keyColumns, materializerLogs: newDependencyLogs });
+  spawnShapes(context.directory, plan.created, { keyColumnsOf: (table) => rows.keyColumnsOf(table), lastXid: rows.lastXid, materializerLogs: newDependencyLogs });
   if (plan.nowRequested) context.registry.update(plan.nowRequested);
-  for (const record of plan.created) context.logger.info({ handle: record.stored.handle, table: record.shape.definition.table }, 'shape added');
+  context.registry.usage.touch(plan.handle);
+  for (const record of plan.created) {
+    context.logger.info({ handle: record.stored.handle, table: record.shape.definition.table, rows: snapshots.get(record.stored.handle)?.length ?? 0 }, 'shape added');
+  }
 }
 
 export function shapeAdded(context: RuntimeContext, event: EventObject): RuntimeEmitted {
@@ -233,6 +255,14 @@ export function shapeAdded(context: RuntimeContext, event: EventObject): Runtime
   };
 }
 
+/** Expiry: past `maxShapes`, queue the least recently used shapes for eviction, ahead of other requests. */
+export function evictOverLimit(context: RuntimeContext): Partial<RuntimeContext> {
+  if (context.maxShapes === null || context.registry.size <= context.maxShapes) return {};
+  const victims = context.registry.usage.evictionCandidates(context.registry.size - context.maxShapes);
+  const evictions: RuntimeRequest[] = victims.map((handle) => ({ type: 'SHAPE.EXPIRED', requestId: `expiry:${handle}`, handle }));
+  return { queue: [...evictions, ...context.queue] };
+}
+
 export function rejectRequest(context: RuntimeContext, event: EventObject, enqueue: Enqueue): void {
   const request = context.queue[0];
   if (!request) return;
@@ -241,15 +271,21 @@ export function rejectRequest(context: RuntimeContext, event: EventObject, enque
   context.logger.warn({ requestId: request.requestId, request: request.type, code: error.code }, error.message);
 }
 
-export function rejectUnknownRemoval(context: RuntimeContext, enqueue: Enqueue): void {
-  const request = headRequest(context, 'SHAPE.REMOVE_REQUESTED');
+/** A removal of a shape that is not running: a caller's is refused; an internal one is moot (a cascade took it already). */
+export function dropStaleRemoval(context: RuntimeContext, enqueue: Enqueue): void {
+  const request = headRemoval(context);
+  if (request?.type !== 'SHAPE.REMOVE_REQUESTED') return;
   enqueue.emit({ type: 'REQUEST.FAILED', requestId: request.requestId, error: { code: 'unknown-shape', message: `no running shape has handle ${request.handle}` } });
 }
 
 /** `removing`: the whole closure at once, one CASCADE.STOP per shape, dependents before what they depend on. */
 export function beginRemoval(context: RuntimeContext, enqueue: Enqueue): void {
-  const request = headRequest(context, 'SHAPE.REMOVE_REQUESTED');
-  const removals = context.registry.graph.removalClosure(request.handle, 'removed');
+  const request = headRemoval(context);
+  if (!request) return;
+  const removals =
+    request.type === 'SHAPE.FAILED'
+      ? context.registry.graph.removalClosure(request.handle, request.reason, null, request.detail)
+      : context.registry.graph.removalClosure(request.handle, request.type === 'SHAPE.EXPIRED' ? 'evicted' : 'removed');
   enqueue.assign({ removing: removals, removingRequestId: request.requestId });
   for (let i = removals.length - 1; i >= 0; i--) enqueue.raise({ type: 'CASCADE.STOP', removal: removals[i]! });
   enqueue.raise({ type: 'CASCADE.SENT' });
@@ -269,6 +305,66 @@ export function stopRemovedShape(context: RuntimeContext, event: RuntimeEvent): 
 
 export function removalDone(context: RuntimeContext): RuntimeEmitted {
   return { type: 'SHAPE.REMOVED', requestId: context.removingRequestId, removals: context.removing };
+}
+
+/** Effect + reply: a client used a shape (and so its dependencies). */
+export function recordUse(context: RuntimeContext, enqueue: Enqueue): void {
+  const request = headRequest(context, 'SHAPE.USED');
+  if (context.registry.has(request.handle)) {
+    enqueue.emit({ type: 'SHAPE.USE_RECORDED', requestId: request.requestId, handle: request.handle });
+  } else {
+    enqueue.emit({ type: 'REQUEST.FAILED', requestId: request.requestId, error: { code: 'unknown-shape', message: `no running shape has handle ${request.handle}` } });
+  }
+}
+
+export function touchUsedShape(context: RuntimeContext): void {
+  const request = headRequest(context, 'SHAPE.USED');
+  if (context.registry.has(request.handle)) context.registry.usage.touch(request.handle);
+}
+
+// ---------------------------------------------------------------- running: transactions
+
+/** The transactions at the head of the queue: applied together (one durable write per shape). */
+function transactionBatch(context: RuntimeContext): Extract<RuntimeRequest, { type: 'TRANSACTION.RECEIVED' }>[] {
+  const batch: Extract<RuntimeRequest, { type: 'TRANSACTION.RECEIVED' }>[] = [];
+  for (const request of context.queue) {
+    if (request.type !== 'TRANSACTION.RECEIVED' || batch.length >= MAX_BATCH) break;
+    batch.push(request);
+  }
+  return batch;
+}
+
+const MAX_BATCH = 256;
+
+export function applyTransactionsInput(context: RuntimeContext): ApplyTransactionsInput {
+  return {
+    storage: context.storage,
+    registry: context.registry,
+    actors: context.directory,
+    rows: context.rows!,
+    requests: transactionBatch(context),
+  };
+}
+
+/** Replies to each transaction, takes the batch off the queue, and queues the removal of shapes that failed, first. */
+export function finishTransactions(context: RuntimeContext, event: EventObject, enqueue: Enqueue): void {
+  const output = doneOutput<ApplyTransactionsOutput>(event);
+  for (const outcome of output.outcomes) {
+    if (outcome.status === 'rejected') {
+      enqueue.emit({ type: 'REQUEST.FAILED', requestId: outcome.requestId, error: { code: 'invalid-transaction', message: outcome.error.message } });
+    } else {
+      enqueue.emit({ type: 'TRANSACTION.APPLIED', requestId: outcome.requestId, xid: outcome.xid, status: outcome.status });
+    }
+  }
+  const failures: RuntimeRequest[] = output.failures.map((f) => ({
+    type: 'SHAPE.FAILED',
+    requestId: `failure:${f.handle}`,
+    handle: f.handle,
+    reason: f.reason,
+    detail: f.detail,
+  }));
+  for (const f of output.failures) context.logger.warn({ handle: f.handle, reason: f.reason, detail: f.detail }, 'shape failed: removing it');
+  enqueue.assign({ queue: [...failures, ...context.queue.slice(output.outcomes.length)] });
 }
 
 export function checkpointWritten(context: RuntimeContext, event: EventObject): RuntimeEmitted {

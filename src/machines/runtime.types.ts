@@ -1,9 +1,10 @@
 import type { ActorDirectory } from '../actors/actor-directory.ts';
 import type { RestartIntensity } from '../actors/restart-intensity.ts';
-import type { Removal } from '../graph/removal.ts';
+import type { Removal, RemovalReason } from '../graph/removal.ts';
 import type { RestorePlan, RestorePolicy } from '../graph/restore-plan.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
 import type { LoadMode, LoadResult, RestoreProblem } from '../restore/load-result.ts';
+import type { TableStore } from '../rows/table-store.ts';
 import type { LogEntry, ShapeStorage } from '../storage/storage.ts';
 import type { RuntimeLogger } from '../logging/runtime-logger.ts';
 
@@ -20,6 +21,8 @@ export interface ShapeRuntimeInput {
   readonly restartIntensity?: RestartIntensity;
   /** Primary key columns per table (schema-qualified name); `['id']` when not listed. */
   readonly keyColumns?: Readonly<Record<string, readonly string[]>>;
+  /** Expiry: past this many shapes, the least recently used are evicted (dependents before their dependencies). */
+  readonly maxShapes?: number;
   readonly logger?: RuntimeLogger;
   /** Called while spawning many actors, so a host can show progress. */
   readonly onProgress?: (progress: { readonly phase: 'spawning'; readonly done: number; readonly total: number }) => void;
@@ -29,8 +32,19 @@ export interface ShapeRuntimeInput {
 export type RuntimeRequest =
   | { readonly type: 'SHAPE.ADD_REQUESTED'; readonly requestId: string; readonly definition: unknown }
   | { readonly type: 'SHAPE.REMOVE_REQUESTED'; readonly requestId: string; readonly handle: string }
+  /** A transaction `{ xid, changes: [{ op, table, row, oldRow? }] }`, validated when applied. */
+  | { readonly type: 'TRANSACTION.RECEIVED'; readonly requestId: string; readonly transaction: unknown }
+  /** A shape is in use (a client read it): it moves to the back of the expiry order. */
+  | { readonly type: 'SHAPE.USED'; readonly requestId: string; readonly handle: string }
   | { readonly type: 'CHECKPOINT.REQUESTED'; readonly requestId: string }
-  | { readonly type: 'SHUTDOWN.REQUESTED'; readonly requestId: string };
+  | { readonly type: 'SHUTDOWN.REQUESTED'; readonly requestId: string }
+  /** Internal: a shape's consumer failed for good, or lost a materializer; it goes, with cascade. */
+  | { readonly type: 'SHAPE.FAILED'; readonly requestId: string; readonly handle: string; readonly reason: RemovalReason; readonly detail: string }
+  /** Internal: expiry chose this shape; it goes, with cascade. */
+  | { readonly type: 'SHAPE.EXPIRED'; readonly requestId: string; readonly handle: string };
+
+/** Requests that remove a shape (and everything depending on it). */
+export type RemovalRequest = Extract<RuntimeRequest, { readonly handle: string; readonly type: 'SHAPE.REMOVE_REQUESTED' | 'SHAPE.FAILED' | 'SHAPE.EXPIRED' }>;
 
 /** Events the machine sends itself. */
 export type RuntimeInternalEvent =
@@ -59,6 +73,8 @@ export type RuntimeEmitted =
   | { readonly type: 'SHAPE.ADDED'; readonly requestId: string; readonly handle: string; readonly dependencyHandles: readonly string[]; readonly created: readonly string[] }
   | { readonly type: 'SHAPE.REMOVED'; readonly requestId: string | null; readonly removals: readonly Removal[] }
   | { readonly type: 'CASCADE.STOPPED'; readonly phase: 'restore' | 'running'; readonly removal: Removal }
+  | { readonly type: 'TRANSACTION.APPLIED'; readonly requestId: string; readonly xid: number; readonly status: 'applied' | 'skipped' }
+  | { readonly type: 'SHAPE.USE_RECORDED'; readonly requestId: string; readonly handle: string }
   | { readonly type: 'CHECKPOINT.WRITTEN'; readonly requestId: string; readonly shapes: number }
   | { readonly type: 'REQUEST.FAILED'; readonly requestId: string; readonly error: RequestError }
   | { readonly type: 'ACTOR.FAILED'; readonly actorId: string; readonly message: string }
@@ -90,11 +106,14 @@ export interface RuntimeContext {
   readonly policy: RestorePolicy;
   readonly dryRun: boolean;
   readonly keyColumns: Readonly<Record<string, readonly string[]>>;
+  readonly maxShapes: number | null;
   readonly logger: RuntimeLogger;
   readonly onProgress: ShapeRuntimeInput['onProgress'];
   /** Resources the runtime owns (mutable by design: they are not state to snapshot). */
   readonly registry: ShapeRegistry;
   readonly directory: ActorDirectory;
+  /** The embedded row source, opened once the restore is committed (null before, and on a dry run). */
+  readonly rows: TableStore | null;
   readonly fallbackReason: string | null;
   readonly load: LoadResult | null;
   readonly plan: RestorePlan | null;

@@ -1,6 +1,7 @@
 import { DependencyGraph } from '../graph/dependency-graph.ts';
 import type { StoredShape } from '../storage/storage.ts';
 import type { ShapeRecord } from './shape-record.ts';
+import { ShapeUsage } from './shape-usage.ts';
 
 /**
  * The running shapes (Electric's ShapeStatus): handle -> shape,
@@ -9,6 +10,8 @@ import type { ShapeRecord } from './shape-record.ts';
  */
 export class ShapeRegistry {
   readonly graph = new DependencyGraph();
+  /** Least-recently-used order, for expiry. */
+  readonly usage = new ShapeUsage(this.graph);
   readonly #records = new Map<string, ShapeRecord>();
   readonly #byTable = new Map<string, Set<string>>();
 
@@ -58,6 +61,7 @@ export class ShapeRegistry {
     const record = this.#records.get(handle);
     if (!record) return;
     this.graph.delete(handle);
+    this.usage.forget(handle);
     this.#records.delete(handle);
     const table = record.shape.definition.table;
     const handles = this.#byTable.get(table);

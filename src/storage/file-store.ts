@@ -67,10 +67,12 @@ export async function openFileStorage(dataDir: string, options: OpenFileStorageO
 /** The default store: one directory per shape, files written so that a crash leaves whole states only. */
 export class FileStorage implements ShapeStorage {
   readonly description: string;
+  readonly rowStoreDir: string;
   readonly layout: ReturnType<typeof dataDirLayout>;
 
   constructor(readonly dataDir: string) {
     this.description = `file store at ${dataDir}`;
+    this.rowStoreDir = dataDir;
     this.layout = dataDirLayout(dataDir);
   }
 
@@ -122,7 +124,7 @@ export class FileStorage implements ShapeStorage {
     return parsed.data.shape;
   }
 
-  async createShape(shape: StoredShape): Promise<void> {
+  async createShape(shape: StoredShape, initialLog: readonly LogEntry[] = []): Promise<void> {
     const target = this.layout.shapeDir(this.checked(shape.handle));
     if (await exists(target)) throw new StorageError('exists', target, 'a shape with this handle is already stored', shape.handle);
     await mkdir(this.layout.shapes, { recursive: true });
@@ -131,7 +133,7 @@ export class FileStorage implements ShapeStorage {
     const temp = join(this.layout.shapes, `${TEMP_PREFIX}${shape.handle}-${randomBytes(4).toString('hex')}`);
     await mkdir(temp);
     await createFileDurably(join(temp, DEFINITION_FILE), encodeDefinitionFile(shape));
-    await createFileDurably(join(temp, LOG_FILE), '');
+    await createFileDurably(join(temp, LOG_FILE), encodeLogEntries(initialLog));
     await fsyncDirectory(temp);
     await renameDurably(temp, target);
   }

@@ -19,6 +19,7 @@ import {
  */
 export class MemoryStorage implements ShapeStorage {
   readonly description = 'memory store';
+  readonly rowStoreDir = null;
   readonly #shapes = new Map<string, { shape: string; log: LogEntry[] }>();
   #backup: string | undefined;
 
@@ -30,10 +31,10 @@ export class MemoryStorage implements ShapeStorage {
     return JSON.parse(this.#entry(handle, 'definition').shape) as StoredShape;
   }
 
-  async createShape(shape: StoredShape): Promise<void> {
+  async createShape(shape: StoredShape, initialLog: readonly LogEntry[] = []): Promise<void> {
     if (!isHandle(shape.handle)) throw new StorageError('not-found', 'memory', `not a shape handle: ${JSON.stringify(shape.handle)}`);
     if (this.#shapes.has(shape.handle)) throw new StorageError('exists', `memory:${shape.handle}`, 'a shape with this handle is already stored', shape.handle);
-    this.#shapes.set(shape.handle, { shape: JSON.stringify(shape), log: [] });
+    this.#shapes.set(shape.handle, { shape: JSON.stringify(shape), log: structuredClone([...initialLog]) });
   }
 
   async updateShape(shape: StoredShape): Promise<void> {

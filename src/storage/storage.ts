@@ -82,11 +82,13 @@ export class StorageError extends Error {
 export interface ShapeStorage {
   /** For reports and logs: what and where this store is. */
   readonly description: string;
+  /** Where the embedded row store keeps its tables (null: rows in memory only). */
+  readonly rowStoreDir: string | null;
   listShapes(): Promise<ShapeListing>;
   /** Throws StorageError: `not-found` when the shape has no storage, `corrupt` when its definition cannot be read. */
   readShape(handle: string): Promise<StoredShape>;
-  /** Creates the shape's storage, all or nothing. `exists` if the handle is taken. */
-  createShape(shape: StoredShape): Promise<void>;
+  /** Creates the shape's storage (definition and initial log), all or nothing. `exists` if the handle is taken. */
+  createShape(shape: StoredShape, initialLog?: readonly LogEntry[]): Promise<void>;
   /** Rewrites an existing shape's definition record (all or nothing). */
   updateShape(shape: StoredShape): Promise<void>;
   /** Deletes the shape's storage, all or nothing. Deleting a missing shape is not an error. */

@@ -91,6 +91,13 @@ export function storageConformance(name: string, open: () => Promise<ShapeStorag
       expect(log.entries[1]!.row).toEqual({ id: 2, note: 'line\nbreak' });
     });
 
+    it('creates a shape with its initial log in one step', async () => {
+      const s = await open();
+      const initial = [{ xid: 4, op: 'insert' as const, key: '[1]', row: { id: 1 } }];
+      await s.createShape(shape('111-1'), initial);
+      expect((await s.readLog('111-1')).entries).toEqual(initial);
+    });
+
     it('writes, reads and retires a backup', async () => {
       const s = await open();
       const shapes = [shape('111-1'), shape('222-2', { dependencyHandles: ['111-1'] })];

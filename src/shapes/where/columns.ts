@@ -26,3 +26,23 @@ export function referencedDependencies(expr: WhereExpr): number[] {
   visit(expr);
   return [...seen];
 }
+
+/**
+ * For each dependency, the distinct test column lists that link to it: `a IN (SELECT x ...) OR
+ * b IN (SELECT x ...)` links columns [a] and [b] to the same dependency. A move-in or move-out of
+ * a value affects the rows whose test columns hold it.
+ */
+export function sublinkTestColumns(expr: WhereExpr): Map<number, string[][]> {
+  const out = new Map<number, string[][]>();
+  const visit = (e: WhereExpr): void => {
+    if (e.kind === 'sublink') {
+      const columns = e.test.map((c) => c.name);
+      const lists = out.get(e.dependency) ?? [];
+      if (!lists.some((l) => l.length === columns.length && l.every((c, i) => c === columns[i]))) lists.push(columns);
+      out.set(e.dependency, lists);
+    }
+    for (const c of childrenOf(e)) visit(c);
+  };
+  visit(expr);
+  return out;
+}

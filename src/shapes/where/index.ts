@@ -17,10 +17,10 @@ export type {
   WhereExprKind,
 } from './ast.ts';
 export { COMPARE_OPS, childrenOf } from './ast.ts';
-export { referencedColumns, referencedDependencies } from './columns.ts';
+export { referencedColumns, referencedDependencies, sublinkTestColumns } from './columns.ts';
 export type { LinkSet, LinkValues, Row, Truth } from './evaluate.ts';
 export { compareValues, evaluateTruth, evaluateWhere } from './evaluate.ts';
-export { linkKey } from './link-key.ts';
+export { decodeLinkKey, linkKey } from './link-key.ts';
 export type { ParsedWhere } from './parse.ts';
 export { parseWhere } from './parse.ts';
 export { printConst, printStringLiteral, printWhere } from './print.ts';

@@ -53,3 +53,28 @@ export function linkKey(values: readonly unknown[]): string | null {
   }
   return JSON.stringify(codes);
 }
+
+/**
+ * The column values a link key stands for, for people (`values --json`). Numbers come back as
+ * JSON numbers when a double holds them exactly, else as their decimal text; `'7'` and `7` share
+ * one key, so both decode to 7.
+ */
+export function decodeLinkKey(key: string): unknown[] {
+  const codes = JSON.parse(key) as string[];
+  return codes.map((code) => {
+    const body = code.slice(1);
+    switch (code[0]) {
+      case 'n': {
+        const n = Number(body);
+        const exact = decimalOfNumber(n);
+        return exact !== undefined && decimalKey(exact) === body ? n : body;
+      }
+      case 's':
+        return body;
+      case 'b':
+        return body === '1';
+      default:
+        return JSON.parse(body) as unknown;
+    }
+  });
+}

@@ -1,0 +1,70 @@
+import { fromPromise } from 'xstate';
+import type { ShapeRegistry } from '../registry/shape-registry.ts';
+import type { TableStore } from '../rows/table-store.ts';
+import { mapConcurrently } from '../restore/map-concurrently.ts';
+import { StorageError, type ShapeStorage } from '../storage/storage.ts';
+import { routeTransactions, type ShapeActorsPort, type ShapeFailure } from '../transactions/route-transactions.ts';
+import { parseTransaction, TransactionError, type Transaction } from '../transactions/transaction.ts';
+
+export interface ApplyTransactionsInput {
+  readonly storage: ShapeStorage;
+  readonly registry: ShapeRegistry;
+  readonly actors: ShapeActorsPort;
+  readonly rows: TableStore;
+  readonly requests: readonly { readonly requestId: string; readonly transaction: unknown }[];
+}
+
+export type TransactionOutcome =
+  | { readonly requestId: string; readonly status: 'applied' | 'skipped'; readonly xid: number }
+  | { readonly requestId: string; readonly status: 'rejected'; readonly error: TransactionError };
+
+export interface ApplyTransactionsOutput {
+  readonly outcomes: readonly TransactionOutcome[];
+  readonly failures: readonly (ShapeFailure | { readonly handle: string; readonly reason: 'no-storage'; readonly detail: string })[];
+  /** Shapes whose log grew. */
+  readonly shapesWritten: number;
+}
+
+/**
+ * `running.applying`: a batch of queued transactions (group commit). Routes
+ * them through the actors in memory, appends every affected shape's entries
+ * durably, then the row store's, and only then reports them applied: a
+ * transaction is acknowledged once it is on disk.
+ */
+export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, ApplyTransactionsInput>(async ({ input }) => {
+  // Leave the runtime's current macrostep before driving its actors.
+  await Promise.resolve();
+  const outcomes: TransactionOutcome[] = [];
+  const valid: { requestId: string; transaction: Transaction }[] = [];
+  for (const request of input.requests) {
+    try {
+      valid.push({ requestId: request.requestId, transaction: parseTransaction(request.transaction) });
+    } catch (error) {
+      if (!(error instanceof TransactionError)) throw error;
+      outcomes.push({ requestId: request.requestId, status: 'rejected', error });
+    }
+  }
+  const batch = routeTransactions(
+    valid.map((v) => v.transaction),
+    input.registry,
+    input.actors,
+    input.rows,
+  );
+  const failures: ApplyTransactionsOutput['failures'][number][] = [...batch.failures];
+  await mapConcurrently([...batch.entries], 32, async ([handle, entries]) => {
+    try {
+      await input.storage.appendLog(handle, entries);
+    } catch (error) {
+      if (error instanceof StorageError && error.code === 'not-found') failures.push({ handle, reason: 'no-storage', detail: error.message });
+      else throw error;
+    }
+  });
+  await input.rows.flush();
+
+  valid.forEach(({ requestId, transaction }, i) => {
+    const outcome = batch.outcomes[i]!;
+    if (outcome.status === 'rejected') outcomes.push({ requestId, status: 'rejected', error: outcome.error });
+    else outcomes.push({ requestId, status: outcome.status, xid: transaction.xid });
+  });
+  return { outcomes, failures, shapesWritten: batch.entries.size };
+});

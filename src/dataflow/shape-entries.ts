@@ -1,0 +1,110 @@
+import { evaluateWhere, type LinkSet, type LinkValues, type Row } from '../shapes/where/evaluate.ts';
+import type { WhereExpr } from '../shapes/where/ast.ts';
+import type { LogEntry } from '../storage/storage.ts';
+import type { KeyedRow } from '../rows/row-source.ts';
+
+/** What decides which rows a shape holds and how they are logged. */
+export interface ShapeSpec {
+  readonly where?: WhereExpr;
+  /** Selected columns (raw names); all when absent. Key columns are always kept. */
+  readonly columns?: readonly string[];
+  readonly keyColumns: readonly string[];
+  readonly replica: 'default' | 'full';
+}
+
+/** One change to a row of the shape's table, with the row before and after. */
+export interface RowChange {
+  readonly key: string;
+  /** After the change (null for a delete). */
+  readonly row: Row | null;
+  /** Before the change (null when the row did not exist). */
+  readonly oldRow: Row | null;
+}
+
+export const NO_LINKS: LinkValues = () => EMPTY;
+const EMPTY: LinkSet = { has: () => false };
+
+/**
+ * The log entries one transaction produces for a shape. A row that moves into
+ * the shape is an insert, out of it a delete, within it an update; `before`
+ * and `after` are the dependency link values on either side of the
+ * transaction. `candidates` are unchanged rows whose links moved.
+ */
+export function changeEntries(
+  spec: ShapeSpec,
+  xid: number,
+  changes: readonly RowChange[],
+  candidates: readonly KeyedRow[],
+  links: { readonly before: LinkValues; readonly after: LinkValues },
+): LogEntry[] {
+  const matches = (row: Row | null, values: LinkValues): boolean => row !== null && (spec.where === undefined || evaluateWhere(spec.where, row, values));
+  const entries: LogEntry[] = [];
+  for (const change of changes) {
+    const was = matches(change.oldRow, links.before);
+    const is = matches(change.row, links.after);
+    if (is && !was) entries.push({ xid, op: 'insert', key: change.key, row: project(spec, change.row!) });
+    else if (is && was) {
+      const row = updatedRow(spec, change.oldRow!, change.row!);
+      if (row) entries.push({ xid, op: 'update', key: change.key, row });
+    } else if (was) entries.push({ xid, op: 'delete', key: change.key, row: keyOnly(spec, change.oldRow!) });
+  }
+  for (const candidate of candidates) {
+    const was = matches(candidate.row, links.before);
+    const is = matches(candidate.row, links.after);
+    if (is && !was) entries.push({ xid, op: 'insert', key: candidate.key, row: project(spec, candidate.row) });
+    else if (was && !is) entries.push({ xid, op: 'delete', key: candidate.key, row: keyOnly(spec, candidate.row) });
+  }
+  return entries;
+}
+
+/** A new shape's initial log: an insert for every current row that matches. */
+export function snapshotEntries(spec: ShapeSpec, xid: number, rows: Iterable<KeyedRow>, links: LinkValues): LogEntry[] {
+  const entries: LogEntry[] = [];
+  for (const { key, row } of rows) {
+    if (spec.where === undefined || evaluateWhere(spec.where, row, links)) entries.push({ xid, op: 'insert', key, row: project(spec, row) });
+  }
+  return entries;
+}
+
+function project(spec: ShapeSpec, row: Row): Row {
+  if (!spec.columns) return row;
+  const out: Record<string, unknown> = {};
+  for (const c of spec.keyColumns) out[c] = row[c];
+  for (const c of spec.columns) out[c] = row[c];
+  return out;
+}
+
+function keyOnly(spec: ShapeSpec, row: Row): Row {
+  const out: Record<string, unknown> = {};
+  for (const c of spec.keyColumns) out[c] = row[c];
+  return out;
+}
+
+/**
+ * An update entry: the whole projected row with replica `full`; otherwise the
+ * key plus the selected columns that changed (null when none did).
+ */
+function updatedRow(spec: ShapeSpec, oldRow: Row, row: Row): Row | null {
+  const projected = project(spec, row);
+  if (spec.replica === 'full') return projected;
+  const out: Record<string, unknown> = {};
+  for (const c of spec.keyColumns) out[c] = row[c];
+  let changed = false;
+  for (const [c, v] of Object.entries(projected)) {
+    if (spec.keyColumns.includes(c) || sameValue(oldRow[c], v)) continue;
+    out[c] = v;
+    changed = true;
+  }
+  // A column that disappeared from the row changed to NULL.
+  for (const c of spec.columns ?? Object.keys(oldRow)) {
+    if (!(c in projected) && oldRow[c] !== undefined && oldRow[c] !== null && !spec.keyColumns.includes(c)) {
+      out[c] = null;
+      changed = true;
+    }
+  }
+  return changed ? out : null;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,257 @@
+import { mkdir, readdir, readFile, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { linkKey } from '../shapes/where/link-key.ts';
+import type { Row } from '../shapes/where/evaluate.ts';
+import { appendDurably, writeFileDurably } from '../storage/fs-durable.ts';
+import { decodeLog, encodeLogEntries } from '../storage/log-codec.ts';
+import type { LogEntry } from '../storage/storage.ts';
+import { isErrno } from '../storage/file-store.ts';
+import type { Change, Transaction } from '../transactions/transaction.ts';
+import { TransactionError } from '../transactions/transaction.ts';
+import { rowKey } from './row-key.ts';
+import type { KeyedRow, RowSource } from './row-source.ts';
+
+/** A change with its row identity and the row as it was before. */
+export interface ResolvedChange {
+  readonly op: Change['op'];
+  readonly table: string;
+  readonly key: string;
+  /** After the change (null for a delete). */
+  readonly row: Row | null;
+  /** Before the change (null when the row did not exist). */
+  readonly oldRow: Row | null;
+}
+
+const metaSchema = z.strictObject({
+  format: z.literal('shape-actors/tables@1'),
+  tables: z.record(z.string(), z.strictObject({ file: z.string(), keyColumns: z.array(z.string()).min(1) })),
+});
+type Meta = z.infer<typeof metaSchema>;
+
+export const DEFAULT_KEY_COLUMNS: readonly string[] = ['id'];
+
+export interface TableStoreOptions {
+  /** Declared primary key columns per table; a table's first declaration is recorded and must not change. */
+  readonly keyColumns?: Readonly<Record<string, readonly string[]>>;
+}
+
+interface Table {
+  readonly name: string;
+  readonly keyColumns: readonly string[];
+  readonly rows: Map<string, Row>;
+  /** `columns` joined -> link value -> row keys: the move-in lookup. Built on first use. */
+  readonly indexes: Map<string, { readonly columns: readonly string[]; readonly byValue: Map<string, Set<string>> }>;
+  pending: LogEntry[];
+  lastXid: number;
+}
+
+/**
+ * The embedded row source: the current rows of every table transactions
+ * touched, durable in `<dataDir>/tables/` (one checksummed change log per
+ * table, plus `tables.json` naming the files and key columns), so a move-in
+ * after a restart still finds rows applied before it. `dir: null` keeps rows
+ * in memory only.
+ */
+export class TableStore implements RowSource {
+  readonly #tables = new Map<string, Table>();
+  readonly #declared: Readonly<Record<string, readonly string[]>>;
+  #meta: Meta = { format: 'shape-actors/tables@1', tables: {} };
+  #metaDirty = false;
+
+  private constructor(
+    readonly dir: string | null,
+    options: TableStoreOptions,
+  ) {
+    this.#declared = options.keyColumns ?? {};
+  }
+
+  static async open(dir: string | null, options: TableStoreOptions = {}): Promise<TableStore> {
+    const store = new TableStore(dir, options);
+    if (dir) await store.#load(dir);
+    return store;
+  }
+
+  /** Highest transaction applied (0 when none): the position a restart resumes from. */
+  get lastXid(): number {
+    let max = 0;
+    for (const table of this.#tables.values()) if (table.lastXid > max) max = table.lastXid;
+    return max;
+  }
+
+  keyColumnsOf(table: string): readonly string[] {
+    return this.#tables.get(table)?.keyColumns ?? this.#declared[table] ?? DEFAULT_KEY_COLUMNS;
+  }
+
+  get(table: string, key: string): Row | undefined {
+    return this.#tables.get(table)?.rows.get(key);
+  }
+
+  *rows(table: string): Iterable<KeyedRow> {
+    const t = this.#tables.get(table);
+    if (!t) return;
+    for (const [key, row] of t.rows) yield { key, row };
+  }
+
+  rowsWithLinkValues(table: string, columns: readonly string[], values: ReadonlySet<string>): KeyedRow[] {
+    const t = this.#tables.get(table);
+    if (!t || values.size === 0) return [];
+    const index = this.#index(t, columns);
+    const out: KeyedRow[] = [];
+    for (const value of values) {
+      for (const key of index.get(value) ?? []) out.push({ key, row: t.rows.get(key)! });
+    }
+    return out;
+  }
+
+  /**
+   * Applies a transaction in memory, all or nothing: every change is checked
+   * (key columns present) before any is applied. Returns each change with its
+   * key and previous row. `flush` makes it durable.
+   */
+  apply(transaction: Transaction): ResolvedChange[] {
+    const keyed = transaction.changes.map((change, i) => {
+      const keyColumns = this.keyColumnsOf(change.table);
+      const key = rowKey(change.row, keyColumns);
+      if (key === null) throw new TransactionError(`changes.${i}: row has no value for key column(s) ${keyColumns.join(', ')} of ${change.table}`, transaction.xid);
+      return { change, key };
+    });
+    const resolved: ResolvedChange[] = [];
+    for (const { change, key } of keyed) {
+      const table = this.#table(change.table);
+      const before = table.rows.get(key) ?? null;
+      const oldRow = before ?? change.oldRow ?? null;
+      if (change.op === 'delete') {
+        if (before) this.#setRow(table, key, before, null);
+        table.pending.push({ xid: transaction.xid, op: 'delete', key, row: keyOnly(change.row, table.keyColumns) });
+        resolved.push({ op: 'delete', table: table.name, key, row: null, oldRow });
+      } else {
+        // An update of an unknown row is an upsert; an insert over an existing row replaces it.
+        const row = change.op === 'update' && before ? { ...before, ...change.row } : change.row;
+        this.#setRow(table, key, before, row);
+        table.pending.push({ xid: transaction.xid, op: before ? 'update' : 'insert', key, row });
+        resolved.push({ op: before ? 'update' : 'insert', table: table.name, key, row, oldRow });
+      }
+      table.lastXid = transaction.xid;
+    }
+    return resolved;
+  }
+
+  /** Writes what `apply` changed since the last flush, durably. */
+  async flush(): Promise<void> {
+    if (!this.dir) {
+      for (const t of this.#tables.values()) t.pending = [];
+      return;
+    }
+    const dir = join(this.dir, 'tables');
+    await mkdir(dir, { recursive: true });
+    if (this.#metaDirty) {
+      await writeFileDurably(join(dir, 'tables.json'), `${JSON.stringify(this.#meta, null, 2)}\n`);
+      this.#metaDirty = false;
+    }
+    await Promise.all(
+      [...this.#tables.values()]
+        .filter((t) => t.pending.length > 0)
+        .map(async (t) => {
+          const entries = t.pending;
+          t.pending = [];
+          await appendDurably(join(dir, this.#meta.tables[t.name]!.file), encodeLogEntries(entries));
+        }),
+    );
+  }
+
+  #table(name: string): Table {
+    let table = this.#tables.get(name);
+    if (!table) {
+      const keyColumns = this.#declared[name] ?? DEFAULT_KEY_COLUMNS;
+      table = { name, keyColumns, rows: new Map(), indexes: new Map(), pending: [], lastXid: 0 };
+      this.#tables.set(name, table);
+      this.#meta = { ...this.#meta, tables: { ...this.#meta.tables, [name]: { file: `${encodeURIComponent(name)}.jsonl`, keyColumns: [...keyColumns] } } };
+      this.#metaDirty = true;
+    }
+    return table;
+  }
+
+  #setRow(table: Table, key: string, before: Row | null, after: Row | null): void {
+    if (after) table.rows.set(key, after);
+    else table.rows.delete(key);
+    for (const { columns, byValue } of table.indexes.values()) {
+      const old = before ? linkKey(columns.map((c) => before[c])) : null;
+      const now = after ? linkKey(columns.map((c) => after[c])) : null;
+      if (old === now) continue;
+      if (old !== null) {
+        const keys = byValue.get(old);
+        keys?.delete(key);
+        if (keys?.size === 0) byValue.delete(old);
+      }
+      if (now !== null) {
+        let keys = byValue.get(now);
+        if (!keys) byValue.set(now, (keys = new Set()));
+        keys.add(key);
+      }
+    }
+  }
+
+  #index(table: Table, columns: readonly string[]): Map<string, Set<string>> {
+    const id = JSON.stringify(columns);
+    let index = table.indexes.get(id);
+    if (!index) {
+      const byValue = new Map<string, Set<string>>();
+      for (const [key, row] of table.rows) {
+        const value = linkKey(columns.map((c) => row[c]));
+        if (value === null) continue;
+        let keys = byValue.get(value);
+        if (!keys) byValue.set(value, (keys = new Set()));
+        keys.add(key);
+      }
+      index = { columns: [...columns], byValue };
+      table.indexes.set(id, index);
+    }
+    return index.byValue;
+  }
+
+  async #load(dataDir: string): Promise<void> {
+    const dir = join(dataDir, 'tables');
+    let metaText: string;
+    try {
+      metaText = await readFile(join(dir, 'tables.json'), 'utf8');
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return;
+      throw error;
+    }
+    const meta = metaSchema.safeParse(JSON.parse(metaText));
+    if (!meta.success) throw new Error(`${join(dir, 'tables.json')}: not a tables index (${meta.error.issues[0]?.message})`);
+    this.#meta = meta.data;
+    for (const [name, info] of Object.entries(meta.data.tables)) {
+      const declared = this.#declared[name];
+      if (declared && JSON.stringify(declared) !== JSON.stringify(info.keyColumns)) {
+        throw new Error(`table ${name} was recorded with key columns (${info.keyColumns.join(', ')}), not (${declared.join(', ')})`);
+      }
+      const table: Table = { name, keyColumns: info.keyColumns, rows: new Map(), indexes: new Map(), pending: [], lastXid: 0 };
+      this.#tables.set(name, table);
+      const file = join(dir, info.file);
+      let buffer: Buffer;
+      try {
+        buffer = await readFile(file);
+      } catch (error) {
+        if (isErrno(error, 'ENOENT')) continue;
+        throw error;
+      }
+      const decoded = decodeLog(buffer);
+      // A torn last line is an append that never completed (its transaction was never acknowledged).
+      if (decoded.damage?.kind === 'torn-tail') await truncate(file, decoded.validBytes);
+      else if (decoded.damage) throw new Error(`${file}: line ${decoded.damage.line}: ${decoded.damage.reason}`);
+      for (const entry of decoded.entries) {
+        if (entry.op === 'delete') table.rows.delete(entry.key);
+        else table.rows.set(entry.key, entry.row);
+        table.lastXid = entry.xid;
+      }
+    }
+  }
+}
+
+function keyOnly(row: Row, keyColumns: readonly string[]): Row {
+  const out: Record<string, unknown> = {};
+  for (const c of keyColumns) out[c] = row[c];
+  return out;
+}
