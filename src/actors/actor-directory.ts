@@ -9,7 +9,8 @@ import { RestartTracker, type RestartIntensity } from './restart-intensity.ts';
  * them the `xstate.stop` event, which is what this does for the runtime.
  */
 function stopOwnedActor(ref: AnyActorRef): void {
-  ref.send({ type: 'xstate.stop' });
+  // An actor that failed is stopped already; sending to it would only log a warning.
+  if (ref.getSnapshot().status === 'active') ref.send({ type: 'xstate.stop' });
 }
 
 export const consumerSystemId = (handle: string): string => `shape:${handle}`;
@@ -19,6 +20,13 @@ interface ShapeActors {
   consumer: ConsumerRef;
   readonly consumerInput: ConsumerInput;
   materializer?: MaterializerRef;
+}
+
+export interface ActorDirectoryOptions {
+  readonly restartIntensity?: RestartIntensity;
+  /** The consumer implementation (the default; tests substitute a failing one, as `machine.provide` would). */
+  readonly consumerLogic?: typeof consumerLogic;
+  readonly now?: () => number;
 }
 
 export type DeliveryResult =
@@ -41,13 +49,18 @@ export class ActorDirectory {
   readonly #actors = new Map<string, ShapeActors>();
   readonly #restarts: RestartTracker;
 
+  readonly #consumerLogic: typeof consumerLogic;
+
   constructor(
     private readonly parent: AnyActorRef,
-    intensity?: RestartIntensity,
-    private readonly now: () => number = Date.now,
+    options: ActorDirectoryOptions = {},
   ) {
-    this.#restarts = new RestartTracker(intensity);
+    this.#restarts = new RestartTracker(options.restartIntensity);
+    this.#consumerLogic = options.consumerLogic ?? consumerLogic;
+    this.now = options.now ?? Date.now;
   }
+
+  private readonly now: () => number;
 
   get size(): number {
     return this.#actors.size;
@@ -149,6 +162,6 @@ export class ActorDirectory {
 
   #startConsumer(input: ConsumerInput): ConsumerRef {
     const id = consumerSystemId(input.handle);
-    return createActor(consumerLogic, { parent: this.parent, id, systemId: id, input }).start();
+    return createActor(this.#consumerLogic, { parent: this.parent, id, systemId: id, input }).start();
   }
 }

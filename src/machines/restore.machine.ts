@@ -94,7 +94,10 @@ export const shapeRuntimeMachine = setup({
     logger: input.logger ?? silentLogger,
     onProgress: input.onProgress,
     registry: new ShapeRegistry(),
-    directory: new ActorDirectory(self, input.restartIntensity),
+    directory: new ActorDirectory(self, {
+      ...(input.restartIntensity ? { restartIntensity: input.restartIntensity } : {}),
+      ...(input.consumerLogic ? { consumerLogic: input.consumerLogic } : {}),
+    }),
     rows: null,
     fallbackReason: null,
     load: null,

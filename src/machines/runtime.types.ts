@@ -1,4 +1,5 @@
 import type { ActorDirectory } from '../actors/actor-directory.ts';
+import type { consumerLogic } from '../actors/consumer.actor.ts';
 import type { RestartIntensity } from '../actors/restart-intensity.ts';
 import type { Removal, RemovalReason } from '../graph/removal.ts';
 import type { RestorePlan, RestorePolicy } from '../graph/restore-plan.ts';
@@ -17,6 +18,8 @@ export interface ShapeRuntimeInput {
   readonly policy?: RestorePolicy;
   /** Plan only: nothing on disk changes and no actor is spawned; the machine ends in `planned`. */
   readonly dryRun?: boolean;
+  /** Substitute consumer implementation (like `machine.provide`): tests use one that fails. */
+  readonly consumerLogic?: typeof consumerLogic;
   /** How often a failing consumer is restarted before its shape is removed. */
   readonly restartIntensity?: RestartIntensity;
   /** Primary key columns per table (schema-qualified name); `['id']` when not listed. */
