@@ -44,7 +44,7 @@ export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, Apply
       outcomes.push({ requestId: request.requestId, status: 'rejected', error });
     }
   }
-  const batch = routeTransactions(
+  const batch = await routeTransactions(
     valid.map((v) => v.transaction),
     input.registry,
     input.actors,

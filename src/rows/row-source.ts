@@ -13,8 +13,8 @@ export interface KeyedRow {
 export interface RowSource {
   /** The current row with this key, if any. */
   get(table: string, key: string): Row | undefined;
-  /** Current rows whose `columns` tuple has one of the given link values (linkKey encoding). */
-  rowsWithLinkValues(table: string, columns: readonly string[], values: ReadonlySet<string>): KeyedRow[];
+  /** Current rows whose `columns` tuple has one of the given link values (linkKey encoding); a database answers asynchronously. */
+  rowsWithLinkValues(table: string, columns: readonly string[], values: ReadonlySet<string>): KeyedRow[] | Promise<KeyedRow[]>;
   /** Every current row of a table (a new shape's initial snapshot). */
   rows(table: string): Iterable<KeyedRow>;
 }

@@ -4,7 +4,7 @@ import type { DeliveryResult } from '../actors/actor-directory.ts';
 import type { RemovalReason } from '../graph/removal.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
 import type { ResolvedChange, TableStore } from '../rows/table-store.ts';
-import type { KeyedRow } from '../rows/row-source.ts';
+import type { KeyedRow, RowSource } from '../rows/row-source.ts';
 import { sublinkTestColumns } from '../shapes/where/columns.ts';
 import type { WhereExpr } from '../shapes/where/ast.ts';
 import type { LogEntry } from '../storage/storage.ts';
@@ -46,15 +46,17 @@ export interface RoutedBatch {
  * Runs transactions through the shapes, in memory: each change goes to the
  * consumers of its table only (the registry's table index), shapes are
  * visited dependencies first, and when a materializer's values move, its
- * dependents are visited too with the rows of their table the move concerns.
+ * dependents are visited too with the rows of their table the move concerns
+ * (from `moveInSource`: the row store by default, a database when configured).
  * The caller persists `entries` and the row store, then acknowledges.
  */
-export function routeTransactions(
+export async function routeTransactions(
   transactions: readonly Transaction[],
   registry: ShapeRegistry,
   actors: ShapeActorsPort,
   rows: TableStore,
-): RoutedBatch {
+  moveInSource: RowSource = rows,
+): Promise<RoutedBatch> {
   const outcomes: RoutedOutcome[] = [];
   const entries = new Map<string, LogEntry[]>();
   const failures: ShapeFailure[] = [];
@@ -78,11 +80,11 @@ export function routeTransactions(
     }
     position = transaction.xid;
     outcomes.push({ status: 'applied' });
-    routeOne(transaction.xid, resolved);
+    await routeOne(transaction.xid, resolved);
   }
   return { outcomes, position, entries, failures };
 
-  function routeOne(xid: number, changes: readonly ResolvedChange[]): void {
+  async function routeOne(xid: number, changes: readonly ResolvedChange[]): Promise<void> {
     const byTable = new Map<string, ResolvedChange[]>();
     for (const change of changes) {
       let list = byTable.get(change.table);
@@ -105,7 +107,7 @@ export function routeTransactions(
         if (record.stored.dependencyHandles.some((d) => failed.has(d))) continue;
         const table = record.shape.definition.table;
         const tableChanges = byTable.get(table) ?? [];
-        const candidates = moveCandidates(record.shape.where, record.stored.dependencyHandles, moved, table, tableChanges);
+        const candidates = await moveCandidates(record.shape.where, record.stored.dependencyHandles, moved, table, tableChanges);
         const delivery = actors.deliverToConsumer(handle, { type: 'TRANSACTION.ROUTED', xid, changes: tableChanges, candidates });
         if (!delivery.ok) {
           fail(handle, delivery.error);
@@ -132,27 +134,27 @@ export function routeTransactions(
   }
 
   /** Unchanged rows of `table` whose sublink test values moved in or out in this transaction. */
-  function moveCandidates(
+  async function moveCandidates(
     where: WhereExpr | undefined,
     dependencyHandles: readonly string[],
     moved: ReadonlyMap<string, LinkMoves>,
     table: string,
     tableChanges: readonly ResolvedChange[],
-  ): KeyedRow[] {
+  ): Promise<KeyedRow[]> {
     if (!where || moved.size === 0) return [];
     const out = new Map<string, KeyedRow>();
     const changedKeys = new Set(tableChanges.map((c) => c.key));
     const tests = testColumnsOf(where);
-    dependencyHandles.forEach((dep, i) => {
+    for (const [i, dep] of dependencyHandles.entries()) {
       const moves = moved.get(dep);
-      if (!moves) return;
+      if (!moves) continue;
       const values = new Set([...moves.movedIn, ...moves.movedOut]);
       for (const columns of tests.get(i) ?? []) {
-        for (const candidate of rows.rowsWithLinkValues(table, columns, values)) {
+        for (const candidate of await moveInSource.rowsWithLinkValues(table, columns, values)) {
           if (!changedKeys.has(candidate.key)) out.set(candidate.key, candidate);
         }
       }
-    });
+    }
     return [...out.values()];
   }
 
