@@ -1,0 +1,52 @@
+/**
+ * Runs real restores of a data dir with an inspection recorder attached, and
+ * captures what the invariant checks need: the report, the inspection events,
+ * and the data dir's files before and after.
+ */
+import { cp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RestorePolicy } from '../../src/graph/restore-plan.ts';
+import { createInspectionRecorder, type RecordedInspectionEvent } from '../../src/inspection/inspection-recorder.ts';
+import type { RestoreReport } from '../../src/machines/runtime.types.ts';
+import { createShapeRuntime, planRestore, type ShapeRuntime } from '../../src/runtime.ts';
+import { shapeDirs, snapshotDir } from './shape-graph.ts';
+
+export interface ObservedRestore {
+  readonly report: RestoreReport;
+  readonly events: readonly RecordedInspectionEvent[];
+  readonly before: Map<string, Buffer>;
+  readonly after: Map<string, Buffer>;
+  readonly afterDirs: Set<string>;
+}
+
+export interface ObservedRuntime extends ObservedRestore {
+  readonly runtime: ShapeRuntime;
+}
+
+/** A real restore (`createShapeRuntime`), left running: the caller shuts it down or crashes it. */
+export async function observeRestore(dir: string, policy: RestorePolicy = 'validate'): Promise<ObservedRuntime> {
+  const before = await snapshotDir(dir);
+  const recorder = createInspectionRecorder();
+  const runtime = await createShapeRuntime({ dataDir: dir, createDataDir: false, policy, inspect: recorder.inspect });
+  return { runtime, report: runtime.report, events: recorder.events, before, after: await snapshotDir(dir), afterDirs: await shapeDirs(dir) };
+}
+
+/** `planRestore` (the dry run) with a recorder. */
+export async function observeDryRun(dir: string, policy: RestorePolicy = 'validate'): Promise<ObservedRestore> {
+  const before = await snapshotDir(dir);
+  const recorder = createInspectionRecorder();
+  const report = await planRestore({ dataDir: dir, policy, inspect: recorder.inspect });
+  return { report, events: recorder.events, before, after: await snapshotDir(dir), afterDirs: await shapeDirs(dir) };
+}
+
+/** Stops a runtime without a clean shutdown (no backup written): what a crash leaves. */
+export function crash(runtime: ShapeRuntime): void {
+  runtime.actor.stop();
+}
+
+/** Copies a data dir; `withoutBackup` deletes the copy's backup, so it restores by scan. */
+export async function copyDataDir(from: string, to: string, options: { withoutBackup?: boolean } = {}): Promise<string> {
+  await cp(from, to, { recursive: true });
+  if (options.withoutBackup) await rm(join(to, 'backup'), { recursive: true, force: true });
+  return to;
+}
