@@ -168,7 +168,8 @@ export function startRuntimeActor(
   });
   const done = new Promise<RuntimeOutput>((resolve, reject) => {
     actor.subscribe({
-      complete: () => resolve(actor.getSnapshot().output!),
+      // A host that stops the actor directly gets no machine output: report it as stopped.
+      complete: () => resolve(actor.getSnapshot().output ?? { status: 'stopped', report: actor.getSnapshot().context.report }),
       error: (error) => reject(error instanceof Error ? error : new Error(String(error))),
     });
   });
