@@ -27,9 +27,10 @@ export interface ApplyTransactionsOutput {
 
 /**
  * `running.applying`: a batch of queued transactions (group commit). Routes
- * them through the actors in memory, appends every affected shape's entries
- * durably, then the row store's, and only then reports them applied: a
- * transaction is acknowledged once it is on disk.
+ * them through the actors in memory, records the batch in the journal, appends
+ * every affected shape's entries durably, then the row store's, marks the
+ * batch committed, and only then reports them applied: a transaction is
+ * acknowledged once it is on disk, and a crash part-way is undone and redone.
  */
 export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, ApplyTransactionsInput>(async ({ input }) => {
   // Leave the runtime's current macrostep before driving its actors.
@@ -44,6 +45,7 @@ export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, Apply
       outcomes.push({ requestId: request.requestId, status: 'rejected', error });
     }
   }
+  const positionBefore = input.rows.lastXid;
   const batch = await routeTransactions(
     valid.map((v) => v.transaction),
     input.registry,
@@ -51,6 +53,15 @@ export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, Apply
     input.rows,
   );
   const failures: ApplyTransactionsOutput['failures'][number][] = [...batch.failures];
+  const written = batch.outcomes.some((o) => o.status === 'applied');
+  if (written) {
+    // Journal first: after a crash part-way, restore undoes the batch and applies it again.
+    await input.storage.prepareBatch({
+      position: positionBefore,
+      transactions: valid.filter((_, i) => batch.outcomes[i]!.status === 'applied').map((v) => v.transaction),
+      handles: [...batch.entries.keys()],
+    });
+  }
   await mapConcurrently([...batch.entries], 32, async ([handle, entries]) => {
     try {
       await input.storage.appendLog(handle, entries);
@@ -60,6 +71,7 @@ export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, Apply
     }
   });
   await input.rows.flush();
+  if (written) await input.storage.commitBatch(batch.position);
 
   valid.forEach(({ requestId, transaction }, i) => {
     const outcome = batch.outcomes[i]!;

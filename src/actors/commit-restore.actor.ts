@@ -20,6 +20,8 @@ export interface CommitRestoreInput {
 export interface CommitRestoreOutput {
   readonly materializerLogs: ReadonlyMap<string, readonly LogEntry[]>;
   readonly rows: TableStore;
+  /** Transactions of a batch a crash interrupted: undone on disk, to be applied again first. */
+  readonly redo: readonly unknown[];
   readonly problems: readonly RestoreProblem[];
 }
 
@@ -36,6 +38,18 @@ export const commitRestoreActor = fromPromise<CommitRestoreOutput, CommitRestore
   await mapConcurrently(input.deleteHandles, 16, (handle) => storage.deleteShape(handle));
   for (const stray of input.strays) if (stray.kind !== 'unknown') await storage.removeStray(stray);
   if (input.retireBackup) await storage.retireBackup();
+  // A batch prepared but never committed: cut every log it may have touched back to where it began.
+  const inDoubt = await storage.readInDoubtBatch();
+  if (inDoubt) {
+    const deleted = new Set(input.deleteHandles);
+    for (const handle of inDoubt.handles) if (!deleted.has(handle)) await storage.rollbackLog(handle, inDoubt.position);
+    problems.push({
+      handle: null,
+      file: `${storage.description}: journal`,
+      reason: `${inDoubt.transactions.length} transaction(s) interrupted mid-write: undone, applied again`,
+      action: 'repaired',
+    });
+  }
   const logs = await mapConcurrently(input.materializerHandles, 32, async (handle) => {
     const log = await storage.readLog(handle, { repair: true });
     if (log.damage) {
@@ -48,8 +62,11 @@ export const commitRestoreActor = fromPromise<CommitRestoreOutput, CommitRestore
     }
     return [handle, log.entries] as const;
   });
-  const rows = await TableStore.open(storage.rowStoreDir, { keyColumns: input.keyColumns });
-  return { materializerLogs: new Map(logs), rows, problems };
+  const rows = await TableStore.open(storage.rowStoreDir, {
+    keyColumns: input.keyColumns,
+    ...(inDoubt ? { rollbackAbove: inDoubt.position } : {}),
+  });
+  return { materializerLogs: new Map(logs), rows, redo: inDoubt?.transactions ?? [], problems };
 });
 
 export function removedWithStorage(removals: readonly Removal[]): string[] {

@@ -117,10 +117,12 @@ export function materializerHandles(context: RuntimeContext): string[] {
 export function storeCommit(context: RuntimeContext, event: EventObject): Partial<RuntimeContext> {
   const output = doneOutput<CommitRestoreOutput>(event);
   const load = context.load!;
+  const redo: RuntimeRequest[] = output.redo.map((transaction, i) => ({ type: 'TRANSACTION.RECEIVED', requestId: `redo:${i}`, transaction }));
   return {
     materializerLogs: output.materializerLogs,
     rows: output.rows,
     load: { ...load, problems: [...load.problems, ...output.problems] },
+    queue: [...redo, ...context.queue],
   };
 }
 

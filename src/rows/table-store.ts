@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { linkKey } from '../shapes/where/link-key.ts';
 import type { Row } from '../shapes/where/evaluate.ts';
 import { appendDurably, writeFileDurably } from '../storage/fs-durable.ts';
-import { decodeLog, encodeLogEntries } from '../storage/log-codec.ts';
+import { bytesThroughXid, decodeLog, encodeLogEntries } from '../storage/log-codec.ts';
 import type { LogEntry } from '../storage/storage.ts';
 import { isErrno } from '../storage/file-store.ts';
 import type { Change, Transaction } from '../transactions/transaction.ts';
@@ -34,6 +34,8 @@ export const DEFAULT_KEY_COLUMNS: readonly string[] = ['id'];
 export interface TableStoreOptions {
   /** Declared primary key columns per table; a table's first declaration is recorded and must not change. */
   readonly keyColumns?: Readonly<Record<string, readonly string[]>>;
+  /** Undo an in-doubt batch: changes of transactions after this position are cut off on open. */
+  readonly rollbackAbove?: number;
 }
 
 interface Table {
@@ -59,11 +61,14 @@ export class TableStore implements RowSource {
   #meta: Meta = { format: 'shape-actors/tables@1', tables: {} };
   #metaDirty = false;
 
+  readonly #rollbackAbove: number | undefined;
+
   private constructor(
     readonly dir: string | null,
     options: TableStoreOptions,
   ) {
     this.#declared = options.keyColumns ?? {};
+    this.#rollbackAbove = options.rollbackAbove;
   }
 
   static async open(dir: string | null, options: TableStoreOptions = {}): Promise<TableStore> {
@@ -239,9 +244,11 @@ export class TableStore implements RowSource {
       }
       const decoded = decodeLog(buffer);
       // A torn last line is an append that never completed (its transaction was never acknowledged).
-      if (decoded.damage?.kind === 'torn-tail') await truncate(file, decoded.validBytes);
-      else if (decoded.damage) throw new Error(`${file}: line ${decoded.damage.line}: ${decoded.damage.reason}`);
-      for (const entry of decoded.entries) {
+      if (decoded.damage && decoded.damage.kind !== 'torn-tail') throw new Error(`${file}: line ${decoded.damage.line}: ${decoded.damage.reason}`);
+      const keep = this.#rollbackAbove === undefined ? decoded.validBytes : bytesThroughXid(decoded, this.#rollbackAbove);
+      if (keep < buffer.length) await truncate(file, keep);
+      for (const entry of decoded.records) {
+        if (this.#rollbackAbove !== undefined && entry.xid > this.#rollbackAbove) break;
         if (entry.op === 'delete') table.rows.delete(entry.key);
         else table.rows.set(entry.key, entry.row);
         table.lastXid = entry.xid;

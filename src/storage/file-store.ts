@@ -4,13 +4,16 @@ import { join } from 'node:path';
 import { isHandle } from '../shapes/handle.ts';
 import { decodeBackup, encodeBackup } from './backup-codec.ts';
 import { appendDurably, createFileDurably, fsyncDirectory, renameDurably, writeFileDurably } from './fs-durable.ts';
-import { decodeLog, encodeLogEntries } from './log-codec.ts';
+import { bytesThroughXid, decodeLog, encodeLogEntries } from './log-codec.ts';
+import { encodeJournalRecord, inDoubtBatch } from './journal-codec.ts';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 import {
   StorageError,
   type BackupContents,
   type BackupReadResult,
   type LogEntry,
   type LogReadResult,
+  type PreparedBatch,
   type ShapeListing,
   type ShapeStorage,
   type StoredShape,
@@ -22,6 +25,9 @@ export const DEFINITION_FILE = 'definition.json';
 export const LOG_FILE = 'log.jsonl';
 export const BACKUP_FILE = 'registry.jsonl';
 export const RETIRED_BACKUP_FILE = 'registry.retired.jsonl';
+export const JOURNAL_FILE = 'journal.jsonl';
+/** Past this size a committed journal is emptied. */
+const JOURNAL_RESET_BYTES = 16 * 1024 * 1024;
 const TEMP_PREFIX = '.tmp-';
 const TRASH_PREFIX = '.trash-';
 
@@ -34,6 +40,7 @@ export function dataDirLayout(dataDir: string) {
     backupDir: backup,
     backup: join(backup, BACKUP_FILE),
     retiredBackup: join(backup, RETIRED_BACKUP_FILE),
+    journal: join(dataDir, JOURNAL_FILE),
     shapeDir: (handle: string) => join(shapes, handle),
     definition: (handle: string) => join(shapes, handle, DEFINITION_FILE),
     log: (handle: string) => join(shapes, handle, LOG_FILE),
@@ -43,6 +50,8 @@ export function dataDirLayout(dataDir: string) {
 export interface OpenFileStorageOptions {
   /** Create the data dir when it does not exist (otherwise a missing dir is an error). */
   readonly create?: boolean;
+  /** Take the data dir lock (default true): a second process gets a `locked` error. */
+  readonly lock?: boolean;
 }
 
 /**
@@ -61,7 +70,8 @@ export async function openFileStorage(dataDir: string, options: OpenFileStorageO
     info = await stat(dataDir);
   }
   if (!info.isDirectory()) throw new StorageError('io', dataDir, 'data dir is not a directory');
-  return new FileStorage(dataDir);
+  const lock = options.lock === false ? null : await lockDataDir(dataDir);
+  return new FileStorage(dataDir, lock);
 }
 
 /** The default store: one directory per shape, files written so that a crash leaves whole states only. */
@@ -70,7 +80,10 @@ export class FileStorage implements ShapeStorage {
   readonly rowStoreDir: string;
   readonly layout: ReturnType<typeof dataDirLayout>;
 
-  constructor(readonly dataDir: string) {
+  constructor(
+    readonly dataDir: string,
+    private readonly lock: DataDirLock | null = null,
+  ) {
     this.description = `file store at ${dataDir}`;
     this.rowStoreDir = dataDir;
     this.layout = dataDirLayout(dataDir);
@@ -178,19 +191,14 @@ export class FileStorage implements ShapeStorage {
       throw new StorageError('io', file, `log unreadable: ${errnoText(error)}`, handle);
     }
     const decoded = decodeLog(buffer);
-    if (!decoded.damage) return { entries: decoded.entries, repaired: false };
+    if (!decoded.damage) return { entries: decoded.records, repaired: false };
     let repaired = false;
     if (options.repair && decoded.damage.kind === 'torn-tail') {
       await truncate(file, decoded.validBytes);
-      const fd = await open(file, 'r+');
-      try {
-        await fd.sync();
-      } finally {
-        await fd.close();
-      }
+      await syncFile(file);
       repaired = true;
     }
-    return { entries: decoded.entries, damage: decoded.damage, repaired };
+    return { entries: decoded.records, damage: decoded.damage, repaired };
   }
 
   async hasBackup(): Promise<boolean> {
@@ -228,6 +236,47 @@ export class FileStorage implements ShapeStorage {
     await rm(entry.path, { recursive: true, force: true });
   }
 
+  async prepareBatch(batch: PreparedBatch): Promise<void> {
+    await appendDurably(this.layout.journal, encodeJournalRecord({ kind: 'prepare', ...batch, transactions: [...batch.transactions], handles: [...batch.handles] }));
+  }
+
+  async commitBatch(position: number): Promise<void> {
+    await appendDurably(this.layout.journal, encodeJournalRecord({ kind: 'commit', position }));
+    if ((await stat(this.layout.journal)).size > JOURNAL_RESET_BYTES) await this.resetJournal();
+  }
+
+  async readInDoubtBatch(): Promise<PreparedBatch | null> {
+    try {
+      return inDoubtBatch(await readFile(this.layout.journal));
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return null;
+      throw new StorageError('io', this.layout.journal, `journal unreadable: ${errnoText(error)}`);
+    }
+  }
+
+  async resetJournal(): Promise<void> {
+    await writeFileDurably(this.layout.journal, '');
+  }
+
+  async rollbackLog(handle: string, position: number): Promise<void> {
+    const file = this.layout.log(this.checked(handle));
+    let buffer: Buffer;
+    try {
+      buffer = await readFile(file);
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return;
+      throw new StorageError('io', file, `log unreadable: ${errnoText(error)}`, handle);
+    }
+    const keep = bytesThroughXid(decodeLog(buffer), position);
+    if (keep === buffer.length) return;
+    await truncate(file, keep);
+    await syncFile(file);
+  }
+
+  async close(): Promise<void> {
+    await this.lock?.release();
+  }
+
   /** Handles become directory names: never let one escape the shapes directory. */
   private checked(handle: string): string {
     if (!isHandle(handle)) throw new StorageError('not-found', this.layout.shapes, `not a shape handle: ${JSON.stringify(handle)}`);
@@ -246,6 +295,15 @@ export function encodeDefinitionFile(shape: StoredShape): string {
     },
   };
   return `${JSON.stringify(record, null, 2)}\n`;
+}
+
+async function syncFile(file: string): Promise<void> {
+  const fd = await open(file, 'r+');
+  try {
+    await fd.sync();
+  } finally {
+    await fd.close();
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,61 +1,21 @@
-import { crc32 } from 'node:zlib';
-import type { LogDamage, LogEntry } from './storage.ts';
+import { decodeFramedLines, encodeFramedLines, type DecodedFramedLines } from './framed-lines.ts';
+import type { LogEntry } from './storage.ts';
 
-/**
- * A log line is `<crc32 hex>\t<entry JSON>\n`: the checksum catches a flipped
- * bit that would still be valid JSON, the newline marks a whole entry.
- */
+/** A shape log (and a table log of the row store): framed lines of `{ xid, op, key, row }`. */
 export function encodeLogEntries(entries: readonly LogEntry[]): string {
-  let out = '';
-  for (const entry of entries) {
-    const json = JSON.stringify({ xid: entry.xid, op: entry.op, key: entry.key, row: entry.row });
-    out += `${checksum(json)}\t${json}\n`;
-  }
-  return out;
+  return encodeFramedLines(entries.map((e) => ({ xid: e.xid, op: e.op, key: e.key, row: e.row })));
 }
 
-export interface DecodedLog {
-  readonly entries: LogEntry[];
-  /** Byte length of the whole entries (where a torn tail is cut back to). */
-  readonly validBytes: number;
-  readonly damage?: LogDamage;
-}
+export type DecodedLog = DecodedFramedLines<LogEntry>;
 
 export function decodeLog(buffer: Buffer): DecodedLog {
-  const entries: LogEntry[] = [];
-  let start = 0;
-  let line = 0;
-  while (start < buffer.length) {
-    line++;
-    const end = buffer.indexOf(0x0a, start);
-    if (end === -1) {
-      return { entries, validBytes: start, damage: { kind: 'torn-tail', line, reason: 'last line has no newline (interrupted append)' } };
-    }
-    const problem = decodeLine(buffer.toString('utf8', start, end), entries);
-    if (problem) {
-      // A bad final line is a torn append; a bad line with whole lines after it is damage.
-      const kind = end + 1 >= buffer.length ? 'torn-tail' : 'corrupt-entry';
-      return { entries, validBytes: start, damage: { kind, line, reason: problem } };
-    }
-    start = end + 1;
-  }
-  return { entries, validBytes: start };
+  return decodeFramedLines<LogEntry>(buffer, (value) => (isLogEntry(value) ? undefined : 'entry lacks xid, op, key or row'));
 }
 
-function decodeLine(text: string, into: LogEntry[]): string | undefined {
-  const tab = text.indexOf('\t');
-  if (tab !== 8) return 'line is not "<checksum>\\t<entry>"';
-  const json = text.slice(9);
-  if (text.slice(0, 8) !== checksum(json)) return 'checksum mismatch';
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    return 'entry is not JSON';
-  }
-  if (!isLogEntry(value)) return 'entry lacks xid, op, key or row';
-  into.push(value);
-  return undefined;
+/** Byte length of the entries of transactions up to `xid` (entries are in xid order). */
+export function bytesThroughXid(decoded: DecodedLog, xid: number): number {
+  const i = decoded.records.findIndex((e) => e.xid > xid);
+  return i === -1 ? decoded.validBytes : i === 0 ? 0 : decoded.ends[i - 1]!;
 }
 
 function isLogEntry(v: unknown): v is LogEntry {
@@ -69,8 +29,4 @@ function isLogEntry(v: unknown): v is LogEntry {
     e.row !== null &&
     !Array.isArray(e.row)
   );
-}
-
-function checksum(text: string): string {
-  return crc32(text).toString(16).padStart(8, '0');
 }

@@ -6,6 +6,7 @@ import {
   type BackupReadResult,
   type LogEntry,
   type LogReadResult,
+  type PreparedBatch,
   type ShapeListing,
   type ShapeStorage,
   type StoredShape,
@@ -22,6 +23,7 @@ export class MemoryStorage implements ShapeStorage {
   readonly rowStoreDir = null;
   readonly #shapes = new Map<string, { shape: string; log: LogEntry[] }>();
   #backup: string | undefined;
+  #inDoubt: PreparedBatch | null = null;
 
   async listShapes(): Promise<ShapeListing> {
     return { handles: [...this.#shapes.keys()], strays: [] };
@@ -77,6 +79,31 @@ export class MemoryStorage implements ShapeStorage {
   async removeStray(entry: StrayEntry): Promise<void> {
     throw new StorageError('io', entry.path, 'the memory store has no strays');
   }
+
+  async prepareBatch(batch: PreparedBatch): Promise<void> {
+    this.#inDoubt = structuredClone(batch);
+  }
+
+  async commitBatch(): Promise<void> {
+    this.#inDoubt = null;
+  }
+
+  async readInDoubtBatch(): Promise<PreparedBatch | null> {
+    return this.#inDoubt && structuredClone(this.#inDoubt);
+  }
+
+  async resetJournal(): Promise<void> {
+    this.#inDoubt = null;
+  }
+
+  async rollbackLog(handle: string, position: number): Promise<void> {
+    const entry = this.#shapes.get(handle);
+    if (!entry) return;
+    const i = entry.log.findIndex((e) => e.xid > position);
+    if (i !== -1) entry.log.length = i;
+  }
+
+  async close(): Promise<void> {}
 
   #entry(handle: string, what: 'definition' | 'log') {
     const entry = this.#shapes.get(handle);

@@ -33,12 +33,8 @@ export interface ShapeListing {
   readonly strays: readonly StrayEntry[];
 }
 
-export interface LogDamage {
-  readonly kind: 'torn-tail' | 'corrupt-entry';
-  /** 1-based line number of the first bad line. */
-  readonly line: number;
-  readonly reason: string;
-}
+export type { FramedDamage as LogDamage } from './framed-lines.ts';
+import type { FramedDamage as LogDamage } from './framed-lines.ts';
 
 export interface LogReadResult {
   readonly entries: readonly LogEntry[];
@@ -46,6 +42,20 @@ export interface LogReadResult {
   readonly damage?: LogDamage;
   /** True when a torn tail was truncated on disk (only with `repair`). */
   readonly repaired: boolean;
+}
+
+/**
+ * A batch of transactions about to be written: recorded durably before any
+ * shape log is touched, so that after a crash part-way the batch can be undone
+ * (logs cut back to `position`) and applied again, exactly once.
+ */
+export interface PreparedBatch {
+  /** Position (last applied xid) before the batch. */
+  readonly position: number;
+  /** The batch's transactions, as received (re-validated when redone). */
+  readonly transactions: readonly unknown[];
+  /** Shapes whose logs the batch appends to. */
+  readonly handles: readonly string[];
 }
 
 export interface BackupContents {
@@ -106,4 +116,16 @@ export interface ShapeStorage {
   retireBackup(): Promise<void>;
   /** Removes an unfinished create or delete left by a crash. */
   removeStray(entry: StrayEntry): Promise<void>;
+  /** Journal: records a batch about to be written, durably. */
+  prepareBatch(batch: PreparedBatch): Promise<void>;
+  /** Journal: the batch is wholly on disk; `position` is now the last applied xid. */
+  commitBatch(position: number): Promise<void>;
+  /** Journal: the batch prepared but never committed (the process stopped mid-write), if any. */
+  readInDoubtBatch(): Promise<PreparedBatch | null>;
+  /** Journal: forgets committed batches. */
+  resetJournal(): Promise<void>;
+  /** Cuts a shape's log back to the entries of transactions up to `position` (undoing an in-doubt batch). */
+  rollbackLog(handle: string, position: number): Promise<void>;
+  /** Releases what the store holds (the data dir lock). */
+  close(): Promise<void>;
 }

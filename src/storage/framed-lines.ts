@@ -1,0 +1,76 @@
+import { crc32 } from 'node:zlib';
+
+/**
+ * Append-only files of JSON records, one per line: `<crc32 hex>\t<json>\n`.
+ * The checksum catches a flipped bit that would still be valid JSON; the
+ * newline marks a whole record, so an interrupted append is recognisable.
+ */
+export function encodeFramedLines(records: readonly unknown[]): string {
+  let out = '';
+  for (const record of records) {
+    const json = JSON.stringify(record);
+    out += `${checksum(json)}\t${json}\n`;
+  }
+  return out;
+}
+
+export interface FramedDamage {
+  readonly kind: 'torn-tail' | 'corrupt-entry';
+  /** 1-based line number of the first bad line. */
+  readonly line: number;
+  readonly reason: string;
+}
+
+export interface DecodedFramedLines<T> {
+  readonly records: T[];
+  /** Byte offset of the end of each good record (`ends[i]` is where record i ends). */
+  readonly ends: number[];
+  /** Byte length of the whole good records (where a torn tail is cut back to). */
+  readonly validBytes: number;
+  readonly damage?: FramedDamage;
+}
+
+/** Decodes up to the first bad line; `validate` says why a parsed record is not one (or undefined when it is). */
+export function decodeFramedLines<T>(buffer: Buffer, validate: (value: unknown) => string | undefined): DecodedFramedLines<T> {
+  const records: T[] = [];
+  const ends: number[] = [];
+  let start = 0;
+  let line = 0;
+  while (start < buffer.length) {
+    line++;
+    const end = buffer.indexOf(0x0a, start);
+    if (end === -1) {
+      return { records, ends, validBytes: start, damage: { kind: 'torn-tail', line, reason: 'last line has no newline (interrupted append)' } };
+    }
+    const problem = decodeLine(buffer.toString('utf8', start, end), validate, records);
+    if (problem) {
+      // A bad final line is a torn append; a bad line with whole lines after it is damage.
+      const kind = end + 1 >= buffer.length ? 'torn-tail' : 'corrupt-entry';
+      return { records, ends, validBytes: start, damage: { kind, line, reason: problem } };
+    }
+    start = end + 1;
+    ends.push(start);
+  }
+  return { records, ends, validBytes: start };
+}
+
+function decodeLine<T>(text: string, validate: (value: unknown) => string | undefined, into: T[]): string | undefined {
+  const tab = text.indexOf('\t');
+  if (tab !== 8) return 'line is not "<checksum>\\t<record>"';
+  const json = text.slice(9);
+  if (text.slice(0, 8) !== checksum(json)) return 'checksum mismatch';
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return 'record is not JSON';
+  }
+  const problem = validate(value);
+  if (problem) return problem;
+  into.push(value as T);
+  return undefined;
+}
+
+function checksum(text: string): string {
+  return crc32(text).toString(16).padStart(8, '0');
+}
