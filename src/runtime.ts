@@ -66,9 +66,14 @@ type Pending = { resolve: (event: RuntimeEmitted) => void; reject: (error: Error
  * dir is unreadable). Bad data never rejects: it is in `report`.
  */
 export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Promise<ShapeRuntime> {
-  const storage = options.storage ?? (await openFileStorage(requireDataDir(options), { create: options.createDataDir ?? true }));
   if (options.dryRun) throw new Error('createShapeRuntime does not take dryRun: use planRestore()');
+  const storage = options.storage ?? (await openFileStorage(requireDataDir(options), { create: options.createDataDir ?? true }));
   const { actor, done } = startRuntimeActor(storage, options);
+  // The store this call opened (and its data dir lock) is released when the runtime ends.
+  const released = done.then(
+    () => (options.storage ? undefined : storage.close()),
+    () => (options.storage ? undefined : storage.close()),
+  );
   const pending = new Map<string, Pending>();
   let nextRequest = 0;
 
@@ -135,6 +140,7 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
       if (actor.getSnapshot().status !== 'active') return;
       await request((requestId) => ({ type: 'SHUTDOWN.REQUESTED', requestId }));
       const output = await done;
+      await released;
       if (output.status === 'failed') throw new ShapeRuntimeError('shutdown-failed', output.error);
     },
     list() {
@@ -147,7 +153,7 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
 export async function planRestore(options: CreateShapeRuntimeOptions): Promise<RestoreReport> {
   const storage = options.storage ?? (await openFileStorage(requireDataDir(options), { create: false }));
   const { done } = startRuntimeActor(storage, { ...options, dryRun: true });
-  const output = await done;
+  const output = await done.finally(() => (options.storage ? undefined : storage.close()));
   if (output.status === 'failed' || !output.report) throw new Error(`restore failed: ${output.status === 'failed' ? output.error : 'no report'}`);
   return output.report;
 }
