@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import type { RuntimeLogger } from '../logging/runtime-logger.ts';
+import type { JsonValue } from './format.ts';
+import type { CommonOptionName, CommonOptions, OptionReader } from './options.ts';
+
+export interface CommandContext {
+  readonly common: CommonOptions;
+  readonly logger: RuntimeLogger;
+}
+
+/** What a command hands back: `json` is printed with `--json`, `text` otherwise (both on stdout). */
+export interface CommandResult {
+  readonly json: JsonValue;
+  readonly text: string;
+}
+
+/**
+ * One CLI command. The registry (commands/index.ts) lists them; main.ts adds
+ * the common options each one asks for, parses, and turns what `run` returns
+ * or throws into output and an exit code.
+ */
+export interface CliCommand {
+  readonly name: string;
+  /** One line for `shape-actors --help`. */
+  readonly summary: string;
+  /** Extra lines for `shape-actors <name> --help`. */
+  readonly examples?: readonly string[];
+  readonly commonOptions: readonly CommonOptionName[];
+  /** Declares the command's own options. */
+  configure(command: Command): Command;
+  run(options: OptionReader, context: CommandContext): Promise<CommandResult>;
+}
+
+/** The usual common options of a command that restores a data dir. */
+export const DATA_DIR_COMMAND_OPTIONS: readonly CommonOptionName[] = ['dataDir', 'json', 'logLevel', 'policy'];

@@ -1,0 +1,58 @@
+import { causeChain, type Removal } from '../graph/removal.ts';
+import type { RestoreReport } from '../machines/runtime.types.ts';
+import type { CreateShapeRuntimeOptions, ShapeRuntime } from '../runtime.ts';
+import type { CommandContext } from './command.ts';
+
+export interface OpenRuntimeOptions {
+  /** Create a missing data dir (only `add` does: every other command needs an existing one). */
+  readonly createDataDir?: boolean;
+}
+
+/** The runtime options the common CLI options stand for (later: `--inspect`, `--trace`). */
+export function runtimeOptions(context: CommandContext, options: OpenRuntimeOptions = {}): CreateShapeRuntimeOptions {
+  return {
+    dataDir: context.common.dataDir,
+    createDataDir: options.createDataDir ?? false,
+    policy: context.common.policy,
+    logger: context.logger,
+  };
+}
+
+/**
+ * Restores the data dir, runs `act` on the running runtime, then shuts down
+ * cleanly (which writes a backup), whether `act` succeeded or was refused.
+ */
+export async function withRuntime<T>(context: CommandContext, options: OpenRuntimeOptions, act: (runtime: ShapeRuntime) => Promise<T>): Promise<T> {
+  const { createShapeRuntime } = await loadRuntime();
+  const runtime = await createShapeRuntime(runtimeOptions(context, options));
+  context.logger.debug({ dataDir: context.common.dataDir, mode: runtime.report.mode, loaded: runtime.report.loaded.length }, 'data dir restored');
+  let result: T;
+  try {
+    result = await act(runtime);
+  } catch (error) {
+    await runtime.shutdown().catch((shutdownError: unknown) => context.logger.error({ err: String(shutdownError) }, 'shutdown after a failed command failed'));
+    throw error;
+  }
+  await runtime.shutdown();
+  return result;
+}
+
+/** A dry-run restore: the report of what restore would do; nothing on disk changes. */
+export async function planRestoreFromOptions(context: CommandContext): Promise<RestoreReport> {
+  const { planRestore } = await loadRuntime();
+  return planRestore(runtimeOptions(context));
+}
+
+/**
+ * The runtime (XState, the SQL parser, storage) is loaded only when a command
+ * runs, so `--help`, `--version` and argument errors answer at once.
+ */
+function loadRuntime(): Promise<typeof import('../runtime.ts')> {
+  return import('../runtime.ts');
+}
+
+/** The removals of a restore report that `handle` caused (itself included), causes first. */
+export function removalsCausedBy(report: RestoreReport, handle: string): Removal[] {
+  const byHandle = new Map(report.removed.map((r) => [r.handle, r]));
+  return report.removed.filter((r) => causeChain(r.handle, byHandle).includes(handle));
+}

@@ -1,0 +1,120 @@
+import { InvalidArgumentError, Option, type Command, type OptionValues } from 'commander';
+import type { RestorePolicy } from '../graph/restore-plan.ts';
+import type { LogLevel } from '../logging/runtime-logger.ts';
+import { isHandle } from '../shapes/handle.ts';
+
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+export const POLICIES: readonly RestorePolicy[] = ['validate', 'dropDependent'];
+
+/** Options shared by commands; each command says which of them it takes. */
+export interface CommonOptions {
+  readonly dataDir: string;
+  readonly json: boolean;
+  readonly logLevel: LogLevel;
+  readonly policy: RestorePolicy;
+}
+export type CommonOptionName = keyof CommonOptions;
+
+/**
+ * How each common option is declared. One table, so a new shared flag
+ * (`--inspect`, `--trace FILE`) is added here and in `runtimeOptions()` only.
+ */
+const COMMON_OPTIONS: { readonly [K in CommonOptionName]: () => Option } = {
+  dataDir: () => new Option('--data-dir <dir>', 'the data dir (shapes/ and backup/ live here)').makeOptionMandatory(),
+  json: () => new Option('--json', 'print exactly one JSON document on stdout'),
+  logLevel: () =>
+    new Option('--log-level <level>', 'log level for the pino JSON logs on stderr')
+      .choices(LOG_LEVELS)
+      .default('warn'),
+  policy: () =>
+    new Option('--policy <policy>', 'restore policy: validate keeps every shape whose dependencies are intact, dropDependent drops every subquery shape')
+      .choices(POLICIES)
+      .default('validate'),
+};
+
+const DEFAULTS: Omit<CommonOptions, 'dataDir'> = { json: false, logLevel: 'warn', policy: 'validate' };
+
+export function addCommonOptions(command: Command, names: readonly CommonOptionName[]): Command {
+  for (const name of names) command.addOption(COMMON_OPTIONS[name]());
+  return command;
+}
+
+/** Typed access to what commander parsed (its own type is `Record<string, any>`). */
+export class OptionReader {
+  constructor(private readonly values: OptionValues) {}
+
+  string(name: string): string {
+    const value = this.optionalString(name);
+    if (value === undefined) throw new InvalidArgumentError(`option ${flagName(name)} is required`);
+    return value;
+  }
+
+  optionalString(name: string): string | undefined {
+    const value: unknown = this.values[name];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string') throw new InvalidArgumentError(`option ${flagName(name)} takes a value`);
+    return value;
+  }
+
+  flag(name: string): boolean {
+    return this.values[name] === true;
+  }
+
+  optionalList(name: string): readonly string[] | undefined {
+    const value: unknown = this.values[name];
+    if (value === undefined) return undefined;
+    if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string')) throw new InvalidArgumentError(`option ${flagName(name)} takes a list`);
+    return value;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[]): T | undefined {
+    const value = this.optionalString(name);
+    if (value === undefined) return undefined;
+    if (!(allowed as readonly string[]).includes(value)) throw new InvalidArgumentError(`option ${flagName(name)} must be one of ${allowed.join(', ')}`);
+    return value as T;
+  }
+
+  common(names: readonly CommonOptionName[]): CommonOptions {
+    return {
+      dataDir: names.includes('dataDir') ? this.string('dataDir') : '',
+      json: this.flag('json'),
+      logLevel: this.oneOf('logLevel', LOG_LEVELS) ?? DEFAULTS.logLevel,
+      policy: this.oneOf('policy', POLICIES) ?? DEFAULTS.policy,
+    };
+  }
+}
+
+function flagName(name: string): string {
+  return `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+// ---------------------------------------------------------------- value parsers (commander argParser)
+
+/**
+ * `a,b` -> `['a', 'b']`. Commas inside double quotes belong to the name
+ * (`"a,b",c` is two columns); empty names are refused.
+ */
+export function parseColumnList(text: string): string[] {
+  const columns: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (const char of text) {
+    if (char === '"') quoted = !quoted;
+    if (char === ',' && !quoted) {
+      columns.push(current.trim());
+      current = '';
+    } else {
+      current += char;
+    }
+  }
+  if (quoted) throw new InvalidArgumentError(`unbalanced double quote in column list ${JSON.stringify(text)}`);
+  columns.push(current.trim());
+  if (columns.some((c) => c.length === 0)) throw new InvalidArgumentError(`empty column name in ${JSON.stringify(text)} (expected e.g. id,name)`);
+  return columns;
+}
+
+/** A handle is `<digits>-<digits>`; anything else cannot name a shape, so it is refused before restoring. */
+export function parseHandle(text: string): string {
+  if (!isHandle(text)) throw new InvalidArgumentError(`not a shape handle: ${JSON.stringify(text)} (expected <hash>-<micros>, e.g. 32220858-1765808264363524)`);
+  return text;
+}
