@@ -10,6 +10,8 @@ export interface CommitRestoreInput {
   /** Removed shapes that still have storage. */
   readonly deleteHandles: readonly string[];
   readonly strays: readonly StrayEntry[];
+  /** Kept shapes whose log ends in a torn line: cut back to the last whole entry. */
+  readonly tornLogs: readonly string[];
   /** Shapes whose materializer must be rebuilt from their log. */
   readonly materializerHandles: readonly string[];
   readonly retireBackup: boolean;
@@ -28,9 +30,9 @@ export interface CommitRestoreOutput {
 /**
  * Carries out a restore plan on disk before anything is spawned: deletes the
  * removed shapes' storage, clears leftovers of interrupted creates and
- * deletes, retires the backup (it is used once), reads the logs the
- * materializers are rebuilt from (a torn last entry is cut back), and opens
- * the row store.
+ * deletes, retires the backup (it is used once), cuts torn log tails back,
+ * undoes a batch a crash interrupted, reads the logs the materializers are
+ * rebuilt from, and opens the row store.
  */
 export const commitRestoreActor = fromPromise<CommitRestoreOutput, CommitRestoreInput>(async ({ input }) => {
   const { storage } = input;
@@ -38,11 +40,12 @@ export const commitRestoreActor = fromPromise<CommitRestoreOutput, CommitRestore
   await mapConcurrently(input.deleteHandles, 16, (handle) => storage.deleteShape(handle));
   for (const stray of input.strays) if (stray.kind !== 'unknown') await storage.removeStray(stray);
   if (input.retireBackup) await storage.retireBackup();
+  const deletedSet = new Set(input.deleteHandles);
+  for (const handle of input.tornLogs) if (!deletedSet.has(handle)) await storage.readLog(handle, { repair: true });
   // A batch prepared but never committed: cut every log it may have touched back to where it began.
   const inDoubt = await storage.readInDoubtBatch();
   if (inDoubt) {
-    const deleted = new Set(input.deleteHandles);
-    for (const handle of inDoubt.handles) if (!deleted.has(handle)) await storage.rollbackLog(handle, inDoubt.position);
+    for (const handle of inDoubt.handles) if (!deletedSet.has(handle)) await storage.rollbackLog(handle, inDoubt.position);
     problems.push({
       handle: null,
       file: `${storage.description}: journal`,
@@ -50,18 +53,7 @@ export const commitRestoreActor = fromPromise<CommitRestoreOutput, CommitRestore
       action: 'repaired',
     });
   }
-  const logs = await mapConcurrently(input.materializerHandles, 32, async (handle) => {
-    const log = await storage.readLog(handle, { repair: true });
-    if (log.damage) {
-      problems.push({
-        handle,
-        file: `${storage.description}: shapes/${handle}/log.jsonl`,
-        reason: `log line ${log.damage.line}: ${log.damage.reason}`,
-        action: log.repaired ? 'repaired' : 'kept',
-      });
-    }
-    return [handle, log.entries] as const;
-  });
+  const logs = await mapConcurrently(input.materializerHandles, 32, async (handle) => [handle, (await storage.readLog(handle)).entries] as const);
   const rows = await TableStore.open(storage.rowStoreDir, {
     keyColumns: input.keyColumns,
     ...(inDoubt ? { rollbackAbove: inDoubt.position } : {}),

@@ -8,6 +8,8 @@ export type RemovalReason =
   | 'no-storage'
   /** Its definition file is unreadable, not JSON, or not a valid definition. */
   | 'corrupt-definition'
+  /** Its log is missing or damaged before its last line (a torn last line is repaired, not a reason). */
+  | 'corrupt-log'
   /** A dependency handle names a shape that is not stored at all. */
   | 'missing-dependency'
   /** A dependency handle names a shape whose definition is not the subquery's. */

@@ -170,6 +170,7 @@ export const shapeRuntimeMachine = setup({
           storage: context.storage,
           deleteHandles: removedWithStorage(context.plan!.removals),
           strays: context.load!.strays,
+          tornLogs: context.load!.tornLogs,
           materializerHandles: impl.materializerHandles(context),
           retireBackup: true,
           keyColumns: context.keyColumns,

@@ -19,6 +19,8 @@ export interface LoadResult {
   /** Why the backup was not used (null when it was, or when there was none to use). */
   readonly fallbackReason: string | null;
   readonly records: readonly ShapeRecord[];
+  /** Shapes whose log ends in a torn line (an interrupted append): repaired when the restore commits. */
+  readonly tornLogs: readonly string[];
   /** Shapes already known to go: no storage, corrupt definition. */
   readonly removedWhileLoading: readonly Removal[];
   readonly problems: readonly RestoreProblem[];

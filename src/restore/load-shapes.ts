@@ -1,6 +1,6 @@
 import type { Removal } from '../graph/removal.ts';
 import { interpretStoredShape, type ShapeRecord } from '../registry/shape-record.ts';
-import { StorageError, type ShapeStorage, type StoredShape } from '../storage/storage.ts';
+import { StorageError, type LogReadResult, type ShapeStorage, type StoredShape } from '../storage/storage.ts';
 import { loadSqlParser } from '../shapes/where/sql-parser.ts';
 import { mapConcurrently } from './map-concurrently.ts';
 import type { LoadResult, RestoreProblem } from './load-result.ts';
@@ -8,26 +8,33 @@ import type { LoadResult, RestoreProblem } from './load-result.ts';
 /** How many definition files are read at once. */
 const READ_CONCURRENCY = 64;
 
-export interface ReadDefinitionsResult {
+export interface ReadStoredShapesResult {
   readonly records: ShapeRecord[];
   readonly removed: Removal[];
   readonly problems: RestoreProblem[];
+  /** Logs whose last line was torn by an interrupted append: cut back when the restore commits. */
+  readonly tornLogs: string[];
 }
 
 /**
- * Reads and validates the definitions of `handles`. An unreadable or invalid
- * definition removes that shape (reason `corrupt-definition`), naming the file.
- * Other I/O failures (permissions, disk) propagate: they are not bad data.
+ * Reads and validates each shape's definition and checks its log. An
+ * unreadable or invalid definition removes the shape (`corrupt-definition`),
+ * a missing log or one damaged before its last line removes it too
+ * (`corrupt-log`); a torn last line is only noted for repair. Each names the
+ * file and why. Other I/O failures (permissions, disk) propagate: they are
+ * not bad data.
  */
-export async function readDefinitions(storage: ShapeStorage, handles: readonly string[]): Promise<ReadDefinitionsResult> {
+export async function readStoredShapes(storage: ShapeStorage, handles: readonly string[]): Promise<ReadStoredShapesResult> {
   await loadSqlParser();
   const records: ShapeRecord[] = [];
   const removed: Removal[] = [];
   const problems: RestoreProblem[] = [];
-  type ReadOutcome = { handle: string; stored: StoredShape } | { handle: string; error: StorageError };
+  const tornLogs: string[] = [];
+  type ReadOutcome = { handle: string; stored: StoredShape; log: LogReadResult } | { handle: string; error: StorageError };
   const results = await mapConcurrently(handles, READ_CONCURRENCY, async (handle): Promise<ReadOutcome> => {
     try {
-      return { handle, stored: await storage.readShape(handle) };
+      const stored = await storage.readShape(handle);
+      return { handle, stored, log: await storage.readLog(handle) };
     } catch (error) {
       if (error instanceof StorageError && error.code === 'corrupt') return { handle, error };
       throw error;
@@ -35,29 +42,43 @@ export async function readDefinitions(storage: ShapeStorage, handles: readonly s
   });
   for (const result of results) {
     if ('error' in result) {
-      removeCorrupt(result.handle, result.error.file, result.error.reason);
+      remove(result.handle, 'corrupt-definition', result.error.file, result.error.reason);
+      continue;
+    }
+    const logFile = `${storage.description}: shapes/${result.handle}/log.jsonl`;
+    const damage = result.log.damage;
+    if (damage?.kind === 'corrupt-entry') {
+      remove(result.handle, 'corrupt-log', logFile, damage.line === 0 ? damage.reason : `line ${damage.line}: ${damage.reason}`);
       continue;
     }
     const interpreted = interpretStoredShape(result.stored);
-    if (interpreted.ok) records.push(interpreted.record);
-    else removeCorrupt(result.handle, `${storage.description}: shapes/${result.handle}/definition.json`, interpreted.reason);
+    if (!interpreted.ok) {
+      remove(result.handle, 'corrupt-definition', `${storage.description}: shapes/${result.handle}/definition.json`, interpreted.reason);
+      continue;
+    }
+    records.push(interpreted.record);
+    if (damage) {
+      tornLogs.push(result.handle);
+      problems.push({ handle: result.handle, file: logFile, reason: `line ${damage.line}: ${damage.reason}: cut back to the last whole entry`, action: 'repaired' });
+    }
   }
-  return { records, removed, problems };
+  return { records, removed, problems, tornLogs };
 
-  function removeCorrupt(handle: string, file: string, reason: string): void {
-    removed.push({ handle, reason: 'corrupt-definition', cause: null, detail: `${file}: ${reason}` });
-    problems.push({ handle, file, reason, action: 'removed' });
+  function remove(handle: string, reason: 'corrupt-definition' | 'corrupt-log', file: string, why: string): void {
+    removed.push({ handle, reason, cause: null, detail: `${file}: ${why}` });
+    problems.push({ handle, file, reason: why, action: 'removed' });
   }
 }
 
 /** `loadingShapes`: every stored shape's definition, read from storage. */
 export async function loadFromStorage(storage: ShapeStorage, fallbackReason: string | null): Promise<LoadResult> {
   const listing = await storage.listShapes();
-  const read = await readDefinitions(storage, listing.handles);
+  const read = await readStoredShapes(storage, listing.handles);
   return {
     mode: 'storage',
     fallbackReason,
     records: read.records,
+    tornLogs: read.tornLogs,
     removedWhileLoading: read.removed,
     problems: [...read.problems, ...strayProblems(listing.strays)],
     strays: listing.strays,
@@ -83,7 +104,7 @@ export async function loadFromBackup(storage: ShapeStorage): Promise<BackupLoad>
   const inBackup = new Map<string, StoredShape>();
   for (const shape of backup.shapes) inBackup.set(shape.handle, shape);
 
-  const read = await readDefinitions(storage, listing.handles);
+  const read = await readStoredShapes(storage, listing.handles);
   const problems: RestoreProblem[] = [...read.problems];
   const removed: Removal[] = [];
   for (const shape of backup.shapes) {
@@ -105,6 +126,7 @@ export async function loadFromBackup(storage: ShapeStorage): Promise<BackupLoad>
       mode: 'backup',
       fallbackReason: null,
       records: read.records,
+      tornLogs: read.tornLogs,
       removedWhileLoading: [...removed, ...read.removed],
       problems: [...problems, ...strayProblems(listing.strays)],
       strays: listing.strays,

@@ -197,7 +197,7 @@ export async function buildGraphDataDir(dir: string, graph: ShapeGraph, options:
   return { dir, storage, graph, shapes, handleOf, removedAfterBackup: removed, backupHandles, wroteBackup };
 }
 
-/** Every regular file under `dir`, relative path -> bytes. */
+/** Every regular file under `dir`, relative path -> bytes (not the lock, which belongs to a live process). */
 export async function snapshotDir(dir: string): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
   const walk = async (d: string): Promise<void> => {
@@ -210,7 +210,7 @@ export async function snapshotDir(dir: string): Promise<Map<string, Buffer>> {
     for (const e of entries) {
       const p = join(d, e.name);
       if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) out.set(relative(dir, p), await readFile(p));
+      else if (e.isFile() && !(d === dir && e.name === 'lock')) out.set(relative(dir, p), await readFile(p));
     }
   };
   await walk(dir);
