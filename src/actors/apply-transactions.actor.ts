@@ -1,6 +1,7 @@
 import { fromPromise } from 'xstate';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
 import type { TableStore } from '../rows/table-store.ts';
+import type { RowSource } from '../rows/row-source.ts';
 import { mapConcurrently } from '../restore/map-concurrently.ts';
 import { StorageError, type ShapeStorage } from '../storage/storage.ts';
 import { routeTransactions, type ShapeActorsPort, type ShapeFailure } from '../transactions/route-transactions.ts';
@@ -11,6 +12,7 @@ export interface ApplyTransactionsInput {
   readonly registry: ShapeRegistry;
   readonly actors: ShapeActorsPort;
   readonly rows: TableStore;
+  readonly moveInSource: RowSource;
   readonly requests: readonly { readonly requestId: string; readonly transaction: unknown }[];
 }
 
@@ -51,6 +53,7 @@ export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, Apply
     input.registry,
     input.actors,
     input.rows,
+    input.moveInSource,
   );
   const failures: ApplyTransactionsOutput['failures'][number][] = [...batch.failures];
   const written = batch.outcomes.some((o) => o.status === 'applied');

@@ -91,6 +91,7 @@ export const shapeRuntimeMachine = setup({
     dryRun: input.dryRun ?? false,
     keyColumns: input.keyColumns ?? {},
     maxShapes: input.maxShapes ?? null,
+    moveInSource: input.moveInSource ?? null,
     logger: input.logger ?? silentLogger,
     onProgress: input.onProgress,
     registry: new ShapeRegistry(),

@@ -344,6 +344,7 @@ export function applyTransactionsInput(context: RuntimeContext): ApplyTransactio
     registry: context.registry,
     actors: context.directory,
     rows: context.rows!,
+    moveInSource: context.moveInSource ?? context.rows!,
     requests: transactionBatch(context),
   };
 }
