@@ -57,6 +57,7 @@ export const commitRestoreActor = fromPromise<CommitRestoreOutput, CommitRestore
   const rows = await TableStore.open(storage.rowStoreDir, {
     keyColumns: input.keyColumns,
     ...(inDoubt ? { rollbackAbove: inDoubt.position } : {}),
+    ...(storage.fs ? { fs: storage.fs } : {}),
   });
   return { materializerLogs: new Map(logs), rows, redo: inDoubt?.transactions ?? [], problems };
 });

@@ -1,9 +1,9 @@
-import { mkdir, readdir, readFile, truncate } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { linkKey } from '../shapes/where/link-key.ts';
 import type { Row } from '../shapes/where/evaluate.ts';
-import { appendDurably, writeFileDurably } from '../storage/fs-durable.ts';
+import { nodeDurableFs, type DurableFs } from '../storage/fs-durable.ts';
 import { bytesThroughXid, decodeLog, encodeLogEntries } from '../storage/log-codec.ts';
 import type { LogEntry } from '../storage/storage.ts';
 import { isErrno } from '../storage/file-store.ts';
@@ -36,6 +36,8 @@ export interface TableStoreOptions {
   readonly keyColumns?: Readonly<Record<string, readonly string[]>>;
   /** Undo an in-doubt batch: changes of transactions after this position are cut off on open. */
   readonly rollbackAbove?: number;
+  /** How changes reach the disk (the crash tests record them). */
+  readonly fs?: DurableFs;
 }
 
 interface Table {
@@ -62,6 +64,7 @@ export class TableStore implements RowSource {
   #metaDirty = false;
 
   readonly #rollbackAbove: number | undefined;
+  readonly #fs: DurableFs;
 
   private constructor(
     readonly dir: string | null,
@@ -69,6 +72,7 @@ export class TableStore implements RowSource {
   ) {
     this.#declared = options.keyColumns ?? {};
     this.#rollbackAbove = options.rollbackAbove;
+    this.#fs = options.fs ?? nodeDurableFs;
   }
 
   static async open(dir: string | null, options: TableStoreOptions = {}): Promise<TableStore> {
@@ -149,9 +153,9 @@ export class TableStore implements RowSource {
       return;
     }
     const dir = join(this.dir, 'tables');
-    await mkdir(dir, { recursive: true });
+    await this.#fs.mkdir(dir);
     if (this.#metaDirty) {
-      await writeFileDurably(join(dir, 'tables.json'), `${JSON.stringify(this.#meta, null, 2)}\n`);
+      await this.#fs.replaceFile(join(dir, 'tables.json'), `${JSON.stringify(this.#meta, null, 2)}\n`);
       this.#metaDirty = false;
     }
     await Promise.all(
@@ -160,7 +164,7 @@ export class TableStore implements RowSource {
         .map(async (t) => {
           const entries = t.pending;
           t.pending = [];
-          await appendDurably(join(dir, this.#meta.tables[t.name]!.file), encodeLogEntries(entries));
+          await this.#fs.append(join(dir, this.#meta.tables[t.name]!.file), encodeLogEntries(entries));
         }),
     );
   }
@@ -246,7 +250,7 @@ export class TableStore implements RowSource {
       // A torn last line is an append that never completed (its transaction was never acknowledged).
       if (decoded.damage && decoded.damage.kind !== 'torn-tail') throw new Error(`${file}: line ${decoded.damage.line}: ${decoded.damage.reason}`);
       const keep = this.#rollbackAbove === undefined ? decoded.validBytes : bytesThroughXid(decoded, this.#rollbackAbove);
-      if (keep < buffer.length) await truncate(file, keep);
+      if (keep < buffer.length) await this.#fs.truncate(file, keep);
       for (const entry of decoded.records) {
         if (this.#rollbackAbove !== undefined && entry.xid > this.#rollbackAbove) break;
         if (entry.op === 'delete') table.rows.delete(entry.key);

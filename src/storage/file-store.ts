@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, stat, truncate, open } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isHandle } from '../shapes/handle.ts';
 import { decodeBackup, encodeBackup } from './backup-codec.ts';
-import { appendDurably, createFileDurably, fsyncDirectory, renameDurably, writeFileDurably } from './fs-durable.ts';
+import { nodeDurableFs, type DurableFs } from './fs-durable.ts';
 import { bytesThroughXid, decodeLog, encodeLogEntries } from './log-codec.ts';
 import { encodeJournalRecord, inDoubtBatch } from './journal-codec.ts';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
@@ -52,6 +52,8 @@ export interface OpenFileStorageOptions {
   readonly create?: boolean;
   /** Take the data dir lock (default true): a second process gets a `locked` error. */
   readonly lock?: boolean;
+  /** How changes reach the disk (the crash tests record them). */
+  readonly fs?: DurableFs;
 }
 
 /**
@@ -66,12 +68,12 @@ export async function openFileStorage(dataDir: string, options: OpenFileStorageO
   } catch (error) {
     if (!isErrno(error, 'ENOENT')) throw new StorageError('io', dataDir, `cannot read data dir: ${errnoText(error)}`);
     if (!options.create) throw new StorageError('not-found', dataDir, 'data dir does not exist');
-    await mkdir(dataDir, { recursive: true });
+    await (options.fs ?? nodeDurableFs).mkdir(dataDir);
     info = await stat(dataDir);
   }
   if (!info.isDirectory()) throw new StorageError('io', dataDir, 'data dir is not a directory');
   const lock = options.lock === false ? null : await lockDataDir(dataDir);
-  return new FileStorage(dataDir, lock);
+  return new FileStorage(dataDir, lock, options.fs);
 }
 
 /** The default store: one directory per shape, files written so that a crash leaves whole states only. */
@@ -83,6 +85,7 @@ export class FileStorage implements ShapeStorage {
   constructor(
     readonly dataDir: string,
     private readonly lock: DataDirLock | null = null,
+    readonly fs: DurableFs = nodeDurableFs,
   ) {
     this.description = `file store at ${dataDir}`;
     this.rowStoreDir = dataDir;
@@ -140,21 +143,21 @@ export class FileStorage implements ShapeStorage {
   async createShape(shape: StoredShape, initialLog: readonly LogEntry[] = []): Promise<void> {
     const target = this.layout.shapeDir(this.checked(shape.handle));
     if (await exists(target)) throw new StorageError('exists', target, 'a shape with this handle is already stored', shape.handle);
-    await mkdir(this.layout.shapes, { recursive: true });
+    await this.fs.mkdir(this.layout.shapes);
     // Build the whole directory under a temp name, then rename it into place:
     // a crash leaves either no shape or a complete one (plus a temp dir restore cleans up).
     const temp = join(this.layout.shapes, `${TEMP_PREFIX}${shape.handle}-${randomBytes(4).toString('hex')}`);
-    await mkdir(temp);
-    await createFileDurably(join(temp, DEFINITION_FILE), encodeDefinitionFile(shape));
-    await createFileDurably(join(temp, LOG_FILE), encodeLogEntries(initialLog));
-    await fsyncDirectory(temp);
-    await renameDurably(temp, target);
+    await this.fs.mkdir(temp);
+    await this.fs.createFile(join(temp, DEFINITION_FILE), encodeDefinitionFile(shape));
+    await this.fs.createFile(join(temp, LOG_FILE), encodeLogEntries(initialLog));
+    await this.fs.syncDirectory(temp);
+    await this.fs.rename(temp, target);
   }
 
   async updateShape(shape: StoredShape): Promise<void> {
     const file = this.layout.definition(this.checked(shape.handle));
     if (!(await exists(this.layout.shapeDir(shape.handle)))) throw new StorageError('not-found', file, 'shape has no storage', shape.handle);
-    await writeFileDurably(file, encodeDefinitionFile(shape));
+    await this.fs.replaceFile(file, encodeDefinitionFile(shape));
   }
 
   async deleteShape(handle: string): Promise<void> {
@@ -162,19 +165,19 @@ export class FileStorage implements ShapeStorage {
     // Rename first so the shape disappears in one step, then remove the files.
     const trash = join(this.layout.shapes, `${TRASH_PREFIX}${handle}-${randomBytes(4).toString('hex')}`);
     try {
-      await renameDurably(dir, trash);
+      await this.fs.rename(dir, trash);
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return;
       throw new StorageError('io', dir, `cannot delete shape: ${errnoText(error)}`, handle);
     }
-    await rm(trash, { recursive: true, force: true });
+    await this.fs.remove(trash);
   }
 
   async appendLog(handle: string, entries: readonly LogEntry[]): Promise<void> {
     const file = this.layout.log(this.checked(handle));
     if (entries.length === 0) return;
     if (!(await exists(this.layout.shapeDir(handle)))) throw new StorageError('not-found', file, 'shape has no storage', handle);
-    await appendDurably(file, encodeLogEntries(entries));
+    await this.fs.append(file, encodeLogEntries(entries));
   }
 
   async readLog(handle: string, options: { repair?: boolean } = {}): Promise<LogReadResult> {
@@ -194,8 +197,7 @@ export class FileStorage implements ShapeStorage {
     if (!decoded.damage) return { entries: decoded.records, repaired: false };
     let repaired = false;
     if (options.repair && decoded.damage.kind === 'torn-tail') {
-      await truncate(file, decoded.validBytes);
-      await syncFile(file);
+      await this.fs.truncate(file, decoded.validBytes);
       repaired = true;
     }
     return { entries: decoded.records, damage: decoded.damage, repaired };
@@ -219,29 +221,30 @@ export class FileStorage implements ShapeStorage {
   }
 
   async writeBackup(contents: Omit<BackupContents, 'createdAt'>): Promise<void> {
-    await mkdir(this.layout.backupDir, { recursive: true });
-    await writeFileDurably(this.layout.backup, encodeBackup({ ...contents, createdAt: new Date().toISOString() }));
+    await this.fs.mkdir(this.layout.backupDir);
+    await this.fs.replaceFile(this.layout.backup, encodeBackup({ ...contents, createdAt: new Date().toISOString() }));
   }
 
   async retireBackup(): Promise<void> {
     try {
-      await renameDurably(this.layout.backup, this.layout.retiredBackup);
+      await this.fs.rename(this.layout.backup, this.layout.retiredBackup);
     } catch (error) {
-      if (!isErrno(error, 'ENOENT')) throw new StorageError('io', this.layout.backup, `cannot retire backup: ${errnoText(error)}`);
+      // ENOTDIR: `backup` is not a directory, so there is no backup (hasBackup says the same).
+      if (!isErrno(error, 'ENOENT') && !isErrno(error, 'ENOTDIR')) throw new StorageError('io', this.layout.backup, `cannot retire backup: ${errnoText(error)}`);
     }
   }
 
   async removeStray(entry: StrayEntry): Promise<void> {
     if (entry.kind === 'unknown') throw new StorageError('io', entry.path, 'refusing to delete a file this store did not create');
-    await rm(entry.path, { recursive: true, force: true });
+    await this.fs.remove(entry.path);
   }
 
   async prepareBatch(batch: PreparedBatch): Promise<void> {
-    await appendDurably(this.layout.journal, encodeJournalRecord({ kind: 'prepare', ...batch, transactions: [...batch.transactions], handles: [...batch.handles] }));
+    await this.fs.append(this.layout.journal, encodeJournalRecord({ kind: 'prepare', ...batch, transactions: [...batch.transactions], handles: [...batch.handles] }));
   }
 
   async commitBatch(position: number): Promise<void> {
-    await appendDurably(this.layout.journal, encodeJournalRecord({ kind: 'commit', position }));
+    await this.fs.append(this.layout.journal, encodeJournalRecord({ kind: 'commit', position }));
     if ((await stat(this.layout.journal)).size > JOURNAL_RESET_BYTES) await this.resetJournal();
   }
 
@@ -255,7 +258,7 @@ export class FileStorage implements ShapeStorage {
   }
 
   async resetJournal(): Promise<void> {
-    await writeFileDurably(this.layout.journal, '');
+    await this.fs.replaceFile(this.layout.journal, '');
   }
 
   async rollbackLog(handle: string, position: number): Promise<void> {
@@ -269,8 +272,7 @@ export class FileStorage implements ShapeStorage {
     }
     const keep = bytesThroughXid(decodeLog(buffer), position);
     if (keep === buffer.length) return;
-    await truncate(file, keep);
-    await syncFile(file);
+    await this.fs.truncate(file, keep);
   }
 
   async close(): Promise<void> {
@@ -295,15 +297,6 @@ export function encodeDefinitionFile(shape: StoredShape): string {
     },
   };
   return `${JSON.stringify(record, null, 2)}\n`;
-}
-
-async function syncFile(file: string): Promise<void> {
-  const fd = await open(file, 'r+');
-  try {
-    await fd.sync();
-  } finally {
-    await fd.close();
-  }
 }
 
 async function exists(path: string): Promise<boolean> {

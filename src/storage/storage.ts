@@ -1,4 +1,5 @@
 import type { ShapeDefinition } from '../shapes/definition.ts';
+import type { DurableFs } from './fs-durable.ts';
 
 /** A shape as storage keeps it: its definition and the handles its subqueries resolved to. */
 export interface StoredShape {
@@ -94,6 +95,8 @@ export interface ShapeStorage {
   readonly description: string;
   /** Where the embedded row store keeps its tables (null: rows in memory only). */
   readonly rowStoreDir: string | null;
+  /** How the row store's changes reach the disk (the same path as this store's). */
+  readonly fs?: DurableFs;
   listShapes(): Promise<ShapeListing>;
   /** Throws StorageError: `not-found` when the shape has no storage, `corrupt` when its definition cannot be read. */
   readShape(handle: string): Promise<StoredShape>;
