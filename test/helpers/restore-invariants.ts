@@ -172,6 +172,14 @@ export function checkRestoreInvariants(input: RestoreCheckInput): void {
       case 'cycle':
         if (!oracle.onCycle(r.handle)) problems.push(`${r.handle}: cycle, but it is on no dependency cycle`);
         break;
+      case 'corrupt-log': {
+        // (no damage here touches logs: a log that was fine must not be called corrupt)
+        const log = input.before.get(`shapes/${r.handle}/log.jsonl`);
+        const text = log?.toString('utf8');
+        const wellFormed = text !== undefined && (text === '' || (text.endsWith('\n') && text.slice(0, -1).split('\n').every((line) => /^[0-9a-f]{8}\t\{.*\}$/.test(line))));
+        if (wellFormed) problems.push(`${r.handle}: corrupt-log, but its log is well formed`);
+        break;
+      }
       case 'policy-drop-dependent':
         if (oracle.policy !== 'dropDependent' || deps.length === 0) problems.push(`${r.handle}: policy-drop-dependent under policy ${oracle.policy} with ${deps.length} dependencies`);
         break;
