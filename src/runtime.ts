@@ -5,7 +5,10 @@ import type { RequestError, RestoreReport, RuntimeEmitted, RuntimeOutput, Runtim
 import type { ShapeDefinition } from './shapes/definition.ts';
 import type { Transaction } from './transactions/transaction.ts';
 import { openFileStorage } from './storage/file-store.ts';
-import type { ShapeStorage, StoredShape } from './storage/storage.ts';
+import type { LogEntry, ShapeStorage, StoredShape } from './storage/storage.ts';
+import { CountedLinkSet } from './dataflow/counted-link-set.ts';
+import { DEFAULT_KEY_COLUMNS } from './rows/table-store.ts';
+import { columnNames } from './shapes/definition.ts';
 
 export type ShapeRuntimeActor = Actor<typeof shapeRuntimeMachine>;
 
@@ -49,8 +52,17 @@ export interface ShapeRuntime {
   applyTransaction(transaction: Transaction | Record<string, unknown>): Promise<{ readonly xid: number; readonly status: 'applied' | 'skipped' }>;
   /** Records that a client used a shape (expiry keeps recently used shapes). */
   use(handle: string): Promise<void>;
-  /** A dependency shape's current link values (what its materializer answers), sorted; null without a materializer. */
-  linkValues(handle: string): string[] | null;
+  /**
+   * A dependency shape's link values (what its materializer answers: linkKey-encoded, sorted);
+   * computed from its log when no materializer runs (it has no dependents now).
+   */
+  linkValues(handle: string): Promise<string[]>;
+  /** A shape's log, in order; a read counts as a use (expiry keeps it). */
+  readLog(handle: string): Promise<readonly LogEntry[]>;
+  /** Primary key columns of a table (recorded by the row store, declared, or `id`). */
+  keyColumnsOf(table: string): readonly string[];
+  /** The last transaction applied (0 before any). */
+  position(): number;
   checkpoint(): Promise<number>;
   /** Stops every actor (dependents first), writes a backup, ends the runtime. */
   shutdown(): Promise<void>;
@@ -129,8 +141,29 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
     async use(handle) {
       await request((requestId) => ({ type: 'SHAPE.USED', requestId, handle }));
     },
-    linkValues(handle) {
-      return actor.getSnapshot().context.directory.materializer(handle)?.getSnapshot().context.values.values() ?? null;
+    async linkValues(handle) {
+      const { directory, registry } = actor.getSnapshot().context;
+      const running = directory.materializer(handle);
+      if (running) return running.getSnapshot().context.values.values();
+      const record = registry.get(handle);
+      if (!record) throw new ShapeRuntimeError('unknown-shape', `no running shape has handle ${handle}`);
+      const columns = columnNames(record.shape.definition);
+      if (!columns) throw new ShapeRuntimeError('not-a-dependency', `shape ${handle} selects all columns: only a shape with selected columns has link values`);
+      const values = new CountedLinkSet(columns);
+      values.apply((await storage.readLog(handle)).entries);
+      return values.values();
+    },
+    async readLog(handle) {
+      if (!actor.getSnapshot().context.registry.has(handle)) throw new ShapeRuntimeError('unknown-shape', `no running shape has handle ${handle}`);
+      await request((requestId) => ({ type: 'SHAPE.USED', requestId, handle }));
+      return (await storage.readLog(handle)).entries;
+    },
+    position() {
+      return actor.getSnapshot().context.rows?.lastXid ?? 0;
+    },
+    keyColumnsOf(table) {
+      const { rows, keyColumns } = actor.getSnapshot().context;
+      return rows?.keyColumnsOf(table) ?? keyColumns[table] ?? DEFAULT_KEY_COLUMNS;
     },
     async checkpoint() {
       const event = await request<Extract<RuntimeEmitted, { type: 'CHECKPOINT.WRITTEN' }>>((requestId) => ({ type: 'CHECKPOINT.REQUESTED', requestId }));

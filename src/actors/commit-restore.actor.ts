@@ -14,7 +14,8 @@ export interface CommitRestoreInput {
   readonly tornLogs: readonly string[];
   /** Shapes whose materializer must be rebuilt from their log. */
   readonly materializerHandles: readonly string[];
-  readonly retireBackup: boolean;
+  /** What to do with the backup file: retire it as used, set it aside as unusable, or nothing (there is none). */
+  readonly retireBackup: 'used' | 'unusable' | null;
   /** Declared key columns per table, for the row store. */
   readonly keyColumns: Readonly<Record<string, readonly string[]>>;
 }
@@ -39,7 +40,7 @@ export const commitRestoreActor = fromPromise<CommitRestoreOutput, CommitRestore
   const problems: RestoreProblem[] = [];
   await mapConcurrently(input.deleteHandles, 16, (handle) => storage.deleteShape(handle));
   for (const stray of input.strays) if (stray.kind !== 'unknown') await storage.removeStray(stray);
-  if (input.retireBackup) await storage.retireBackup();
+  if (input.retireBackup) await storage.retireBackup(input.retireBackup);
   const deletedSet = new Set(input.deleteHandles);
   for (const handle of input.tornLogs) if (!deletedSet.has(handle)) await storage.readLog(handle, { repair: true });
   // A batch prepared but never committed: cut every log it may have touched back to where it began.

@@ -6,6 +6,8 @@ import type { CommandContext } from './command.ts';
 export interface OpenRuntimeOptions {
   /** Create a missing data dir (only `add` does: every other command needs an existing one). */
   readonly createDataDir?: boolean;
+  /** Declared primary key columns per table (`--key`). */
+  readonly keyColumns?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** The runtime options the common CLI options stand for (later: `--inspect`, `--trace`). */
@@ -13,6 +15,7 @@ export function runtimeOptions(context: CommandContext, options: OpenRuntimeOpti
   return {
     dataDir: context.common.dataDir,
     createDataDir: options.createDataDir ?? false,
+    ...(options.keyColumns ? { keyColumns: options.keyColumns } : {}),
     policy: context.common.policy,
     logger: context.logger,
   };

@@ -2,6 +2,7 @@ import { InvalidArgumentError, Option, type Command, type OptionValues } from 'c
 import type { RestorePolicy } from '../graph/restore-plan.ts';
 import type { LogLevel } from '../logging/runtime-logger.ts';
 import { isHandle } from '../shapes/handle.ts';
+import { parseTableName, printTableName } from '../shapes/identifiers.ts';
 
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
 export const POLICIES: readonly RestorePolicy[] = ['validate', 'dropDependent'];
@@ -67,6 +68,14 @@ export class OptionReader {
     return value;
   }
 
+  /** A `table=columns` option collected by parseKeyColumns. */
+  record(name: string): Readonly<Record<string, readonly string[]>> {
+    const value: unknown = this.values[name];
+    if (value === undefined) return {};
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgumentError(`option ${flagName(name)} takes table=columns`);
+    return value as Record<string, readonly string[]>;
+  }
+
   oneOf<T extends string>(name: string, allowed: readonly T[]): T | undefined {
     const value = this.optionalString(name);
     if (value === undefined) return undefined;
@@ -117,4 +126,20 @@ export function parseColumnList(text: string): string[] {
 export function parseHandle(text: string): string {
   if (!isHandle(text)) throw new InvalidArgumentError(`not a shape handle: ${JSON.stringify(text)} (expected <hash>-<micros>, e.g. 32220858-1765808264363524)`);
   return text;
+}
+
+/**
+ * `public.m=user_id,org_id` (repeatable): a table's primary key columns. Table names are
+ * normalized like shape tables (`m` is `public.m`).
+ */
+export function parseKeyColumns(text: string, previous: Readonly<Record<string, readonly string[]>>): Record<string, readonly string[]> {
+  const eq = text.lastIndexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`expected table=columns, e.g. public.memberships=user_id,org_id (got ${JSON.stringify(text)})`);
+  let table: string;
+  try {
+    table = printTableName(parseTableName(text.slice(0, eq)));
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
+  return { ...previous, [table]: parseColumnList(text.slice(eq + 1)) };
 }

@@ -173,7 +173,7 @@ export const shapeRuntimeMachine = setup({
           strays: context.load!.strays,
           tornLogs: context.load!.tornLogs,
           materializerHandles: impl.materializerHandles(context),
-          retireBackup: true,
+          retireBackup: impl.backupDisposition(context),
           keyColumns: context.keyColumns,
         }),
         onDone: { target: 'spawning', actions: 'storeCommit' },

@@ -104,6 +104,12 @@ export function announceRemoval(context: RuntimeContext, event: RuntimeEvent, ph
   context.logger.info({ handle: event.removal.handle, reason: event.removal.reason, cause: event.removal.cause, detail: event.removal.detail, phase }, 'shape removed');
 }
 
+/** The backup after this restore: used (loaded), unusable (set aside, kept), or there was none. */
+export function backupDisposition(context: RuntimeContext): 'used' | 'unusable' | null {
+  if (context.load?.mode === 'backup') return 'used';
+  return context.fallbackReason !== null && context.fallbackReason !== 'no backup' ? 'unusable' : null;
+}
+
 /** Kept shapes that some kept shape depends on: they get a materializer. */
 export function materializerHandles(context: RuntimeContext): string[] {
   const plan = context.plan;
@@ -270,7 +276,8 @@ export function rejectRequest(context: RuntimeContext, event: EventObject, enque
   if (!request) return;
   const error = requestError((event as { error?: unknown }).error);
   enqueue.emit({ type: 'REQUEST.FAILED', requestId: request.requestId, error });
-  context.logger.warn({ requestId: request.requestId, request: request.type, code: error.code }, error.message);
+  // A refused request is the caller's answer, not a problem of the runtime's.
+  context.logger.info({ requestId: request.requestId, request: request.type, code: error.code }, error.message);
 }
 
 /** A removal of a shape that is not running: a caller's is refused; an internal one is moot (a cascade took it already). */

@@ -225,9 +225,10 @@ export class FileStorage implements ShapeStorage {
     await this.fs.replaceFile(this.layout.backup, encodeBackup({ ...contents, createdAt: new Date().toISOString() }));
   }
 
-  async retireBackup(): Promise<void> {
+  async retireBackup(how: 'used' | 'unusable'): Promise<void> {
+    const target = how === 'used' ? this.layout.retiredBackup : join(this.layout.backupDir, `registry.unusable-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(2).toString('hex')}.jsonl`);
     try {
-      await this.fs.rename(this.layout.backup, this.layout.retiredBackup);
+      await this.fs.rename(this.layout.backup, target);
     } catch (error) {
       // ENOTDIR: `backup` is not a directory, so there is no backup (hasBackup says the same).
       if (!isErrno(error, 'ENOENT') && !isErrno(error, 'ENOTDIR')) throw new StorageError('io', this.layout.backup, `cannot retire backup: ${errnoText(error)}`);

@@ -72,7 +72,7 @@ export class MemoryStorage implements ShapeStorage {
     this.#backup = encodeBackup({ ...contents, createdAt: new Date().toISOString() });
   }
 
-  async retireBackup(): Promise<void> {
+  async retireBackup(_how: 'used' | 'unusable'): Promise<void> {
     this.#backup = undefined;
   }
 

@@ -115,8 +115,12 @@ export interface ShapeStorage {
   readBackup(): Promise<BackupReadResult>;
   /** Writes the backup atomically, replacing the previous one. */
   writeBackup(contents: Omit<BackupContents, 'createdAt'>): Promise<void>;
-  /** A backup is used once: after a restore has loaded it, it no longer counts. */
-  retireBackup(): Promise<void>;
+  /**
+   * A backup is used once: after a restore has loaded it (or found it unusable) it no longer
+   * counts. A used backup is kept as the last retired one; an unusable one (another version,
+   * damaged) is kept aside under its own name, never overwritten.
+   */
+  retireBackup(how: 'used' | 'unusable'): Promise<void>;
   /** Removes an unfinished create or delete left by a crash. */
   removeStray(entry: StrayEntry): Promise<void>;
   /** Journal: records a batch about to be written, durably. */

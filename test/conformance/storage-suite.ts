@@ -111,9 +111,9 @@ export function storageConformance(name: string, open: () => Promise<ShapeStorag
       await s.writeBackup({ shapes: [], position: null });
       const second = await s.readBackup();
       expect(second.status === 'ok' && second.shapes).toEqual([]);
-      await s.retireBackup();
+      await s.retireBackup('used');
       expect(await s.readBackup()).toEqual({ status: 'missing' });
-      await s.retireBackup();
+      await s.retireBackup('unusable');
     });
   });
 }

@@ -309,7 +309,9 @@ describe.concurrent('shape-actors CLI', { timeout: 180_000 }, () => {
       else if (name === 'add') expect((await shapeDirs(dir)).filter((x) => !all.includes(x))).toHaveLength(1);
       else expect(await shapeDirs(dir)).toEqual(all);
       // The unreadable backup is set aside, not silently destroyed; a fresh one replaces it.
-      expect(await readFile(join(dir, 'backup', 'registry.retired.jsonl'), 'utf8')).toBe(stale);
+      const setAside = (await readdir(join(dir, 'backup'))).filter((n) => n.startsWith('registry.unusable-'));
+      expect(setAside).toHaveLength(1);
+      expect(await readFile(join(dir, 'backup', setAside[0]!), 'utf8')).toBe(stale);
       expect((await readFile(backupFile, 'utf8')).split('\n')[0]).toContain('"version":1');
     });
 

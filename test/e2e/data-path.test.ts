@@ -91,8 +91,8 @@ describe('initial snapshot and link values', () => {
     });
     const outer = await runtime.add({ table: 'public.users', where: MEMBERS });
     expect(await logKeys(runtime, storage, outer.handle)).toEqual(['insert:[5]']);
-    expect(runtime.linkValues(outer.dependencyHandles[0]!)?.map(decodeLinkKey)).toEqual([[5]]);
-    expect(runtime.linkValues(outer.handle)).toBeNull();
+    expect((await runtime.linkValues(outer.dependencyHandles[0]!)).map(decodeLinkKey)).toEqual([[5]]);
+    await expect(runtime.linkValues(outer.handle)).rejects.toMatchObject({ code: 'not-a-dependency' });
     await runtime.shutdown();
   });
 });

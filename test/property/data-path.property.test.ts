@@ -93,7 +93,8 @@ function applyToTables(tables: Map<string, Map<string, Row>>, changes: readonly 
 interface Outcome {
   /** Per added definition (by order of addition), the shape's log entries. */
   readonly logs: LogEntry[][];
-  readonly values: (string[] | null)[];
+  /** Per definition key, the link values of every shape that has them (its materializer's when it runs). */
+  readonly values: Map<string, string[]>;
 }
 
 async function run(steps: readonly Step[], storage: () => Promise<ShapeStorage>, restartAfter: ReadonlySet<number>, viaScan: boolean, dir?: string): Promise<Outcome> {
@@ -120,12 +121,14 @@ async function run(steps: readonly Step[], storage: () => Promise<ShapeStorage>,
     }
   }
   const logs: LogEntry[][] = [];
-  const values: (string[] | null)[] = [];
   for (const { handle, shape } of added) {
     const log = (await store.readLog(handle)).entries;
     expect(replay(log)).toEqual(expectedRows(tables, shape));
     logs.push([...log]);
-    values.push(runtime.linkValues(handle));
+  }
+  const values = new Map<string, string[]>();
+  for (const stored of runtime.list()) {
+    if (stored.definition.columns) values.set(normalizeShape(stored.definition).key, await runtime.linkValues(stored.handle));
   }
   await runtime.shutdown();
   return { logs, values };

@@ -1,8 +1,11 @@
 import type { CliCommand } from '../command.ts';
 import { addCommand } from './add.ts';
+import { applyCommand } from './apply.ts';
+import { logCommand } from './log.ts';
+import { valuesCommand } from './values.ts';
 import { listCommand } from './list.ts';
 import { removeCommand } from './remove.ts';
 import { restoreCommand } from './restore.ts';
 
 /** Every CLI command, in the order `--help` lists them. A new command is a file plus a line here. */
-export const COMMANDS: readonly CliCommand[] = [addCommand, removeCommand, listCommand, restoreCommand];
+export const COMMANDS: readonly CliCommand[] = [addCommand, removeCommand, listCommand, restoreCommand, applyCommand, logCommand, valuesCommand];

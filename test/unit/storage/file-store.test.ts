@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileStorage, openFileStorage, StorageError, type StoredShape } from '../../../src/storage/index.ts';
@@ -125,9 +125,22 @@ describe('FileStorage backup', () => {
     expect(await s.readBackup()).toMatchObject({ status: 'unusable', reason: 'header is not JSON' });
   });
 
+  it('keeps every unusable backup under its own name, never overwritten', async () => {
+    const s = await withBackup();
+    await writeFile(s.layout.backup, 'not a backup\n');
+    await s.retireBackup('unusable');
+    await s.writeBackup({ shapes: [], position: null });
+    await writeFile(s.layout.backup, 'another bad one\n');
+    await s.retireBackup('unusable');
+    const kept = (await readdir(s.layout.backupDir)).filter((n) => n.startsWith('registry.unusable-'));
+    expect(kept).toHaveLength(2);
+    const contents = await Promise.all(kept.map((n) => readFile(join(s.layout.backupDir, n), 'utf8')));
+    expect(contents.sort()).toEqual(['another bad one\n', 'not a backup\n']);
+  });
+
   it('keeps the retired backup aside instead of deleting it', async () => {
     const s = await withBackup();
-    await s.retireBackup();
+    await s.retireBackup('used');
     expect(await s.readBackup()).toEqual({ status: 'missing' });
     expect((await readFile(s.layout.retiredBackup, 'utf8')).length).toBeGreaterThan(0);
   });
