@@ -59,7 +59,7 @@ interface Table {
  */
 export class TableStore implements RowSource {
   readonly #tables = new Map<string, Table>();
-  readonly #declared: Readonly<Record<string, readonly string[]>>;
+  readonly #declared: Record<string, readonly string[]>;
   #meta: Meta = { format: 'shape-actors/tables@1', tables: {} };
   #metaDirty = false;
 
@@ -70,7 +70,7 @@ export class TableStore implements RowSource {
     readonly dir: string | null,
     options: TableStoreOptions,
   ) {
-    this.#declared = options.keyColumns ?? {};
+    this.#declared = { ...options.keyColumns };
     this.#rollbackAbove = options.rollbackAbove;
     this.#fs = options.fs ?? nodeDurableFs;
   }
@@ -86,6 +86,19 @@ export class TableStore implements RowSource {
     let max = 0;
     for (const table of this.#tables.values()) if (table.lastXid > max) max = table.lastXid;
     return max;
+  }
+
+  /**
+   * Declares a table's key columns at run time (a database source learns them
+   * when it starts following a table). Refused when the table was recorded with
+   * other key columns: a row's identity cannot change under its logs.
+   */
+  declareKeyColumns(table: string, keyColumns: readonly string[]): void {
+    const recorded = this.#tables.get(table)?.keyColumns;
+    if (recorded && JSON.stringify(recorded) !== JSON.stringify(keyColumns)) {
+      throw new Error(`table ${table} was recorded with key columns (${recorded.join(', ')}), not (${keyColumns.join(', ')})`);
+    }
+    this.#declared[table] = [...keyColumns];
   }
 
   keyColumnsOf(table: string): readonly string[] {
