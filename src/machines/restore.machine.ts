@@ -41,6 +41,7 @@ export const shapeRuntimeMachine = setup({
     backupExists: ({ event }) => impl.doneOutput<boolean>(event) === true,
     backupUsable: ({ event }) => impl.doneOutput<{ usable: boolean }>(event).usable,
     isDryRun: ({ context }) => context.dryRun,
+    isDefinitionError: ({ event }) => impl.isDefinitionError(event),
     nextIsAdd: ({ context }) => context.queue[0]?.type === 'SHAPE.ADD_REQUESTED',
     nextIsRemovalOfRunningShape: ({ context }) => impl.nextIsRemovalOf(context, true),
     nextIsRemovalOfUnknownShape: ({ context }) => impl.nextIsRemovalOf(context, false),
@@ -205,7 +206,9 @@ export const shapeRuntimeMachine = setup({
             src: 'createShape',
             input: ({ context }) => impl.createShapeInput(context),
             onDone: { target: 'idle', actions: ['registerAddedShapes', 'announceShapeAdded', 'dequeueRequest', 'evictOverLimit'] },
-            onError: { target: 'idle', actions: ['rejectRequest', 'dequeueRequest'] },
+            // A bad definition is refused before anything is written; a storage failure part-way
+            // leaves disk and memory apart, so the runtime stops and the next restore reconciles.
+            onError: [{ guard: 'isDefinitionError', target: 'idle', actions: ['rejectRequest', 'dequeueRequest'] }, { target: '#shapeRuntime.failed' }],
           },
         },
         removing: {
@@ -224,7 +227,8 @@ export const shapeRuntimeMachine = setup({
                 src: 'deleteShapes',
                 input: ({ context }) => ({ storage: context.storage, handles: context.removing.map((r) => r.handle) }),
                 onDone: { target: '#shapeRuntime.running.idle', actions: ['announceRemovalDone', 'clearRemoval', 'dequeueRequest'] },
-                onError: { target: '#shapeRuntime.running.idle', actions: ['rejectRequest', 'clearRemoval', 'dequeueRequest'] },
+                // The actors are gone already: a storage failure here stops the runtime; restore finishes the job.
+                onError: '#shapeRuntime.failed',
               },
             },
           },

@@ -53,6 +53,10 @@ export function errorText(event: EventObject): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+export function isDefinitionError(event: EventObject): boolean {
+  return (event as { error?: unknown }).error instanceof ShapeDefinitionError;
+}
+
 export function requestError(error: unknown): RequestError {
   if (error instanceof ShapeDefinitionError) return { code: error.code, message: error.message };
   if (error instanceof StorageError) return { code: `storage-${error.code}`, message: error.message };
