@@ -1,0 +1,34 @@
+/**
+ * shape-actors' public API (`import ... from 'shape-actors'`): the runtime as
+ * XState actor logic for hosts that embed it in their own actor system, the
+ * promise facade for hosts without XState, storage, and the inspection tools.
+ */
+export { shapeRuntimeMachine } from './machines/restore.machine.ts';
+export type {
+  PhaseTiming,
+  RequestError,
+  RestorePhase,
+  RestoreReport,
+  RuntimeEmitted,
+  RuntimeOutput,
+  RuntimeRequest,
+  ShapeRuntimeInput,
+} from './machines/runtime.types.ts';
+export {
+  createShapeRuntime,
+  planRestore,
+  ShapeRuntimeError,
+  type AddedShape,
+  type CreateShapeRuntimeOptions,
+  type ShapeRuntime,
+  type ShapeRuntimeActor,
+  type ShapeSummary,
+} from './runtime.ts';
+export { causeChain, type Removal, type RemovalReason } from './graph/removal.ts';
+export type { RestorePolicy } from './graph/restore-plan.ts';
+export type { LoadMode, RestoreProblem } from './restore/load-result.ts';
+export { FileStorage, MemoryStorage, openFileStorage, dataDirLayout, StorageError, type LogEntry, type ShapeStorage, type StoredShape } from './storage/index.ts';
+export type { ShapeDefinition, Replica } from './shapes/definition.ts';
+export type { Transaction } from './transactions/transaction.ts';
+export { createInspectionRecorder, type InspectionRecorder, type RecordedInspectionEvent } from './inspection/inspection-recorder.ts';
+export { createStderrLogger, silentLogger, type LogLevel, type RuntimeLogger } from './logging/runtime-logger.ts';
