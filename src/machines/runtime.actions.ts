@@ -160,6 +160,7 @@ export function buildReport(context: RuntimeContext): RestoreReport {
     problems: load?.problems ?? [],
     spawnOrder: plannedSpawnOrder(context),
     phases: closePhases(context.phases, performance.now()),
+    tables: load?.tables ?? {},
   };
 }
 

@@ -105,6 +105,8 @@ export interface RestoreReport {
   /** Actors in the order they were (or, on a dry run, would be) spawned: `shape:<h>` / `materializer:<h>`. */
   readonly spawnOrder: readonly string[];
   readonly phases: readonly PhaseTiming[];
+  /** Table of every loaded or removed shape whose definition restore could read (from storage, or the backup). */
+  readonly tables: Readonly<Record<string, string>>;
 }
 
 export interface RuntimeContext {

@@ -28,4 +28,6 @@ export interface LoadResult {
   readonly strays: readonly StrayEntry[];
   /** Position the backup recorded (null without a backup). */
   readonly position: string | null;
+  /** Table of every shape whose definition is known (read from storage, else named by the backup), for reports. */
+  readonly tables: Readonly<Record<string, string>>;
 }

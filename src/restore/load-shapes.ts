@@ -83,6 +83,7 @@ export async function loadFromStorage(storage: ShapeStorage, fallbackReason: str
     problems: [...read.problems, ...strayProblems(listing.strays)],
     strays: listing.strays,
     position: null,
+    tables: tablesOf(read.records.map((r) => r.stored)),
   };
 }
 
@@ -131,8 +132,16 @@ export async function loadFromBackup(storage: ShapeStorage): Promise<BackupLoad>
       problems: [...problems, ...strayProblems(listing.strays)],
       strays: listing.strays,
       position: backup.position,
+      tables: tablesOf([...backup.shapes, ...read.records.map((r) => r.stored)]),
     },
   };
+}
+
+/** handle -> table; a later entry wins (storage after the backup: storage is the truth). */
+function tablesOf(shapes: readonly StoredShape[]): Record<string, string> {
+  const tables: Record<string, string> = {};
+  for (const shape of shapes) tables[shape.handle] = shape.definition.table;
+  return tables;
 }
 
 function strayProblems(strays: LoadResult['strays']): RestoreProblem[] {
