@@ -1,4 +1,4 @@
-import type { Removal } from '../graph/removal.ts';
+import { causeChain, type Removal } from '../graph/removal.ts';
 import type { RestoreReport } from '../machines/runtime.types.ts';
 
 /** What `--json` prints: plain JSON data, nothing else. */
@@ -9,19 +9,40 @@ export function removalJson(removal: Removal): JsonValue {
   return { handle: removal.handle, reason: removal.reason, cause: removal.cause, ...(removal.detail !== undefined ? { detail: removal.detail } : {}) };
 }
 
-/** The whole restore report as JSON (it is plain data: this only fixes the field order). */
+/**
+ * The whole restore report as JSON: the report's own fields (plain data) plus
+ * what the text report derives for people: counts, the total duration, each
+ * removed shape's table and cause chain (its own handle first, back to the
+ * first shape that went for a reason of its own).
+ */
 export function restoreReportJson(report: RestoreReport): JsonValue {
+  const byHandle = new Map(report.removed.map((r) => [r.handle, r]));
   return {
     mode: report.mode,
     policy: report.policy,
     dryRun: report.dryRun,
     fallbackReason: report.fallbackReason,
+    counts: { loaded: report.loaded.length, removed: report.removed.length, problems: report.problems.length },
+    durationMs: restoreDurationMs(report),
     loaded: [...report.loaded],
-    removed: report.removed.map(removalJson),
+    removed: report.removed.map((r) => ({
+      handle: r.handle,
+      table: report.tables[r.handle] ?? null,
+      reason: r.reason,
+      cause: r.cause,
+      causeChain: causeChain(r.handle, byHandle),
+      ...(r.detail !== undefined ? { detail: r.detail } : {}),
+    })),
     problems: report.problems.map((p) => ({ handle: p.handle, file: p.file, reason: p.reason, action: p.action })),
     spawnOrder: [...report.spawnOrder],
     phases: report.phases.map((p) => ({ phase: p.phase, ms: p.ms })),
+    tables: { ...report.tables },
   };
+}
+
+/** Milliseconds from entering the first restore state to leaving the last one. */
+export function restoreDurationMs(report: RestoreReport): number {
+  return Math.round(report.phases.reduce((sum, p) => sum + (p.ms ?? 0), 0) * 1000) / 1000;
 }
 
 /** The part of a restore every other command reports: what it used and what it removed. */
@@ -52,18 +73,72 @@ export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** The restore report for people: where it loaded from, counts, removed shapes, problems. */
+/** How many loaded shapes the text report lists (all of them are in `--json`). */
+export const LOADED_ROWS_SHOWN = 50;
+
+/**
+ * The restore report for people: where it loaded from and why, counts, the
+ * removed shapes with their table, reason and cause chain back to the first
+ * shape that went for a reason of its own, the loaded shapes, problems found
+ * on disk, and how long each restore state took.
+ */
 export function restoreReportText(report: RestoreReport): string {
   const out: string[] = [];
   const source = report.mode === 'backup' ? 'backup' : 'storage scan';
   out.push(`Restore ${report.dryRun ? 'plan (dry run) ' : ''}from ${source}, policy ${report.policy}: ${plural(report.loaded.length, 'shape')} loaded, ${report.removed.length} removed.`);
   if (report.fallbackReason !== null) out.push(`Backup not used: ${report.fallbackReason}.`);
   if (report.dryRun) out.push('Dry run: nothing on disk was changed.');
-  if (report.removed.length > 0) out.push('', report.dryRun ? 'Shapes restore would remove:' : 'Removed shapes:', removalTable(report.removed));
+  if (report.removed.length > 0) {
+    out.push('', report.dryRun ? `Shapes restore would remove (${report.removed.length}), before spawning anything:` : `Removed (${report.removed.length}), before anything was spawned:`);
+    out.push(removedShapesTable(report));
+  }
+  if (report.loaded.length > 0) {
+    out.push('', report.dryRun ? `Shapes restore would keep (${report.loaded.length}), in spawn order:` : `Loaded (${report.loaded.length}), spawned in this order (dependencies first):`);
+    out.push(loadedShapesTable(report));
+  }
   if (report.problems.length > 0) {
     out.push('', 'Problems found on disk:', table(['FILE', 'REASON', 'ACTION'], report.problems.map((p) => [p.file, p.reason, p.action])));
   }
+  if (report.phases.length > 0) {
+    const phases = report.phases.map((p) => `${p.phase} ${formatMs(p.ms ?? 0)}`).join(', ');
+    out.push('', `Restore states: ${phases}; total ${formatMs(restoreDurationMs(report))}.`);
+  }
   return out.join('\n');
+}
+
+/** Removed shapes: handle, table, reason, and the chain of causes back to the first one. */
+export function removedShapesTable(report: RestoreReport): string {
+  const byHandle = new Map(report.removed.map((r) => [r.handle, r]));
+  return table(
+    ['HANDLE', 'TABLE', 'REASON', 'CAUSE CHAIN', 'DETAIL'],
+    report.removed.map((r) => [r.handle, report.tables[r.handle] ?? '?', r.reason, causeChainText(r, byHandle, report.tables), r.detail ?? '']),
+  );
+}
+
+/**
+ * `<- mid (public.memberships) <- inner (public.orgs): no-storage`: from the
+ * shape's direct cause back to the first removed shape, which says why it went.
+ * `-` when the shape is itself the first cause.
+ */
+export function causeChainText(removal: Removal, byHandle: ReadonlyMap<string, Removal>, tables: Readonly<Record<string, string>>): string {
+  const chain = causeChain(removal.handle, byHandle).slice(1);
+  if (chain.length === 0) return removal.cause === null ? '-' : `<- ${removal.cause}`;
+  const root = byHandle.get(chain[chain.length - 1]!);
+  const links = chain.map((h) => `<- ${h}${tables[h] ? ` (${tables[h]})` : ''}`).join(' ');
+  return root ? `${links}: ${root.reason}` : links;
+}
+
+function loadedShapesTable(report: RestoreReport): string {
+  const actors = new Set(report.spawnOrder);
+  const shown = report.loaded.slice(0, LOADED_ROWS_SHOWN);
+  const rows = shown.map((h) => [h, report.tables[h] ?? '?', actors.has(`materializer:${h}`) ? 'consumer + materializer' : 'consumer']);
+  const text = table(['HANDLE', 'TABLE', 'ACTORS'], rows);
+  const more = report.loaded.length - shown.length;
+  return more > 0 ? `${text}\n  ... and ${more} more (--json lists every one)` : text;
+}
+
+function formatMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms < 10 ? ms.toFixed(2) : ms.toFixed(1)} ms`;
 }
 
 /**
