@@ -104,19 +104,21 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
     else waiter.resolve(event);
   });
   done.then(
-    (output) => failAll(output.status === 'failed' ? output.error : 'runtime stopped'),
-    (error: unknown) => failAll(String(error)),
+    (output) => (output.status === 'failed' ? failAll('runtime-failed', output.error) : failAll('runtime-stopped', 'the runtime has stopped')),
+    (error: unknown) => failAll('runtime-failed', String(error)),
   );
 
-  function failAll(reason: string): void {
+  function failAll(code: string, reason: string): void {
     for (const [id, waiter] of pending) {
       pending.delete(id);
-      waiter.reject(new ShapeRuntimeError('runtime-stopped', reason));
+      waiter.reject(new ShapeRuntimeError(code, reason));
     }
   }
 
   function request<T extends RuntimeEmitted>(make: (requestId: string) => RuntimeRequest): Promise<T> {
     const requestId = `r${++nextRequest}`;
+    // A runtime that has ended drops events: refuse now rather than leave the caller waiting.
+    if (actor.getSnapshot().status !== 'active') return Promise.reject(new ShapeRuntimeError('runtime-stopped', 'the runtime has stopped'));
     return new Promise<T>((resolve, reject) => {
       pending.set(requestId, { resolve: resolve as (event: RuntimeEmitted) => void, reject });
       actor.send(make(requestId));
@@ -171,7 +173,8 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
     },
     async shutdown() {
       if (actor.getSnapshot().status !== 'active') return;
-      await request((requestId) => ({ type: 'SHUTDOWN.REQUESTED', requestId }));
+      // A shutdown that fails (no backup could be written) ends the runtime too: report that, not the request.
+      await request((requestId) => ({ type: 'SHUTDOWN.REQUESTED', requestId })).catch(() => undefined);
       const output = await done;
       await released;
       if (output.status === 'failed') throw new ShapeRuntimeError('shutdown-failed', output.error);

@@ -7,6 +7,7 @@ import { checkBackupActor, loadBackupActor } from '../actors/load-backup.actor.t
 import { loadShapesActor } from '../actors/load-shapes.actor.ts';
 import { writeBackupActor } from '../actors/write-backup.actor.ts';
 import { applyTransactionsActor } from '../actors/apply-transactions.actor.ts';
+import { ownedActorsActor } from '../actors/owned-actors.actor.ts';
 import { silentLogger } from '../logging/runtime-logger.ts';
 import { ShapeRegistry } from '../registry/shape-registry.ts';
 import * as impl from './runtime.actions.ts';
@@ -36,6 +37,7 @@ export const shapeRuntimeMachine = setup({
     deleteShapes: deleteShapesActor,
     writeBackup: writeBackupActor,
     applyTransactions: applyTransactionsActor,
+    ownedActors: ownedActorsActor,
   },
   guards: {
     backupExists: ({ event }) => impl.doneOutput<boolean>(event) === true,
@@ -113,6 +115,8 @@ export const shapeRuntimeMachine = setup({
     removingRequestId: null,
     failure: null,
   }),
+  // However the runtime ends, the actors it owns end with it.
+  invoke: { id: 'ownedActors', src: 'ownedActors', input: ({ context }) => ({ directory: context.directory, graph: context.registry.graph }) },
   initial: 'checkingBackup',
   on: {
     'SHAPE.ADD_REQUESTED': { actions: 'enqueueRequest' },

@@ -19,23 +19,23 @@ const headerSchema = z
   .strict();
 
 /**
- * Backup layout: one header line (format, version, count, byte length and
- * sha256 of the body), then one stored shape per line. A truncated file, a
+ * Backup layout: one header line (format, version, time, position, count,
+ * byte length, and a sha256 over those fields and the body), then one stored
+ * shape per line. A truncated file, a
  * flipped bit or a missing line fails the length, the count or the checksum.
  */
 export function encodeBackup(contents: BackupContents): string {
   let body = '';
   for (const shape of contents.shapes) body += `${JSON.stringify(shape)}\n`;
-  const header = {
+  const covered = {
     format: BACKUP_FORMAT,
     version: BACKUP_VERSION,
     createdAt: contents.createdAt,
     position: contents.position,
     shapes: contents.shapes.length,
     bytes: Buffer.byteLength(body),
-    sha256: sha256(body),
   };
-  return `${JSON.stringify(header)}\n${body}`;
+  return `${JSON.stringify({ ...covered, sha256: checksum(covered, body) })}\n${body}`;
 }
 
 export type DecodedBackup = { ok: true; contents: BackupContents } | { ok: false; reason: string };
@@ -58,7 +58,8 @@ export function decodeBackup(text: string): DecodedBackup {
   const body = text.slice(firstNewline + 1);
   const bytes = Buffer.byteLength(body);
   if (bytes !== header.data.bytes) return { ok: false, reason: `body is ${bytes} bytes, header says ${header.data.bytes} (truncated or appended to)` };
-  if (sha256(body) !== header.data.sha256) return { ok: false, reason: 'checksum mismatch' };
+  const { sha256: expected, ...covered } = header.data;
+  if (checksum(covered, body) !== expected) return { ok: false, reason: 'checksum mismatch' };
 
   const lines = body.length === 0 ? [] : body.slice(0, -1).split('\n');
   if (lines.length !== header.data.shapes) return { ok: false, reason: `${lines.length} shapes, header says ${header.data.shapes}` };
@@ -77,6 +78,7 @@ export function decodeBackup(text: string): DecodedBackup {
   return { ok: true, contents: { createdAt: header.data.createdAt, position: header.data.position, shapes } };
 }
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+/** Covers the header's fields (position included: a resumed stream trusts it) and the body. */
+function checksum(header: object, body: string): string {
+  return createHash('sha256').update(JSON.stringify(header)).update('\n').update(body).digest('hex');
 }

@@ -771,12 +771,10 @@ describe('found while executing the model', () => {
     await expect(runtime.shutdown()).rejects.toThrow();
   });
 
-  // BUG (src/actors/actor-directory.ts + machine): consumers and materializers live in the runtime's
-  // ActorDirectory, not in its XState children, so when a host stops the runtime (leaves the state that
-  // invokes it) they are neither stopped nor unregistered from the host's system. Restarting the runtime
-  // on the same storage in the same system then fails: "Actor with system ID 'shape:<h>' already exists",
-  // and the host actor errors. Needs a stop hook in the runtime (not a local fix); remove `.fails` then.
-  it.fails('a host that stops the embedded runtime and invokes a new one on the same storage gets a running runtime', async () => {
+  // Was: consumers and materializers live in the runtime's ActorDirectory, not in its XState children,
+  // so a host leaving the state that invoked the runtime left them registered in its system, and a new
+  // runtime on the same storage failed ("Actor with system ID 'shape:<h>' already exists").
+  it('a host that stops the embedded runtime and invokes a new one on the same storage gets a running runtime', async () => {
     const storage = new MemoryStorage();
     const first = await createShapeRuntime({ storage });
     await first.add({ table: 'public.users', where: 'id IN (SELECT user_id FROM public.m WHERE org_id = 1)' });
@@ -800,10 +798,9 @@ describe('found while executing the model', () => {
     actor.stop();
   });
 
-  // BUG (src/runtime.ts, facade `request`): once the runtime has stopped, `add`/`remove`/`checkpoint`
-  // send to a stopped actor, which drops the event: the promise never settles. Expected: a prompt
-  // ShapeRuntimeError('runtime-stopped'). Not fixed here (the facade is being edited); remove `.fails` once it is.
-  it.fails('in `stopped`, a request is refused promptly instead of left pending forever', async () => {
+  // Was: once the runtime had stopped, `add`/`remove`/`checkpoint` sent to a stopped actor, which drops
+  // the event: the promise never settled.
+  it('in `stopped`, a request is refused promptly instead of left pending forever', async () => {
     const runtime = await createShapeRuntime({ storage: new MemoryStorage() });
     await runtime.shutdown();
     const outcome = await Promise.race([

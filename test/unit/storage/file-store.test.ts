@@ -112,6 +112,14 @@ describe('FileStorage backup', () => {
     expect(await s.readBackup()).toMatchObject({ status: 'unusable', reason: 'checksum mismatch' });
   });
 
+  it('refuses a backup whose header position was altered (a resumed stream trusts it)', async () => {
+    const s = await storeWithShape();
+    await s.writeBackup({ shapes: [shape], position: '100' });
+    const text = await readFile(s.layout.backup, 'utf8');
+    await writeFile(s.layout.backup, text.replace('"position":"100"', '"position":"900"'));
+    expect(await s.readBackup()).toMatchObject({ status: 'unusable', reason: 'checksum mismatch' });
+  });
+
   it('refuses a backup of another version, saying which', async () => {
     const s = await withBackup();
     const text = await readFile(s.layout.backup, 'utf8');
