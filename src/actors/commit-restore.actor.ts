@@ -44,7 +44,10 @@ export const commitRestoreActor = fromPromise<CommitRestoreOutput, CommitRestore
   const deletedSet = new Set(input.deleteHandles);
   for (const handle of input.tornLogs) if (!deletedSet.has(handle)) await storage.readLog(handle, { repair: true });
   // A batch prepared but never committed: cut every log it may have touched back to where it began.
-  const inDoubt = await storage.readInDoubtBatch();
+  const inDoubt = await storage.readInDoubtBatch({
+    repair: true,
+    onDamage: (d) => problems.push({ handle: null, file: d.file, reason: d.reason, action: d.repaired ? 'repaired' : 'kept' }),
+  });
   if (inDoubt) {
     for (const handle of inDoubt.handles) if (!deletedSet.has(handle)) await storage.rollbackLog(handle, inDoubt.position);
     problems.push({

@@ -5,12 +5,13 @@ import { isHandle } from '../shapes/handle.ts';
 import { decodeBackup, encodeBackup } from './backup-codec.ts';
 import { nodeDurableFs, type DurableFs } from './fs-durable.ts';
 import { bytesThroughXid, decodeLog, encodeLogEntries } from './log-codec.ts';
-import { encodeJournalRecord, inDoubtBatch } from './journal-codec.ts';
+import { encodeJournalRecord, readJournal } from './journal-codec.ts';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 import {
   StorageError,
   type BackupContents,
   type BackupReadResult,
+  type JournalReadOptions,
   type LogEntry,
   type LogReadResult,
   type PreparedBatch,
@@ -249,13 +250,22 @@ export class FileStorage implements ShapeStorage {
     if ((await stat(this.layout.journal)).size > JOURNAL_RESET_BYTES) await this.resetJournal();
   }
 
-  async readInDoubtBatch(): Promise<PreparedBatch | null> {
+  async readInDoubtBatch(options: JournalReadOptions = {}): Promise<PreparedBatch | null> {
+    const file = this.layout.journal;
+    let buffer: Buffer;
     try {
-      return inDoubtBatch(await readFile(this.layout.journal));
+      buffer = await readFile(file);
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return null;
-      throw new StorageError('io', this.layout.journal, `journal unreadable: ${errnoText(error)}`);
+      throw new StorageError('io', file, `journal unreadable: ${errnoText(error)}`);
     }
+    const read = readJournal(buffer);
+    const repair = options.repair === true && read.validBytes < buffer.length;
+    if (repair) await this.fs.truncate(file, read.validBytes);
+    for (const d of read.damage) {
+      options.onDamage?.({ file, line: d.line, reason: d.kind === 'torn-tail' ? `line ${d.line}: ${d.reason} (interrupted append)` : `line ${d.line}: ${d.reason}`, repaired: repair && d.kind === 'torn-tail' });
+    }
+    return read.batch;
   }
 
   async resetJournal(): Promise<void> {

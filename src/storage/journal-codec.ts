@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decodeFramedLines, encodeFramedLines } from './framed-lines.ts';
+import { decodeFramedLines, encodeFramedLines, type FramedDamage } from './framed-lines.ts';
 import type { PreparedBatch } from './storage.ts';
 
 const recordSchema = z.discriminatedUnion('kind', [
@@ -17,14 +17,57 @@ export function encodeJournalRecord(record: JournalRecord): string {
   return encodeFramedLines([record]);
 }
 
+export interface JournalRead {
+  /** The last `prepare` with no `commit` after it (null when every batch committed). */
+  readonly batch: PreparedBatch | null;
+  /** Bad lines: `torn-tail` for the last line (an append that never completed), `corrupt-entry` before it. */
+  readonly damage: readonly FramedDamage[];
+  /** Where the whole lines end: a torn last line is cut back to here, so the next append starts a line of its own. */
+  readonly validBytes: number;
+}
+
+const validate = (value: unknown): string | undefined => (recordSchema.safeParse(value).success ? undefined : 'not a journal record');
+
 /**
- * The batch in doubt: the last `prepare` with no `commit` after it. A torn
- * last record is an append that never completed: a torn `prepare` means no
- * log was touched yet (logs are written after it is durable).
+ * Reads the journal line by line. Only its last whole record matters: a
+ * `prepare` there is the batch in doubt. A torn last line is an append that
+ * never completed (a torn `prepare` means no log was touched yet: logs are
+ * written after it is durable; a torn `commit` leaves its batch in doubt,
+ * redone). A bad line with whole lines after it is skipped and reported: the
+ * records after it, not the ones before, say where the journal stands.
  */
+export function readJournal(buffer: Buffer): JournalRead {
+  const damage: FramedDamage[] = [];
+  let last: JournalRecord | undefined;
+  let start = 0;
+  let line = 0;
+  while (start < buffer.length) {
+    line++;
+    const nl = buffer.indexOf(0x0a, start);
+    const end = nl === -1 ? buffer.length : nl + 1;
+    const decoded = decodeFramedLines<JournalRecord>(buffer.subarray(start, end), validate);
+    if (decoded.damage || decoded.records.length !== 1) {
+      const reason = decoded.damage?.reason ?? 'not one record';
+      damage.push({ kind: end >= buffer.length ? 'torn-tail' : 'corrupt-entry', line, reason });
+    } else {
+      last = decoded.records[0];
+    }
+    start = end;
+  }
+  // A damaged line in the middle stays (whole records follow it); only a bad tail is cut.
+  const tail = damage.at(-1);
+  const cutAt = tail?.kind === 'torn-tail' ? lineStart(buffer, tail.line) : buffer.length;
+  const batch = !last || last.kind === 'commit' ? null : { position: last.position, transactions: last.transactions, handles: last.handles };
+  return { batch, damage, validBytes: cutAt };
+}
+
+function lineStart(buffer: Buffer, line: number): number {
+  let at = 0;
+  for (let k = 1; k < line; k++) at = buffer.indexOf(0x0a, at) + 1;
+  return at;
+}
+
+/** The batch in doubt (see readJournal). */
 export function inDoubtBatch(buffer: Buffer): PreparedBatch | null {
-  const decoded = decodeFramedLines<JournalRecord>(buffer, (value) => (recordSchema.safeParse(value).success ? undefined : 'not a journal record'));
-  const last = decoded.records.at(-1);
-  if (!last || last.kind === 'commit') return null;
-  return { position: last.position, transactions: last.transactions, handles: last.handles };
+  return readJournal(buffer).batch;
 }

@@ -59,6 +59,11 @@ export interface PreparedBatch {
   readonly handles: readonly string[];
 }
 
+export interface JournalReadOptions {
+  readonly repair?: boolean;
+  readonly onDamage?: (damage: { readonly file: string; readonly line: number; readonly reason: string; readonly repaired: boolean }) => void;
+}
+
 export interface BackupContents {
   readonly createdAt: string;
   readonly shapes: readonly StoredShape[];
@@ -127,8 +132,12 @@ export interface ShapeStorage {
   prepareBatch(batch: PreparedBatch): Promise<void>;
   /** Journal: the batch is wholly on disk; `position` is now the last applied xid. */
   commitBatch(position: number): Promise<void>;
-  /** Journal: the batch prepared but never committed (the process stopped mid-write), if any. */
-  readInDoubtBatch(): Promise<PreparedBatch | null>;
+  /**
+   * Journal: the batch prepared but never committed (the process stopped mid-write), if any.
+   * With `repair`, a torn last line is cut back (the next append must start a line of its own);
+   * `onDamage` hears of each bad line.
+   */
+  readInDoubtBatch(options?: JournalReadOptions): Promise<PreparedBatch | null>;
   /** Journal: forgets committed batches. */
   resetJournal(): Promise<void>;
   /** Cuts a shape's log back to the entries of transactions up to `position` (undoing an in-doubt batch). */
