@@ -1,11 +1,19 @@
 import type { Command } from 'commander';
+import type { InspectionEvent } from 'xstate';
 import type { RuntimeLogger } from '../logging/runtime-logger.ts';
+import type { ProgressLine } from './progress.ts';
 import type { JsonValue } from './format.ts';
 import type { CommonOptionName, CommonOptions, OptionReader } from './options.ts';
 
 export interface CommandContext {
   readonly common: CommonOptions;
   readonly logger: RuntimeLogger;
+  /** Where the command's runtimes send inspection events (`--inspect`, `--trace`, progress); null: nowhere. */
+  readonly inspect: ((event: InspectionEvent) => void) | null;
+  /** The progress line on stderr (renders nothing unless stderr is a TTY, without --json, after a second). */
+  readonly progress: ProgressLine;
+  /** Notices for people on stderr (the inspector's address, ...). */
+  readonly notice: (text: string) => void;
 }
 
 /** What a command hands back: `json` is printed with `--json`, `text` otherwise (both on stdout). */
@@ -32,4 +40,4 @@ export interface CliCommand {
 }
 
 /** The usual common options of a command that restores a data dir. */
-export const DATA_DIR_COMMAND_OPTIONS: readonly CommonOptionName[] = ['dataDir', 'json', 'logLevel', 'policy'];
+export const DATA_DIR_COMMAND_OPTIONS: readonly CommonOptionName[] = ['dataDir', 'json', 'logLevel', 'policy', 'inspect', 'inspectWait', 'trace'];

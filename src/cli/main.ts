@@ -5,6 +5,8 @@ import type { CliCommand, CommandResult } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
 import { describeFailure, ExitCode, type CliFailure } from './errors.ts';
 import { addCommonOptions, OptionReader, type CommonOptions } from './options.ts';
+import { ProgressLine } from './progress.ts';
+import { openSession } from './session.ts';
 
 export const PROGRAM = 'shape-actors';
 
@@ -12,11 +14,17 @@ export const PROGRAM = 'shape-actors';
 export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** stderr is a terminal: the progress line may be drawn there (default false). */
+  readonly stderrIsTTY?: boolean;
+  /** The terminal's width, for the progress line. */
+  readonly columns?: () => number;
 }
 
 export const processIo: CliIo = {
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
+  stderrIsTTY: process.stderr.isTTY === true,
+  columns: () => process.stderr.columns ?? 80,
 };
 
 /**
@@ -29,10 +37,17 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo, com
   const program = buildProgram(io, commands, async (command, reader) => {
     const common = reader.common(command.commonOptions);
     parsed.common = common;
+    const progress = new ProgressLine({ enabled: io.stderrIsTTY === true && !common.json, write: io.stderr, ...(io.columns ? { columns: io.columns } : {}) });
     const { createCliLogger } = await import('./logger.ts'); // pino: loaded only when a command runs
-    const logger = createCliLogger(common.logLevel);
+    const logger = createCliLogger(common.logLevel, () => progress.clear());
     logger.debug({ command: command.name, argv }, 'command started');
-    parsed.result = await command.run(reader, { common, logger });
+    const session = await openSession(common, progress, logger, io.stderr);
+    try {
+      parsed.result = await command.run(reader, { common, logger, progress, inspect: session.inspect, notice: session.notice });
+    } finally {
+      // The trace is written and the inspector stopped whether the command succeeded or not.
+      await session.close();
+    }
     logger.debug({ command: command.name }, 'command finished');
   });
 

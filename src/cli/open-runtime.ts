@@ -4,20 +4,38 @@ import type { CreateShapeRuntimeOptions, ShapeRuntime } from '../runtime.ts';
 import type { CommandContext } from './command.ts';
 
 export interface OpenRuntimeOptions {
+  /** Another data dir than `--data-dir` (the demo's own). */
+  readonly dataDir?: string;
   /** Create a missing data dir (only `add` does: every other command needs an existing one). */
   readonly createDataDir?: boolean;
   /** Declared primary key columns per table (`--key`). */
   readonly keyColumns?: Readonly<Record<string, readonly string[]>>;
 }
 
-/** The runtime options the common CLI options stand for (later: `--inspect`, `--trace`). */
+/**
+ * The runtime options the common CLI options stand for: the data dir, the
+ * policy, the logger, and where inspection events go (`--inspect`, `--trace`,
+ * the progress line), plus spawn progress.
+ */
 export function runtimeOptions(context: CommandContext, options: OpenRuntimeOptions = {}): CreateShapeRuntimeOptions {
+  const { progress } = context;
   return {
-    dataDir: context.common.dataDir,
+    dataDir: options.dataDir ?? context.common.dataDir,
     createDataDir: options.createDataDir ?? false,
     ...(options.keyColumns ? { keyColumns: options.keyColumns } : {}),
     policy: context.common.policy,
     logger: context.logger,
+    ...(context.inspect ? { inspect: context.inspect } : {}),
+    ...(progress.enabled
+      ? {
+          onProgress: ({ done, total }: { done: number; total: number }) => {
+            // Spawning is one synchronous step: draw now, the timer cannot run until it ends.
+            progress.label('restore: spawning');
+            progress.update(done, total, 'shapes');
+            progress.render();
+          },
+        }
+      : {}),
   };
 }
 

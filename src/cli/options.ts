@@ -13,6 +13,12 @@ export interface CommonOptions {
   readonly json: boolean;
   readonly logLevel: LogLevel;
   readonly policy: RestorePolicy;
+  /** `--inspect [port]`: serve the Stately inspector on this port (0: any free one); null: off. */
+  readonly inspect: number | null;
+  /** `--inspect-wait <seconds>`: how long to wait for a viewer before the command runs (0: do not wait). */
+  readonly inspectWait: number;
+  /** `--trace FILE`: write the inspection events there as JSON when the command ends; null: off. */
+  readonly trace: string | null;
 }
 export type CommonOptionName = keyof CommonOptions;
 
@@ -31,9 +37,20 @@ const COMMON_OPTIONS: { readonly [K in CommonOptionName]: () => Option } = {
     new Option('--policy <policy>', 'restore policy: validate keeps every shape whose dependencies are intact, dropDependent drops every subquery shape')
       .choices(POLICIES)
       .default('validate'),
+  inspect: () =>
+    new Option('--inspect [port]', 'serve the Stately inspector on 127.0.0.1 (any free port unless given) and print the address to open')
+      .argParser(parsePort),
+  inspectWait: () =>
+    new Option('--inspect-wait <seconds>', 'with --inspect: wait this long for a viewer to connect before running (0: do not wait)')
+      .argParser(parseSeconds)
+      .default(DEFAULT_INSPECT_WAIT_SECONDS),
+  trace: () => new Option('--trace <file>', 'write every inspection event (actors, events, snapshots) to FILE as JSON when the command ends, even if it fails'),
 };
 
-const DEFAULTS: Omit<CommonOptions, 'dataDir'> = { json: false, logLevel: 'warn', policy: 'validate' };
+/** Long enough to open the printed address in a browser. */
+export const DEFAULT_INSPECT_WAIT_SECONDS = 60;
+
+const DEFAULTS: Omit<CommonOptions, 'dataDir'> = { json: false, logLevel: 'warn', policy: 'validate', inspect: null, inspectWait: DEFAULT_INSPECT_WAIT_SECONDS, trace: null };
 
 export function addCommonOptions(command: Command, names: readonly CommonOptionName[]): Command {
   for (const name of names) command.addOption(COMMON_OPTIONS[name]());
@@ -89,7 +106,26 @@ export class OptionReader {
       json: this.flag('json'),
       logLevel: this.oneOf('logLevel', LOG_LEVELS) ?? DEFAULTS.logLevel,
       policy: this.oneOf('policy', POLICIES) ?? DEFAULTS.policy,
+      inspect: names.includes('inspect') ? this.port('inspect') : null,
+      inspectWait: this.number('inspectWait') ?? DEFAULTS.inspectWait,
+      trace: names.includes('trace') ? (this.optionalString('trace') ?? null) : null,
     };
+  }
+
+  /** `--inspect` alone is `true` (any free port), `--inspect 9000` the port. */
+  private port(name: string): number | null {
+    const value: unknown = this.values[name];
+    if (value === undefined || value === false) return null;
+    if (value === true) return 0;
+    if (typeof value === 'number') return value;
+    throw new InvalidArgumentError(`option ${flagName(name)} takes a port number`);
+  }
+
+  private number(name: string): number | undefined {
+    const value: unknown = this.values[name];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number') throw new InvalidArgumentError(`option ${flagName(name)} takes a number`);
+    return value;
   }
 }
 
@@ -120,6 +156,19 @@ export function parseColumnList(text: string): string[] {
   columns.push(current.trim());
   if (columns.some((c) => c.length === 0)) throw new InvalidArgumentError(`empty column name in ${JSON.stringify(text)} (expected e.g. id,name)`);
   return columns;
+}
+
+/** A TCP port, 0 to 65535 (0: any free port). */
+export function parsePort(text: string): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new InvalidArgumentError(`not a port number: ${JSON.stringify(text)} (expected 0 to 65535)`);
+  return Number(text);
+}
+
+/** A duration in seconds, 0 or more (fractions allowed). */
+export function parseSeconds(text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new InvalidArgumentError(`not a number of seconds: ${JSON.stringify(text)}`);
+  return value;
 }
 
 /** A handle is `<digits>-<digits>`; anything else cannot name a shape, so it is refused before restoring. */

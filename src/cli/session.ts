@@ -1,0 +1,85 @@
+import type { InspectionEvent } from 'xstate';
+import type { RuntimeLogger } from '../logging/runtime-logger.ts';
+import type { CommonOptions } from './options.ts';
+import type { ProgressLine } from './progress.ts';
+
+/** What a command gets besides its options: where inspection events go, and notices for people. */
+export interface CommandSession {
+  readonly inspect: ((event: InspectionEvent) => void) | null;
+  readonly notice: (text: string) => void;
+  /** Writes the trace (also after a failure), stops the inspector, clears the progress line. */
+  close(): Promise<void>;
+}
+
+const RESTORE_STATES: ReadonlySet<string> = new Set(['checkingBackup', 'loadingBackup', 'loadingShapes', 'validatingDependencies', 'committingRestore', 'spawning']);
+
+/**
+ * Sets up what `--trace FILE` and `--inspect [port]` ask for, and the restore
+ * progress line, all fed by the runtime's inspection events. The inspector
+ * and the recorder are loaded only when asked for.
+ */
+export async function openSession(common: CommonOptions, progress: ProgressLine, logger: RuntimeLogger, stderr: (text: string) => void): Promise<CommandSession> {
+  const notice = (text: string): void => {
+    progress.clear();
+    stderr(`${text}\n`);
+  };
+  const sinks: ((event: InspectionEvent) => void)[] = [];
+  const closers: (() => Promise<void>)[] = [];
+
+  if (common.trace !== null) {
+    const file = common.trace;
+    const { createInspectionRecorder } = await import('../inspection/inspection-recorder.ts');
+    const recorder = createInspectionRecorder();
+    sinks.push(recorder.inspect);
+    closers.push(async () => {
+      try {
+        await recorder.writeJson(file);
+        logger.debug({ file, events: recorder.events.length, truncated: recorder.truncated }, 'trace written');
+      } catch (error) {
+        notice(`shape-actors: could not write the trace to ${file}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
+  }
+
+  if (common.inspect !== null) {
+    const { startLiveInspector } = await import('../inspection/inspector-server.ts');
+    const live = await startLiveInspector({ port: common.inspect });
+    sinks.push((event) => live.inspect.next?.(event));
+    closers.push(() => live.stop());
+    notice(`Stately inspector: open ${live.url} (events stream over ${live.webSocketUrl})`);
+    if (common.inspectWait > 0) {
+      notice(`Waiting up to ${common.inspectWait} s for it to connect (--inspect-wait 0 to start at once)...`);
+      const seen = await live.waitForViewer(common.inspectWait * 1000);
+      notice(seen ? 'Inspector connected.' : `No inspector connected after ${common.inspectWait} s: going on (a viewer that connects before the end still gets every event).`);
+    }
+  }
+
+  if (progress.enabled) sinks.push(restoreProgress(progress));
+
+  const inspect = sinks.length === 0 ? null : sinks.length === 1 ? sinks[0]! : (event: InspectionEvent) => sinks.forEach((sink) => sink(event));
+  return {
+    inspect,
+    notice,
+    async close() {
+      progress.finish();
+      for (const close of closers) await close();
+    },
+  };
+}
+
+/** Follows the restore machine's state on the progress line: `restore: loadingShapes  1.4 s`. */
+function restoreProgress(progress: ProgressLine): (event: InspectionEvent) => void {
+  let restoring = false;
+  return (event) => {
+    if (event.type !== '@xstate.snapshot' || (event.actorRef as { logic?: { id?: string } }).logic?.id !== 'shapeRuntime') return;
+    const value = (event.snapshot as { value?: unknown }).value;
+    if (typeof value === 'string' && RESTORE_STATES.has(value)) {
+      if (!restoring) progress.start(`restore: ${value}`);
+      else progress.label(`restore: ${value}`);
+      restoring = true;
+    } else if (restoring) {
+      restoring = false;
+      progress.finish();
+    }
+  };
+}
