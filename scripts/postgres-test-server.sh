@@ -122,7 +122,6 @@ max_wal_senders = 64
 max_replication_slots = 64
 max_connections = 200
 fsync = off
-synchronous_commit = off
 full_page_writes = off
 log_min_messages = warning
 EOF
