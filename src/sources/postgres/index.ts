@@ -1,0 +1,7 @@
+export { PostgresSource, tablesOf, type PostgresSourceOptions, type PostgresSourceStatus } from './source.ts';
+export { startPostgresRuntime, type PostgresRuntime, type PostgresRuntimeOptions } from './runtime.ts';
+export { PostgresMoveInSource } from './move-ins.ts';
+export { PostgresSourceError, redactUrl, type PostgresSourceErrorCode } from './errors.ts';
+export { shapeQuery, whereToSql, SqlParams, quoteIdent } from './sql.ts';
+export { parseLsn, formatLsn } from './lsn.ts';
+export { decodeText } from './values.ts';

@@ -1,0 +1,60 @@
+import { createShapeRuntime, type CreateShapeRuntimeOptions, type ShapeRuntime } from '../../runtime.ts';
+import { PostgresSource, type PostgresSourceOptions } from './source.ts';
+
+export interface PostgresRuntimeOptions extends Omit<CreateShapeRuntimeOptions, 'moveInSource' | 'storage'>, Omit<PostgresSourceOptions, 'stateDir' | 'logger'> {
+  /** The data dir (the Postgres source keeps its state there too). */
+  readonly dataDir: string;
+}
+
+export interface PostgresRuntime {
+  readonly runtime: ShapeRuntime;
+  readonly source: PostgresSource;
+  /** Stops following Postgres, then shuts the runtime down cleanly (a backup is written). */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * The runtime beside a real Postgres (`databaseUrl`): checks the server,
+ * restores the data dir (with the tables' primary keys and move-ins from the
+ * database), then follows the database's changes. Rejects with a
+ * PostgresSourceError that says what is wrong when the database cannot be
+ * used (unreachable, `wal_level` below logical, missing rights).
+ */
+export async function startPostgresRuntime(options: PostgresRuntimeOptions): Promise<PostgresRuntime> {
+  const { databaseUrl, slot, publication, moveIns, schemaPollMs, backoff, onFatal, ...runtimeOptions } = options;
+  const source = await PostgresSource.connect({
+    databaseUrl,
+    stateDir: options.dataDir,
+    ...(slot ? { slot } : {}),
+    ...(publication ? { publication } : {}),
+    ...(moveIns ? { moveIns } : {}),
+    ...(schemaPollMs !== undefined ? { schemaPollMs } : {}),
+    ...(backoff ? { backoff } : {}),
+    ...(onFatal ? { onFatal } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  let runtime: ShapeRuntime;
+  try {
+    const keyColumns = { ...(await source.runtimeKeyColumns()), ...options.keyColumns };
+    const moveInSource = source.moveInSource;
+    runtime = await createShapeRuntime({ ...runtimeOptions, keyColumns, ...(moveInSource ? { moveInSource } : {}) });
+  } catch (error) {
+    await source.stop();
+    throw error;
+  }
+  try {
+    await source.start(runtime);
+  } catch (error) {
+    await source.stop();
+    await runtime.shutdown().catch(() => undefined);
+    throw error;
+  }
+  return {
+    runtime,
+    source,
+    async shutdown() {
+      await source.stop();
+      await runtime.shutdown();
+    },
+  };
+}
