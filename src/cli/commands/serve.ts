@@ -1,0 +1,92 @@
+import { DATA_DIR_COMMAND_OPTIONS, type CliCommand, type CommandContext, type CommandResult } from '../command.ts';
+import { CliError } from '../errors.ts';
+import { runtimeOptions } from '../open-runtime.ts';
+import { parseKeyColumns, type OptionReader } from '../options.ts';
+
+const MOVE_INS = ['database', 'row-store'] as const;
+
+/**
+ * `serve`: the runtime beside a real Postgres. Restores the data dir, follows
+ * the database's changes by logical replication until SIGINT or SIGTERM, then
+ * stops following and shuts down cleanly (a backup is written).
+ */
+export const serveCommand: CliCommand = {
+  name: 'serve',
+  summary: 'follow a Postgres database (logical replication) into the shapes until SIGINT/SIGTERM, then shut down cleanly',
+  examples: [
+    'shape-actors add --data-dir ./data --table public.users --where "id IN (SELECT user_id FROM public.memberships WHERE org_id = 7)"',
+    'shape-actors serve --data-dir ./data --database-url postgres://app@127.0.0.1:5432/app --log-level info',
+  ],
+  commonOptions: DATA_DIR_COMMAND_OPTIONS,
+  configure: (command) =>
+    command
+      .requiredOption('--database-url <url>', 'the database to follow (wal_level = logical; a role with REPLICATION that may create a publication); default $DATABASE_URL', process.env.DATABASE_URL)
+      .option('--slot <name>', 'replication slot (default: one chosen for this data dir and kept in it)')
+      .option('--publication <name>', 'publication (default: the slot name)')
+      .option('--move-ins <source>', 'where move-ins read rows: database (reconciled with the stream) or row-store', 'database')
+      .option('--key <table=columns...>', 'primary key columns of a table, overriding the database catalog; repeatable', parseKeyColumns, {}),
+  async run(options, context) {
+    let onSignal: (signal: NodeJS.Signals) => void = () => {};
+    let onFatal: (error: Error) => void = () => {};
+    const stopped = new Promise<{ signal: NodeJS.Signals } | { error: Error }>((resolve) => {
+      onSignal = (signal) => resolve({ signal });
+      onFatal = (error) => resolve({ error });
+    });
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      return await serve(options, context, stopped, (error) => onFatal(error));
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  },
+};
+
+async function serve(
+  options: OptionReader,
+  context: CommandContext,
+  stopped: Promise<{ signal: NodeJS.Signals } | { error: Error }>,
+  onFatal: (error: Error) => void,
+): Promise<CommandResult> {
+  const databaseUrl = options.string('databaseUrl');
+  const moveIns = options.oneOf('moveIns', MOVE_INS) ?? 'database';
+  const slot = options.optionalString('slot');
+  const publication = options.optionalString('publication');
+  const keyColumns = options.record('key');
+  const { startPostgresRuntime, PostgresSourceError, redactUrl } = await import('../../sources/postgres/index.ts');
+
+  let pr: Awaited<ReturnType<typeof startPostgresRuntime>>;
+  try {
+    pr = await startPostgresRuntime({
+      ...runtimeOptions(context, Object.keys(keyColumns).length > 0 ? { keyColumns } : {}),
+      dataDir: context.common.dataDir,
+      databaseUrl,
+      moveIns,
+      ...(slot ? { slot } : {}),
+      ...(publication ? { publication } : {}),
+      onFatal,
+    });
+  } catch (error) {
+    if (error instanceof PostgresSourceError) throw new CliError(`postgres-${error.code}`, error.message);
+    throw error;
+  }
+  const { runtime, source } = pr;
+  context.logger.info(
+    { database: redactUrl(databaseUrl), slot: source.slot, publication: source.publication, shapes: runtime.list().length, position: source.status().position },
+    'serving: following the database',
+  );
+  const stop = await stopped;
+  context.logger.info('signal' in stop ? { signal: stop.signal } : { err: stop.error.message }, 'stopping');
+  const status = source.status();
+  const shapes = runtime.list().length;
+  await pr.shutdown();
+  if ('error' in stop) {
+    const code = stop.error instanceof PostgresSourceError ? `postgres-${stop.error.code}` : 'postgres-source-failed';
+    throw new CliError(code, `stopped following the database: ${stop.error.message} (the data dir keeps everything applied; a restart resumes)`);
+  }
+  return {
+    json: { stopped: stop.signal, shapes, slot: status.slot, publication: status.publication, position: status.position, confirmed: status.confirmed, synced: [...status.synced] },
+    text: `stopped (${stop.signal}) after following ${status.synced.length} table(s) for ${shapes} shape(s); position ${status.position}; backup written`,
+  };
+}
