@@ -20,6 +20,8 @@ export interface CommandContext {
 export interface CommandResult {
   readonly json: JsonValue;
   readonly text: string;
+  /** Exit code when the command did its job but has a finding to signal (`doctor`: 3); default 0. */
+  readonly exitCode?: number;
 }
 
 /**

@@ -2,11 +2,15 @@ import { CommanderError } from 'commander';
 import type { ShapeRuntimeError } from '../runtime.ts';
 import { StorageError } from '../storage/storage.ts';
 
-/** Exit codes: 0 success, 1 the command could not be carried out, 2 the arguments are unusable. */
+/**
+ * Exit codes: 0 success, 1 the command could not be carried out, 2 the
+ * arguments are unusable, 3 `doctor` found that restore would remove shapes.
+ */
 export const ExitCode = {
   ok: 0,
   failure: 1,
   usage: 2,
+  wouldRemove: 3,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

@@ -70,7 +70,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo, com
   if (result === null) return ExitCode.ok;
   if (common?.json) io.stdout(`${JSON.stringify(result.json, null, 2)}\n`);
   else io.stdout(result.text.endsWith('\n') ? result.text : `${result.text}\n`);
-  return ExitCode.ok;
+  return result.exitCode ?? ExitCode.ok;
 
   function fail(failure: CliFailure): number {
     io.stderr(`${PROGRAM}: ${failure.message}\n`);
@@ -93,7 +93,7 @@ function buildProgram(io: CliIo, commands: readonly CliCommand[], execute: (comm
     .showSuggestionAfterError(true)
     .addHelpText(
       'after',
-      `\nEach command restores the data dir first, acts, then shuts down cleanly (writing a backup).\nExit codes: 0 success, 1 failure (data dir unusable, request refused), 2 unusable arguments.`,
+      `\nEvery data dir command restores the data dir first, acts, then shuts down cleanly (writing a backup);\ndoctor only reads; demo works on a data dir of its own.\nExit codes: 0 success, 1 failure (data dir unusable, request refused), 2 unusable arguments,\n3 doctor: restore would remove shapes.`,
     );
   for (const spec of commands) {
     const command = program.command(spec.name).summary(spec.summary).description(spec.summary);

@@ -1,0 +1,159 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { CliCommand, CommandContext } from '../command.ts';
+import { ExitCode } from '../errors.ts';
+import { plural, removedShapesTable, restoreReportJson, table, type JsonValue } from '../format.ts';
+import { runtimeOptions } from '../open-runtime.ts';
+import type { RestoreReport } from '../../machines/runtime.types.ts';
+import type { PreparedBatch } from '../../storage/storage.ts';
+
+/** What is expected at the top of a data dir; anything else is noted (and left alone, as restore does). */
+const KNOWN_ENTRIES: ReadonlySet<string> = new Set(['shapes', 'backup', 'lock', 'journal.jsonl', 'tables']);
+
+/** A finding outside the restore report: the journal, the lock, files restore does not look at. */
+interface Note {
+  readonly file: string;
+  readonly finding: string;
+  /** What the next restore does about it. */
+  readonly restore: string;
+}
+
+interface Diagnosis {
+  readonly dataDir: string;
+  readonly report: RestoreReport;
+  readonly inDoubt: PreparedBatch | null;
+  readonly notes: readonly Note[];
+}
+
+/**
+ * `doctor`: what restoring this data dir would do, without doing it. The
+ * prediction is the restore machine itself run as a dry run (`planRestore`:
+ * both load paths, `validatingDependencies`, the same plan), on a store opened
+ * without taking the data dir lock, so not one byte in the data dir changes.
+ * Added to it: a transaction batch left in doubt in the journal (restore
+ * undoes and redoes it), the lock's owner, and unknown files.
+ */
+export const doctorCommand: CliCommand = {
+  name: 'doctor',
+  summary: 'check a data dir without changing it: what restore would remove and why (exit 3 if it would remove shapes)',
+  examples: ['shape-actors doctor --data-dir ./data', 'shape-actors doctor --data-dir ./data --json || echo "restore would remove shapes (exit $?)"'],
+  commonOptions: ['dataDir', 'json', 'logLevel', 'policy', 'inspect', 'inspectWait', 'trace'],
+  configure: (command) => command,
+  async run(_options, context) {
+    const diagnosis = await diagnose(context);
+    const wouldRemove = diagnosis.report.removed.length;
+    return {
+      json: diagnosisJson(diagnosis),
+      text: diagnosisText(diagnosis),
+      exitCode: wouldRemove > 0 ? ExitCode.wouldRemove : ExitCode.ok,
+    };
+  },
+};
+
+async function diagnose(context: CommandContext): Promise<Diagnosis> {
+  const dataDir = context.common.dataDir;
+  const [{ openFileStorage }, { planRestore }] = await Promise.all([import('../../storage/file-store.ts'), import('../../runtime.ts')]);
+  // No lock: taking it would write (and delete) a file; doctor reads only.
+  const storage = await openFileStorage(dataDir, { create: false, lock: false });
+  const { dataDir: _dir, createDataDir: _create, ...options } = runtimeOptions(context);
+  const report = await planRestore({ ...options, storage });
+  const inDoubt = await storage.readInDoubtBatch();
+  const notes = [...(await lockNotes(dataDir)), ...(await unknownEntries(dataDir)), ...(await setAsideBackups(dataDir))];
+  context.logger.debug({ dataDir, mode: report.mode, wouldRemove: report.removed.length, inDoubt: inDoubt !== null }, 'doctor: diagnosis');
+  return { dataDir, report, inDoubt, notes };
+}
+
+async function lockNotes(dataDir: string): Promise<Note[]> {
+  const file = join(dataDir, 'lock');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return [];
+  }
+  type LockOwner = { pid?: unknown; hostname?: unknown; acquiredAt?: unknown } | null;
+  let owner: LockOwner = null;
+  try {
+    owner = JSON.parse(text) as LockOwner;
+  } catch {
+    // torn by a crash while being written
+  }
+  if (!owner || typeof owner.pid !== 'number' || typeof owner.hostname !== 'string') {
+    return [{ file, finding: 'lock file unreadable (torn by a crash)', restore: 'takes the lock over' }];
+  }
+  const alive = owner.hostname !== hostname() || processAlive(owner.pid);
+  return alive
+    ? [{ file, finding: `in use by process ${owner.pid} on ${owner.hostname} (since ${String(owner.acquiredAt)}): this diagnosis is of a live data dir`, restore: 'refused until that process stops' }]
+    : [{ file, finding: `left by process ${owner.pid}, which is gone (a crash)`, restore: 'takes the lock over' }];
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function unknownEntries(dataDir: string): Promise<Note[]> {
+  const entries = await readdir(dataDir);
+  return entries
+    .filter((name) => !KNOWN_ENTRIES.has(name))
+    .sort()
+    .map((name) => ({ file: join(dataDir, name), finding: 'not part of the data dir layout', restore: 'leaves it alone' }));
+}
+
+async function setAsideBackups(dataDir: string): Promise<Note[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(join(dataDir, 'backup'));
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((name) => name.startsWith('registry.unusable-'))
+    .sort()
+    .map((name) => ({ file: join(dataDir, 'backup', name), finding: 'an unusable backup an earlier restore set aside', restore: 'ignores it (kept for people to look at)' }));
+}
+
+function inDoubtText(batch: PreparedBatch): string {
+  return `${plural(batch.transactions.length, 'transaction')} after position ${batch.position} were interrupted mid-write on ${plural(batch.handles.length, 'shape')}: restore cuts those logs back to position ${batch.position} and applies the batch again`;
+}
+
+function diagnosisJson(d: Diagnosis): JsonValue {
+  return {
+    dataDir: d.dataDir,
+    readOnly: true,
+    healthy: d.report.removed.length === 0,
+    wouldRemove: d.report.removed.length,
+    exitCode: d.report.removed.length > 0 ? ExitCode.wouldRemove : ExitCode.ok,
+    restore: restoreReportJson(d.report),
+    inDoubtBatch: d.inDoubt ? { position: d.inDoubt.position, transactions: d.inDoubt.transactions.length, handles: [...d.inDoubt.handles] } : null,
+    notes: d.notes.map((n) => ({ file: n.file, finding: n.finding, restore: n.restore })),
+  };
+}
+
+function diagnosisText(d: Diagnosis): string {
+  const { report } = d;
+  const out: string[] = [`Doctor: ${d.dataDir} (read only: nothing was changed)`];
+  const source = report.mode === 'backup' ? 'the backup' : 'a storage scan';
+  out.push(`Restore would load from ${source} (policy ${report.policy}): keep ${plural(report.loaded.length, 'shape')}, remove ${report.removed.length}.`);
+  if (report.fallbackReason !== null) out.push(`Backup not used: ${report.fallbackReason}.`);
+  if (report.removed.length > 0) out.push('', 'Restore would remove, before spawning anything:', removedShapesTable(report));
+  const repairs = report.problems.filter((p) => p.action !== 'removed');
+  if (report.problems.length > 0) {
+    out.push('', 'Found on disk:', table(['FILE', 'FINDING', 'RESTORE'], report.problems.map((p) => [p.file, p.reason, p.action])));
+  }
+  if (d.inDoubt) out.push('', `Journal: ${inDoubtText(d.inDoubt)}.`);
+  if (d.notes.length > 0) out.push('', 'Also:', table(['FILE', 'FINDING', 'RESTORE'], d.notes.map((n) => [n.file, n.finding, n.restore])));
+  out.push('');
+  if (report.removed.length > 0) {
+    out.push(`Verdict: restore would remove ${plural(report.removed.length, 'shape')} (exit ${ExitCode.wouldRemove}). Clients of those shapes re-sync; every other shape keeps its log.`);
+  } else {
+    const extra = repairs.length > 0 || d.inDoubt ? ' (it would repair what is listed above)' : '';
+    out.push(`Verdict: restore would remove nothing${extra} (exit 0).`);
+  }
+  return out.join('\n');
+}
