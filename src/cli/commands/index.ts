@@ -11,4 +11,4 @@ import { restoreCommand } from './restore.ts';
 import { serveCommand } from './serve.ts';
 
 /** Every CLI command, in the order `--help` lists them. A new command is a file plus a line here. */
-export const COMMANDS: readonly CliCommand[] = [addCommand, removeCommand, listCommand, restoreCommand, doctorCommand, applyCommand, logCommand, valuesCommand, serveCommand];
+export const COMMANDS: readonly CliCommand[] = [addCommand, removeCommand, listCommand, restoreCommand, doctorCommand, applyCommand, logCommand, valuesCommand, serveCommand, demoCommand];
