@@ -166,12 +166,18 @@ export function planRestore(nodes: readonly PlanNode[], options: RestorePlanOpti
   if (order.length < n) {
     const inCycleArea = (i: number): boolean => pending[i]! > 0;
     const components = stronglyConnectedComponents(n, (i) => deps[i]!, inCycleArea);
+    // Component of each node, so "is w on v's cycle" is O(1) (a search of the
+    // component made a cycle of k shapes cost k^2).
+    const componentOf = new Int32Array(n).fill(NONE);
+    components.forEach((component, c) => {
+      for (const v of component) componentOf[v] = c;
+    });
     const queue: number[] = [];
-    for (const component of components) {
+    for (const [c, component] of components.entries()) {
       const onCycle = component.length > 1 || deps[component[0]!]!.includes(component[0]!);
       if (!onCycle) continue;
       for (const v of component) {
-        const next = deps[v]!.find((w) => component.includes(w) && inCycleArea(w)) ?? v;
+        const next = deps[v]!.find((w) => componentOf[w] === c) ?? v;
         if (fault[v]) removeWith(v, fault[v]!);
         else remove(v, 'cycle', nodes[next]!.handle);
         queue.push(v);

@@ -148,4 +148,18 @@ describe('planRestore', () => {
     expect(plan.keep[99_999]).toBe('h99999');
     expect(plan.removals.map((r) => r.reason)).toEqual(['cycle', 'cycle']);
   });
+
+  it('removes a cycle of 200,000 shapes in linear time, each naming the next shape on the cycle', () => {
+    // Finding "the next shape on my cycle" by searching the component made this k^2 (about a minute at 200k).
+    const n = 200_000;
+    const nodes: PlanNode[] = [];
+    for (let i = 0; i < n; i++) nodes.push(node(`c${i}`, `K-c${i}`, [[`c${(i + 1) % n}`, `K-c${(i + 1) % n}`]]));
+    nodes.push(node('behind', 'K-behind', [['c0', 'K-c0']]), node('fine', 'K-fine'));
+    const plan = planRestore(nodes);
+    const removed = byHandle(plan.removals);
+    expect(plan.keep).toEqual(['fine']);
+    expect(removed.size).toBe(n + 1);
+    for (const i of [0, 1, 4_242, n - 1]) expect(removed.get(`c${i}`)).toMatchObject({ reason: 'cycle', cause: `c${(i + 1) % n}` });
+    expect(removed.get('behind')).toMatchObject({ reason: 'dependency-removed', cause: 'c0' });
+  }, 20_000);
 });
