@@ -24,7 +24,7 @@ export const processIo: CliIo = {
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
   stderrIsTTY: process.stderr.isTTY === true,
-  columns: () => process.stderr.columns ?? 80,
+  columns: () => process.stderr.columns || 80,
 };
 
 /**

@@ -31,7 +31,7 @@ interface Task {
   readonly startedAt: number;
 }
 
-const BAR_WIDTH = 24;
+const BAR_WIDTH = 20;
 
 export class ProgressLine {
   readonly #options: ProgressLineOptions;
@@ -113,5 +113,10 @@ export function progressText(task: Omit<Task, 'startedAt'>, elapsedMs: number): 
   const fraction = Math.min(1, task.done / task.total);
   const filled = Math.round(fraction * BAR_WIDTH);
   const bar = `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}]`;
-  return `${task.label} ${bar} ${task.done.toLocaleString('en-US')}/${task.total.toLocaleString('en-US')}${unit} ${Math.floor(fraction * 100)}%  ${seconds}`;
+  const amount = task.unit === 'bytes' ? `${megabytes(task.done)}/${megabytes(task.total)} MB` : `${task.done.toLocaleString('en-US')}/${task.total.toLocaleString('en-US')}${unit}`;
+  return `${task.label} ${bar} ${amount} ${Math.floor(fraction * 100)}%  ${seconds}`;
+}
+
+function megabytes(bytes: number): string {
+  return (bytes / 1_048_576).toFixed(1);
 }

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { DATA_DIR_COMMAND_OPTIONS, type CliCommand } from '../command.ts';
 import { CliError, isShapeRuntimeError } from '../errors.ts';
@@ -44,10 +45,19 @@ export const applyCommand: CliCommand = {
         void done.finally(() => inFlight.delete(done));
       };
       let line = 0;
+      // Progress (drawn only on a TTY, after a second): bytes of the file read, transactions sent.
+      const size = await stat(file).then((s) => s.size, () => 0);
+      let bytes = 0;
+      context.progress.start('apply', { total: size, unit: 'bytes' });
       const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
       try {
         for await (const text of lines) {
           line++;
+          bytes += Buffer.byteLength(text) + 1;
+          if (context.progress.enabled) {
+            context.progress.label(`apply: line ${line.toLocaleString('en-US')}`);
+            context.progress.update(Math.min(bytes, size), size, 'bytes');
+          }
           if (text.trim() === '') continue;
           // Checked here, in full, so that nothing after a bad line is sent: earlier lines are kept, later ones not applied.
           const transaction = checkedTransaction(text, line, runtime);
@@ -64,6 +74,7 @@ export const applyCommand: CliCommand = {
         throw error;
       }
       await Promise.all(inFlight);
+      context.progress.finish();
       if (failure) throw failure;
       const notice = restoreNoticeText(runtime.report);
       return {
