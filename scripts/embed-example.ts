@@ -1,0 +1,67 @@
+import { assign, fromCallback, sendTo, setup, spawnChild, type ActorRefFrom, type EventObject } from 'xstate';
+import { shapeRuntimeMachine, type Removal, type RestoreReport, type RuntimeEmitted, type ShapeStorage } from 'shape-actors';
+
+type ShapeRuntimeRef = ActorRefFrom<typeof shapeRuntimeMachine>;
+
+/** Forwards everything the runtime emits (typed: RuntimeEmitted) to the host, as ordinary events. */
+const runtimeEvents = fromCallback<EventObject, { runtime: ShapeRuntimeRef }>(({ input, sendBack }) => {
+  const subscription = input.runtime.on('*', (event) => sendBack(event));
+  return () => subscription.unsubscribe();
+});
+
+type HostEvent =
+  | { type: 'CLIENT.SUBSCRIBED'; table: string; where?: string }
+  | { type: 'DB.TRANSACTION'; transaction: { xid: number; changes: unknown[] } }
+  | { type: 'HOST.STOP' }
+  | RuntimeEmitted;
+
+/** A host service with the shape runtime as a child actor in its own system. */
+export const hostMachine = setup({
+  types: {
+    input: {} as { storage: ShapeStorage },
+    context: {} as { storage: ShapeStorage; runtime: ShapeRuntimeRef | null; report: RestoreReport | null; shapes: string[]; removed: Removal[]; applied: number },
+    events: {} as HostEvent,
+  },
+  actors: { shapeRuntime: shapeRuntimeMachine, runtimeEvents },
+}).createMachine({
+  id: 'host',
+  context: ({ input }) => ({ storage: input.storage, runtime: null, report: null, shapes: [], removed: [], applied: 0 }),
+  entry: [
+    // In: the runtime's input (storage, policy, ...). Its actors join this system: `shape:<h>`, `materializer:<h>`.
+    assign({ runtime: ({ spawn, context }) => spawn('shapeRuntime', { id: 'shapes', systemId: 'shapeRuntime', input: { storage: context.storage, policy: 'validate' } }) }),
+    spawnChild('runtimeEvents', { input: ({ context }) => ({ runtime: context.runtime! }) }),
+  ],
+  on: {
+    // Out: removals at restore and at run time, each with its reason and cause.
+    'CASCADE.STOPPED': { actions: assign({ removed: ({ context, event }) => [...context.removed, event.removal] }) },
+  },
+  initial: 'restoring',
+  states: {
+    restoring: {
+      on: { 'RESTORE.COMPLETED': { target: 'serving', actions: assign({ report: ({ event }) => event.report }) } },
+    },
+    serving: {
+      on: {
+        'CLIENT.SUBSCRIBED': {
+          actions: sendTo('shapes', ({ event }) => ({
+            type: 'SHAPE.ADD_REQUESTED' as const,
+            requestId: `subscribe:${event.table}:${event.where ?? ''}`,
+            definition: { table: event.table, ...(event.where ? { where: event.where } : {}) },
+          })),
+        },
+        'SHAPE.ADDED': { actions: assign({ shapes: ({ context, event }) => [...context.shapes, event.handle] }) },
+        'DB.TRANSACTION': {
+          actions: sendTo('shapes', ({ event }) => ({ type: 'TRANSACTION.RECEIVED' as const, requestId: `tx:${event.transaction.xid}`, transaction: event.transaction })),
+        },
+        'TRANSACTION.APPLIED': { actions: assign({ applied: ({ context }) => context.applied + 1 }) },
+        'HOST.STOP': 'stopping',
+      },
+    },
+    stopping: {
+      // A clean shutdown stops every shape's actors (dependents first) and writes the backup.
+      entry: sendTo('shapes', { type: 'SHUTDOWN.REQUESTED', requestId: 'host:stop' }),
+      on: { 'RUNTIME.STOPPED': 'stopped' },
+    },
+    stopped: { type: 'final' },
+  },
+});
