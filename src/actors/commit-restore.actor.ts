@@ -44,10 +44,26 @@ export const commitRestoreActor = fromPromise<CommitRestoreOutput, CommitRestore
   const deletedSet = new Set(input.deleteHandles);
   for (const handle of input.tornLogs) if (!deletedSet.has(handle)) await storage.readLog(handle, { repair: true });
   // A batch prepared but never committed: cut every log it may have touched back to where it began.
-  const inDoubt = await storage.readInDoubtBatch({
+  let inDoubt = await storage.readInDoubtBatch({
     repair: true,
     onDamage: (d) => problems.push({ handle: null, file: d.file, reason: d.reason, action: d.repaired ? 'repaired' : 'kept' }),
   });
+  // Every batch reaches the row store before its commit: transactions on disk beyond the prepared
+  // ones mean batches were committed after it, and the journal lost their records (damage, not a
+  // crash). Undoing back to that prepare would drop acknowledged transactions: leave it.
+  if (inDoubt && storage.rowStoreDir) {
+    const prepared = Math.max(inDoubt.position, ...inDoubt.transactions.map((t) => (typeof t === 'object' && t !== null && typeof (t as { xid?: unknown }).xid === 'number' ? (t as { xid: number }).xid : 0)));
+    const written = await TableStore.highestXidOnDisk(storage.rowStoreDir);
+    if (written > prepared) {
+      problems.push({
+        handle: null,
+        file: `${storage.description}: journal`,
+        reason: `stale prepare: the journal ends with the prepare of transactions up to ${prepared}, but the row store holds transactions up to ${written} (the journal lost later records): nothing undone`,
+        action: 'kept',
+      });
+      inDoubt = null;
+    }
+  }
   if (inDoubt) {
     for (const handle of inDoubt.handles) if (!deletedSet.has(handle)) await storage.rollbackLog(handle, inDoubt.position);
     problems.push({

@@ -81,6 +81,34 @@ export class TableStore implements RowSource {
     return store;
   }
 
+  /**
+   * The highest xid in the table logs under `dataDir` (their whole records; 0 when there are none
+   * or the index is unreadable), read without opening the store: restore checks a prepared batch
+   * against it before undoing anything.
+   */
+  static async highestXidOnDisk(dataDir: string): Promise<number> {
+    const dir = join(dataDir, 'tables');
+    let meta: Meta;
+    try {
+      const parsed = metaSchema.safeParse(JSON.parse(await readFile(join(dir, 'tables.json'), 'utf8')));
+      if (!parsed.success) return 0;
+      meta = parsed.data;
+    } catch {
+      return 0;
+    }
+    let max = 0;
+    for (const info of Object.values(meta.tables)) {
+      let buffer: Buffer;
+      try {
+        buffer = await readFile(join(dir, info.file));
+      } catch {
+        continue;
+      }
+      for (const entry of decodeLog(buffer).records) if (entry.xid > max) max = entry.xid;
+    }
+    return max;
+  }
+
   /** Highest transaction applied (0 when none): the position a restart resumes from. */
   get lastXid(): number {
     let max = 0;

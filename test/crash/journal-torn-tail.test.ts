@@ -76,3 +76,25 @@ describe('journal torn by a crash mid-commit', () => {
     await second.shutdown();
   });
 });
+
+describe('journal cut back to an older prepare (damage, not a crash)', () => {
+  it('does not undo batches committed after it: the row store shows later transactions, so that prepare is stale', async () => {
+    const dir = await tempDir();
+    const first = await createShapeRuntime({ dataDir: dir });
+    const shape = await first.add({ table: 'public.users', where: 'status = 1' });
+    for (let xid = 1; xid <= 4; xid++) await first.applyTransaction(tx(xid, xid));
+    first.actor.stop();
+    await new Promise((r) => setTimeout(r, 10));
+    // Keep the journal only up to (and including) the prepare of transaction 2.
+    const journal = join(dir, 'journal.jsonl');
+    const lines = (await readFile(journal, 'utf8')).split('\n').filter(Boolean);
+    await writeFile(journal, lines.slice(0, 3).map((l) => `${l}\n`).join(''));
+
+    const second = await createShapeRuntime({ dataDir: dir });
+    await second.checkpoint();
+    expect(second.position()).toBe(4);
+    expect((await second.readLog(shape.handle)).map((e) => e.xid)).toEqual([1, 2, 3, 4]);
+    expect(second.report.problems.some((p) => p.file.includes('journal') && /stale|lost/.test(p.reason))).toBe(true);
+    await second.shutdown();
+  });
+});
