@@ -213,6 +213,7 @@ async function runDemo(dataDir: string, context: CommandContext): Promise<{ json
       shapes: [...names].map(([handle, name]) => ({ handle, name, table: report.tables[handle] ?? null })),
       lost,
       restore: restoreReportJson(report),
+      actorsSpawned: recorder.events.flatMap((e) => (e.systemId !== null && /^(shape|materializer):/.test(e.systemId) ? [e.systemId] : [])),
       actorsSpawnedForRemovedShapes: spawnedForRemoved.map((e) => e.systemId),
       afterRestart: { xid: AFTER_RESTART.xid, received, adminValues },
     },
