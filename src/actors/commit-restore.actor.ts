@@ -79,6 +79,7 @@ export const commitRestoreActor = fromPromise<CommitRestoreOutput, CommitRestore
     ...(inDoubt ? { rollbackAbove: inDoubt.position } : {}),
     ...(storage.fs ? { fs: storage.fs } : {}),
   });
+  for (const p of rows.problems) problems.push({ handle: null, file: p.file, reason: p.reason, action: p.action });
   return { materializerLogs: new Map(logs), rows, redo: inDoubt?.transactions ?? [], problems };
 });
 

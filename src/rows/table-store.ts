@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { linkKey } from '../shapes/where/link-key.ts';
@@ -28,6 +28,26 @@ const metaSchema = z.strictObject({
   tables: z.record(z.string(), z.strictObject({ file: z.string(), keyColumns: z.array(z.string()).min(1) })),
 });
 type Meta = z.infer<typeof metaSchema>;
+
+export interface TableStoreProblem {
+  readonly file: string;
+  readonly reason: string;
+  readonly action: 'repaired';
+}
+
+/** The index, or why it cannot be used (a file it names must be a plain name inside tables/). */
+function parseMeta(text: string): Meta | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'not JSON';
+  }
+  const meta = metaSchema.safeParse(value);
+  if (!meta.success) return `not a tables index (${meta.error.issues[0]?.message})`;
+  for (const info of Object.values(meta.data.tables)) if (!/^[^/\\]+\.jsonl$/.test(info.file) || info.file.startsWith('.')) return `names file ${JSON.stringify(info.file)}`;
+  return meta.data;
+}
 
 export const DEFAULT_KEY_COLUMNS: readonly string[] = ['id'];
 
@@ -65,6 +85,12 @@ export class TableStore implements RowSource {
 
   readonly #rollbackAbove: number | undefined;
   readonly #fs: DurableFs;
+  readonly #problems: TableStoreProblem[] = [];
+
+  /** Damage found while opening (each file named, and what was done about it): restore reports them. */
+  get problems(): readonly TableStoreProblem[] {
+    return this.#problems;
+  }
 
   private constructor(
     readonly dir: string | null,
@@ -262,17 +288,23 @@ export class TableStore implements RowSource {
 
   async #load(dataDir: string): Promise<void> {
     const dir = join(dataDir, 'tables');
+    const indexFile = join(dir, 'tables.json');
     let metaText: string;
     try {
-      metaText = await readFile(join(dir, 'tables.json'), 'utf8');
+      metaText = await readFile(indexFile, 'utf8');
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return;
       throw error;
     }
-    const meta = metaSchema.safeParse(JSON.parse(metaText));
-    if (!meta.success) throw new Error(`${join(dir, 'tables.json')}: not a tables index (${meta.error.issues[0]?.message})`);
-    this.#meta = meta.data;
-    for (const [name, info] of Object.entries(meta.data.tables)) {
+    let meta = parseMeta(metaText);
+    if (typeof meta === 'string') {
+      // Bad data, not a reason to fail: rebuild the index from the table logs found beside it.
+      meta = await this.#rebuildMeta(dir);
+      this.#problems.push({ file: indexFile, reason: `table index unreadable (${metaText.length === 0 ? 'empty' : 'damaged'}): rebuilt from ${Object.keys(meta.tables).length} table log(s) found`, action: 'repaired' });
+      this.#metaDirty = true;
+    }
+    this.#meta = meta;
+    for (const [name, info] of Object.entries(meta.tables)) {
       const declared = this.#declared[name];
       if (declared && JSON.stringify(declared) !== JSON.stringify(info.keyColumns)) {
         throw new Error(`table ${name} was recorded with key columns (${info.keyColumns.join(', ')}), not (${declared.join(', ')})`);
@@ -289,7 +321,12 @@ export class TableStore implements RowSource {
       }
       const decoded = decodeLog(buffer);
       // A torn last line is an append that never completed (its transaction was never acknowledged).
-      if (decoded.damage && decoded.damage.kind !== 'torn-tail') throw new Error(`${file}: line ${decoded.damage.line}: ${decoded.damage.reason}`);
+      // Damage before the last line: keep the records before it, and cut the rest off so later appends stay readable.
+      if (decoded.damage?.kind === 'corrupt-entry') {
+        this.#problems.push({ file, reason: `line ${decoded.damage.line}: ${decoded.damage.reason}: records from there on dropped (${decoded.records.length} kept)`, action: 'repaired' });
+      } else if (decoded.damage) {
+        this.#problems.push({ file, reason: `line ${decoded.damage.line}: ${decoded.damage.reason}: cut back to the last whole entry`, action: 'repaired' });
+      }
       const keep = this.#rollbackAbove === undefined ? decoded.validBytes : bytesThroughXid(decoded, this.#rollbackAbove);
       if (keep < buffer.length) await this.#fs.truncate(file, keep);
       for (const entry of decoded.records) {
@@ -299,6 +336,23 @@ export class TableStore implements RowSource {
         table.lastXid = entry.xid;
       }
     }
+  }
+
+  /** An index naming every `<table>.jsonl` in `dir`, with declared (or default) key columns. */
+  async #rebuildMeta(dir: string): Promise<Meta> {
+    const tables: Meta['tables'] = {};
+    for (const name of (await readdir(dir)).sort()) {
+      if (!name.endsWith('.jsonl')) continue;
+      let table: string;
+      try {
+        table = decodeURIComponent(name.slice(0, -'.jsonl'.length));
+      } catch {
+        continue;
+      }
+      if (`${encodeURIComponent(table)}.jsonl` !== name) continue;
+      tables[table] = { file: name, keyColumns: [...(this.#declared[table] ?? DEFAULT_KEY_COLUMNS)] };
+    }
+    return { format: 'shape-actors/tables@1', tables };
   }
 }
 
