@@ -1,4 +1,4 @@
-import { assign, fromCallback, sendTo, setup, spawnChild, type ActorRefFrom, type EventObject } from 'xstate';
+import { assign, createActor, fromCallback, sendTo, setup, spawnChild, waitFor, type ActorRefFrom, type EventObject } from 'xstate';
 import { shapeRuntimeMachine, type Removal, type RestoreReport, type RuntimeEmitted, type ShapeStorage } from 'shape-actors';
 
 type ShapeRuntimeRef = ActorRefFrom<typeof shapeRuntimeMachine>;
@@ -65,3 +65,26 @@ export const hostMachine = setup({
     stopped: { type: 'final' },
   },
 });
+
+/** Using it: start the host, let it restore, subscribe a client, feed a transaction, stop cleanly. */
+export async function runHost(storage: ShapeStorage) {
+  const host = createActor(hostMachine, { input: { storage } });
+  host.start();
+  await waitFor(host, (s) => s.matches('serving'));
+  host.send({ type: 'CLIENT.SUBSCRIBED', table: 'public.users', where: 'id IN (SELECT user_id FROM public.memberships WHERE org_id = 7)' });
+  await waitFor(host, (s) => s.context.shapes.length === 1);
+  host.send({
+    type: 'DB.TRANSACTION',
+    transaction: {
+      xid: 1,
+      changes: [
+        { op: 'insert', table: 'public.memberships', row: { id: 1, user_id: 5, org_id: 7 } },
+        { op: 'insert', table: 'public.users', row: { id: 5, name: 'eve' } },
+      ],
+    },
+  });
+  await waitFor(host, (s) => s.context.applied === 1);
+  host.send({ type: 'HOST.STOP' });
+  await waitFor(host, (s) => s.status === 'done');
+  return host.getSnapshot().context; // { report, shapes, removed, applied, ... }
+}

@@ -31,4 +31,5 @@ export { FileStorage, MemoryStorage, openFileStorage, dataDirLayout, StorageErro
 export type { ShapeDefinition, Replica } from './shapes/definition.ts';
 export type { Transaction } from './transactions/transaction.ts';
 export { createInspectionRecorder, type InspectionRecorder, type RecordedInspectionEvent } from './inspection/inspection-recorder.ts';
+export { startLiveInspector, type LiveInspector, type LiveInspectorOptions } from './inspection/inspector-server.ts';
 export { createStderrLogger, silentLogger, type LogLevel, type RuntimeLogger } from './logging/runtime-logger.ts';
