@@ -180,8 +180,9 @@ describe.concurrent('shape-actors CLI', { timeout: 180_000 }, () => {
     const restored = await cli(['restore', '--data-dir', dir]);
     expectSuccess(restored);
     expect(restored.stdout).toContain('Restore from backup, policy validate: 1 shape loaded, 3 removed.');
-    expect(restored.stdout).toMatch(new RegExp(`${h.memberships} +dependency-removed +${h.orgs}`));
-    expect(restored.stdout).toMatch(new RegExp(`${h.users} +dependency-removed +${h.memberships}`));
+    // handle, table, reason, then the cause chain back to the first cause, which says why it went
+    expect(restored.stdout).toMatch(new RegExp(`${h.memberships} +public\\.memberships +dependency-removed +<- ${h.orgs} \\(public\\.orgs\\): no-storage`));
+    expect(restored.stdout).toMatch(new RegExp(`${h.users} +public\\.users +dependency-removed +<- ${h.memberships} \\(public\\.memberships\\) <- ${h.orgs} \\(public\\.orgs\\): no-storage`));
     expect(await shapeDirs(dir)).toEqual([h.items]);
   });
 
@@ -272,7 +273,8 @@ describe.concurrent('shape-actors CLI', { timeout: 180_000 }, () => {
       expectSuccess(run);
       const out = json(run) as { removed?: { handle: string; reason: string; cause: string | null }[]; restore?: { removed: { handle: string; reason: string; cause: string | null }[] }; problems?: { file: string; reason: string }[] };
       const restoreRemovals = out.restore?.removed ?? out.removed ?? [];
-      expect(restoreRemovals.slice(0, 3)).toEqual([
+      // `restore --json` adds each removal's table and cause chain: match the fields every command gives
+      expect(restoreRemovals.slice(0, 3)).toMatchObject([
         { handle: h.orgs, reason: 'corrupt-definition', cause: null, detail: expect.stringContaining('definition.json') },
         { handle: h.memberships, reason: 'dependency-removed', cause: h.orgs },
         { handle: h.users, reason: 'dependency-removed', cause: h.memberships },
@@ -323,8 +325,8 @@ describe.concurrent('shape-actors CLI', { timeout: 180_000 }, () => {
       expectSuccess(run);
       expect(run.stdout).toContain('Restore plan (dry run) from storage scan, policy validate: 1 shape loaded, 3 removed.');
       expect(run.stdout).toMatch(/Backup not used: backup .*registry\.jsonl unusable: backup version 7, this runtime reads version 1\./);
-      expect(run.stdout).toMatch(new RegExp(`${h.orgs} +corrupt-definition +-`));
-      expect(run.stdout).toMatch(new RegExp(`${h.users} +dependency-removed +${h.memberships}`));
+      expect(run.stdout).toMatch(new RegExp(`${h.orgs} +\\? +corrupt-definition +- +${join(dir, 'shapes', h.orgs)}`)); // its table is unreadable
+      expect(run.stdout).toMatch(new RegExp(`${h.users} +public\\.users +dependency-removed +<- ${h.memberships} \\(public\\.memberships\\) <- ${h.orgs}: corrupt-definition`));
       expect(run.stdout).toContain(`${join(dir, 'shapes', h.orgs, 'definition.json')}  definition file is not JSON  removed`);
     });
   });
