@@ -57,8 +57,8 @@ export interface MoveInHost {
   /** Whether the row store mirrors the table (synced and followed since). */
   isSynced(table: string): boolean;
   tableInfo(table: string): Promise<TableInfo | null>;
-  /** Postgres xids of the transactions most recently handed to the runtime. */
-  recentXids(): readonly number[];
+  /** Postgres xids of the transactions most recently handed to the runtime, up to commit `through`. */
+  recentXids(through: number): readonly number[];
   readonly stopped: boolean;
 }
 
@@ -84,8 +84,11 @@ export class PostgresMoveInSource implements RowSource {
 
   async rowsWithLinkValues(table: string, columns: readonly string[], values: ReadonlySet<string>): Promise<KeyedRow[]> {
     const mirror = this.host.mirror();
-    // A table not synced yet: its sync brings every row (as of its marker) to the shapes; nothing to add now.
-    if (!mirror || values.size === 0 || !this.host.isSynced(table)) return [];
+    if (!mirror || values.size === 0) return [];
+    // A table not synced (yet, or again after a restart): its shapes hold what the row store holds
+    // for it, so the row store answers (empty for a table never synced); the sync brings the
+    // table's current rows as changes against exactly those rows.
+    if (!this.host.isSynced(table)) return mirror.rowsWithLinkValues(table, columns, values);
     const position = mirror.lastXid;
     const info = await this.host.tableInfo(table);
     if (!info || columns.some((c) => !(c in info.columnTypes))) {
@@ -98,7 +101,7 @@ export class PostgresMoveInSource implements RowSource {
 
     let answer: { snapshot: PgSnapshot; rows: Row[] };
     try {
-      answer = await this.#run(query, marker);
+      answer = await this.#run(query, marker, position);
     } catch (error) {
       if (error instanceof PostgresSourceError) throw error;
       this.host.logger.warn({ table, err: String((error as Error)?.message ?? error) }, 'move-in query failed: answering from the row store');
@@ -174,7 +177,7 @@ export class PostgresMoveInSource implements RowSource {
   }
 
   /** The query and the marker in one REPEATABLE READ transaction; retried on a lost connection or a snapshot race. */
-  async #run(query: { text: string; values: unknown[] }, marker: string): Promise<{ snapshot: PgSnapshot; rows: Row[] }> {
+  async #run(query: { text: string; values: unknown[] }, marker: string, position: number): Promise<{ snapshot: PgSnapshot; rows: Row[] }> {
     for (let attempt = 0; ; attempt++) {
       if (this.host.stopped) throw new PostgresSourceError('stopped', 'the Postgres source was stopped during a move-in');
       let client: pg.PoolClient | null = null;
@@ -188,7 +191,7 @@ export class PostgresMoveInSource implements RowSource {
         await client.query('COMMIT');
         client.release();
         client = null;
-        const unseen = this.host.recentXids().filter((xid) => !snapshot.sees(xid));
+        const unseen = this.host.recentXids(position).filter((xid) => !snapshot.sees(xid));
         if (unseen.length > 0 && attempt < 20) {
           // A commit the stream delivered is not yet visible to new snapshots: ask again.
           this.stats.retries++;

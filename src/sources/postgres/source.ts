@@ -93,7 +93,19 @@ interface PendingSync {
 
 type Waiter = { resolve: () => void; reject: (error: Error) => void };
 
-const RECENT_XIDS = 256;
+const RECENT_XIDS = 1024;
+/** Transactions handed to the runtime ahead of their acknowledgement. */
+const IN_FLIGHT = 128;
+
+interface InFlight {
+  readonly transaction: StreamTransaction;
+  /** The runtime's acknowledgement (null: nothing to apply). */
+  applied: Promise<unknown> | null;
+  readonly completed: PendingSync[];
+  readonly pings: string[];
+  settled: boolean;
+  readonly skipped?: boolean;
+}
 
 export class PostgresSource {
   readonly pool: pg.Pool;
@@ -109,7 +121,9 @@ export class PostgresSource {
   readonly #publicationTables = new Set<string>();
   readonly #failing = new Map<string, Set<string>>();
   readonly #waiters = new Map<string, Waiter[]>();
-  readonly #recentXids: number[] = [];
+  readonly #recentXids: { lsn: number; xid: number }[] = [];
+  readonly #inFlight: InFlight[] = [];
+  readonly #overlay = new Map<string, Row | null>();
   readonly #pings = new Map<string, () => void>();
   #runtime: ShapeRuntime | null = null;
   #control: Promise<void> = Promise.resolve();
@@ -147,7 +161,7 @@ export class PostgresSource {
       registry: () => source.#registry(),
       isSynced: (table) => source.#baselines.has(table),
       tableInfo: (table) => source.#tableInfo(table),
-      recentXids: () => source.#recentXids,
+      recentXids: (through) => source.#recentXids.filter((r) => r.lsn <= through).map((r) => r.xid),
       get stopped() {
         return source.#stopped;
       },
@@ -594,6 +608,20 @@ export class PostgresSource {
     if (this.#state.synced(table)) void this.#state.update((s) => ({ ...s, tables: withoutKey(s.tables, table) }));
   }
 
+  /**
+   * Reads a table again: an added column may have a default that every
+   * existing row now has (Postgres logs no change for them), so the row store
+   * would no longer mirror the table. Its changes wait (not applied) until
+   * the sync, which brings every row as it is, against what the row store holds.
+   */
+  #resync(table: string, why: string): void {
+    if (!this.#baselines.has(table)) return;
+    this.logger.info({ table, why }, 'table sync again');
+    this.#baselines.delete(table);
+    if (this.#state.synced(table)) void this.#state.update((s) => ({ ...s, tables: withoutKey(s.tables, table) }));
+    this.#scheduleReconcile();
+  }
+
   async #pollSchema(): Promise<void> {
     for (const [table, baseline] of [...this.#baselines]) {
       if (this.#pending.has(table)) continue;
@@ -606,6 +634,7 @@ export class PostgresSource {
       this.#catalog.set(table, info);
       const change = schemaChange(baseline, catalogSchema(info));
       if (change) this.#failTable(table, change);
+      else if (withAddedColumns(baseline, catalogSchema(info))) this.#resync(table, 'column(s) added');
     }
   }
 
@@ -622,22 +651,33 @@ export class PostgresSource {
 
   // ------------------------------------------------------------------ the apply loop
 
+  /**
+   * Transactions are handed to the runtime without waiting for the previous
+   * one (up to IN_FLIGHT): the runtime applies what is queued as one batch
+   * (one journal entry, one write per shape log), in order. Each is confirmed
+   * in order, once its `applyTransaction` resolved.
+   */
   async #runApplyLoop(): Promise<void> {
-    while (!this.#stopping) {
-      const next = this.stream.next();
-      const transaction = await Promise.race([next, this.#untilStopping()]);
-      if (!transaction || this.#stopping) break;
-      this.#idle = false;
-      try {
-        await this.#apply(transaction);
-      } catch (error) {
-        this.#fatal(error instanceof Error ? error : new Error(String(error)));
-        break;
-      } finally {
-        this.#idle = this.stream.backlog === 0;
+    try {
+      while (!this.#stopping) {
+        const head = this.#inFlight[0];
+        if (head && (this.stream.backlog === 0 || this.#inFlight.length >= IN_FLIGHT || head.settled)) {
+          await this.#settle(this.#inFlight.shift()!);
+          continue;
+        }
+        const transaction = await Promise.race([this.stream.next(), this.#untilStopping()]);
+        if (!transaction || this.#stopping) break;
+        this.#idle = false;
+        this.#inFlight.push(await this.#dispatch(transaction));
       }
+      // Stopping: what was handed to the runtime is let finish (and confirmed).
+      while (this.#inFlight.length > 0) await this.#settle(this.#inFlight.shift()!);
+    } catch (error) {
+      this.#inFlight.length = 0;
+      this.#fatal(error instanceof Error ? error : new Error(String(error)));
+    } finally {
+      this.#idle = true;
     }
-    this.#idle = true;
   }
 
   #stopWaiters: (() => void)[] = [];
@@ -649,19 +689,20 @@ export class PostgresSource {
     });
   }
 
-  async #apply(transaction: StreamTransaction): Promise<void> {
+  /** Waits for every transaction handed to the runtime (a sync needs the row store as of its marker). */
+  async #drain(): Promise<void> {
+    while (this.#inFlight.length > 0) await this.#settle(this.#inFlight.shift()!);
+  }
+
+  /** Turns a stream transaction into the runtime's and hands it over (not waiting for it to apply). */
+  async #dispatch(transaction: StreamTransaction): Promise<InFlight> {
     const runtime = this.#requireRuntime();
-    const mirror = this.#mirror()!;
-    if (transaction.commitLsn <= mirror.lastXid) {
-      this.#noteApplied(transaction);
-      this.stream.confirm(transaction.commitLsn);
-      return;
-    }
+    const entry: InFlight = { transaction, applied: null, completed: [], pings: [], settled: false };
+    if (transaction.commitLsn <= this.#mirror()!.lastXid && this.#inFlight.length === 0) return { ...entry, settled: true, skipped: true };
+    this.#recentXids.push({ lsn: transaction.commitLsn, xid: transaction.xid });
+    if (this.#recentXids.length > RECENT_XIDS) this.#recentXids.splice(0, this.#recentXids.length - RECENT_XIDS);
     this.logger.debug({ lsn: formatLsn(transaction.commitLsn), xid: transaction.xid, messages: transaction.messages.length }, 'transaction received');
     const changes: Change[] = [];
-    const overlay = new Map<string, Row | null>();
-    const completed: PendingSync[] = [];
-    const pings: string[] = [];
     for (const message of transaction.messages) {
       switch (message.tag) {
         case 'relation': {
@@ -671,10 +712,7 @@ export class PostgresSource {
           const now = relationSchema(message);
           const change = schemaChange(baseline, now);
           if (change) this.#failTable(table, change);
-          else {
-            const extended = withAddedColumns(baseline, now);
-            if (extended) this.#baselines.set(table, extended);
-          }
+          else if (withAddedColumns(baseline, now)) this.#resync(table, 'column(s) added');
           break;
         }
         case 'insert':
@@ -683,7 +721,7 @@ export class PostgresSource {
           const table = relationName(message.relation);
           const pending = this.#pending.get(table);
           if (pending) pending.held.push({ xid: transaction.xid, message });
-          else if (this.#baselines.has(table)) changes.push(...this.#changesOf(table, message, mirror, overlay));
+          else if (this.#baselines.has(table)) changes.push(...this.#changesOf(table, message, this.#mirror()!));
           break;
         }
         case 'truncate':
@@ -697,33 +735,51 @@ export class PostgresSource {
         case 'message': {
           if (message.prefix !== MARKER_PREFIX) break;
           const id = Buffer.from(message.content).toString('utf8');
-          if (id.startsWith('ping:')) pings.push(id);
+          if (id.startsWith('ping:')) entry.pings.push(id);
           const pending = [...this.#pending.values()].find((p) => p.id === id);
           if (!pending) break;
           await pending.ready;
           if (pending.failed || this.#pending.get(pending.table) !== pending) break;
-          changes.push(...this.#syncChanges(pending, mirror));
+          await this.#drain();
+          changes.push(...this.#syncChanges(pending, this.#mirror()!));
           this.#pending.delete(pending.table);
           this.#baselines.set(pending.table, { oid: pending.info!.oid, keyColumns: pending.keyColumns, columns: pending.info!.columns });
-          completed.push(pending);
+          entry.completed.push(pending);
           break;
         }
       }
     }
     if (changes.length > 0) {
+      const applied = runtime.applyTransaction({ xid: transaction.commitLsn, changes });
+      entry.applied = applied;
+      void applied.then(
+        () => (entry.settled = true),
+        () => (entry.settled = true),
+      );
+    } else {
+      entry.settled = true;
+    }
+    return entry;
+  }
+
+  /** A transaction the runtime applied (or that had nothing for it): confirm it, finish its syncs. */
+  async #settle(entry: InFlight): Promise<void> {
+    const { transaction } = entry;
+    if (entry.applied) {
       try {
-        await runtime.applyTransaction({ xid: transaction.commitLsn, changes });
+        await entry.applied;
       } catch (error) {
         throw new PostgresSourceError('transaction-refused', `the runtime refused transaction ${formatLsn(transaction.commitLsn)} (xid ${transaction.xid}): ${(error as Error).message}`, { cause: error });
       }
-      this.#noteApplied(transaction);
+      this.stream.confirm(transaction.commitLsn);
+    } else if (entry.skipped) {
       this.stream.confirm(transaction.commitLsn);
     } else {
-      this.#noteApplied(transaction);
       // Nothing to apply: confirmed once recorded (see #ackIdle).
       this.#ackable = Math.max(this.#ackable, transaction.commitLsn);
     }
-    for (const pending of completed) {
+    if (this.#inFlight.length === 0) this.#overlay.clear();
+    for (const pending of entry.completed) {
       await this.#state.update((s) => ({
         ...s,
         tables: { ...s.tables, [pending.table]: { oid: pending.info!.oid, keyColumns: [...pending.keyColumns], columns: [...pending.info!.columns], syncedAt: formatLsn(transaction.commitLsn) } },
@@ -732,12 +788,8 @@ export class PostgresSource {
       for (const w of this.#waiters.get(pending.table) ?? []) w.resolve();
       this.#waiters.delete(pending.table);
     }
-    for (const id of pings) this.#pings.get(id)?.();
-  }
-
-  #noteApplied(transaction: StreamTransaction): void {
-    this.#recentXids.push(transaction.xid);
-    if (this.#recentXids.length > RECENT_XIDS) this.#recentXids.splice(0, this.#recentXids.length - RECENT_XIDS);
+    for (const id of entry.pings) this.#pings.get(id)?.();
+    if (this.#inFlight.length === 0 && this.stream.backlog === 0) this.#idle = true;
   }
 
   /**
@@ -758,8 +810,10 @@ export class PostgresSource {
   }
 
   /** A change message as the runtime's changes (an update that changes the key: a delete and an insert). */
-  #changesOf(table: string, message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete, mirror: TableStore, overlay: Map<string, Row | null>): Change[] {
+  #changesOf(table: string, message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete, mirror: TableStore): Change[] {
     const keyColumns = mirror.keyColumnsOf(table);
+    // Rows as the transactions handed over but not yet applied leave them (the row store lags behind).
+    const overlay = this.#overlay;
     const current = (key: string): Row | undefined => {
       const o = overlay.get(`${table}\u0000${key}`);
       return o === null ? undefined : (o ?? mirror.get(table, key));
