@@ -72,7 +72,8 @@ export function withDatabase(url: string, database: string): string {
 /** A fresh database on the server; `drop()` removes it (and any replication slot left in it). */
 export async function createTestDatabase(serverUrl: string, prefix: string): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`.toLowerCase();
-  await adminQuery(serverUrl, `CREATE DATABASE ${name}`);
+  // C collation: text compares by code point there, as the where evaluator does (see the README's limits).
+  await adminQuery(serverUrl, `CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`);
   return {
     url: withDatabase(serverUrl, name),
     name,
