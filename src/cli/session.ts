@@ -62,7 +62,14 @@ export async function openSession(common: CommonOptions, progress: ProgressLine,
     notice,
     async close() {
       progress.finish();
-      for (const close of closers) await close();
+      // Each closer runs even if another failed; a failure here is told, never hides the command's own result.
+      for (const close of closers) {
+        try {
+          await close();
+        } catch (error) {
+          notice(`shape-actors: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
     },
   };
 }
