@@ -96,23 +96,13 @@ export class DependencyGraph {
     for (const dep of entry.dependencies) this.#entries.get(dep)?.dependents.delete(handle);
   }
 
-  /** Every handle, dependencies before dependents (Kahn). Reverse it to shut down. */
+  /**
+   * Every handle, dependencies before dependents. Reverse it to shut down.
+   * Insertion order is one: `add` refuses a shape whose dependencies are not
+   * in the graph, entries are never re-inserted, and deleting keeps the
+   * order of the rest. (A Kahn pass here cost a second at shutdown of 100k shapes.)
+   */
   topologicalOrder(): string[] {
-    const pending = new Map<string, number>();
-    const order: string[] = [];
-    for (const [handle, entry] of this.#entries) {
-      // A handle listed twice is one edge: `dependents` is a set.
-      const distinct = new Set(entry.dependencies).size;
-      pending.set(handle, distinct);
-      if (distinct === 0) order.push(handle);
-    }
-    for (let head = 0; head < order.length; head++) {
-      for (const dependent of this.#entries.get(order[head]!)!.dependents) {
-        const left = pending.get(dependent)! - 1;
-        pending.set(dependent, left);
-        if (left === 0) order.push(dependent);
-      }
-    }
-    return order;
+    return [...this.#entries.keys()];
   }
 }

@@ -46,4 +46,32 @@ describe('DependencyGraph', () => {
     expect(g.handleForKey('K-top')).toBeUndefined();
     expect(g.size).toBe(4);
   });
+
+  it('keeps a dependencies-first order through random adds and cascading deletes', () => {
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed * 48_271) % 2_147_483_647;
+      return seed % n;
+    };
+    const g = new DependencyGraph();
+    const deps = new Map<string, string[]>();
+    for (let step = 0; step < 3_000; step++) {
+      const live = [...deps.keys()];
+      if (live.length > 0 && random(4) === 0) {
+        for (const r of g.removalClosure(live[random(live.length)]!, 'removed')) {
+          g.delete(r.handle);
+          deps.delete(r.handle);
+        }
+        continue;
+      }
+      const handle = `h${step}`;
+      const chosen = live.length === 0 ? [] : Array.from({ length: random(4) }, () => live[random(live.length)]!);
+      g.add(handle, `K${step}`, chosen);
+      deps.set(handle, chosen);
+    }
+    const order = g.topologicalOrder();
+    expect(new Set(order)).toEqual(new Set(deps.keys()));
+    const position = new Map(order.map((h, i) => [h, i]));
+    for (const [handle, ds] of deps) for (const d of ds) expect(position.get(d)!).toBeLessThan(position.get(handle)!);
+  });
 });
