@@ -10,5 +10,6 @@ import type { DependencyGraph } from '../graph/dependency-graph.ts';
  * state, `stop()`, or a host leaving the state that invoked it.
  */
 export const ownedActorsActor = fromCallback<EventObject, { directory: ActorDirectory; graph: DependencyGraph }>(({ input }) => () => {
-  input.directory.stopAll(input.graph.topologicalOrder().reverse());
+  // After a clean shutdown every actor is stopped already: do not sort 100k shapes to stop none.
+  if (input.directory.size > 0) input.directory.stopAll(input.graph.topologicalOrder().reverse());
 });
