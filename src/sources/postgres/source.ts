@@ -39,7 +39,7 @@ import type { Change } from '../../transactions/transaction.ts';
 import { allTables, serverInfo, tableInfo, unfollowableReason, type ServerInfo, type TableInfo } from './catalog.ts';
 import { describeConnectError, describeTarget, PostgresSourceError } from './errors.ts';
 import { formatLsn, parseLsn } from './lsn.ts';
-import { hasMarker, keysOf, MARKER_PREFIX, PostgresMoveInSource, relationName } from './move-ins.ts';
+import { keysOf, MARKER_PREFIX, PostgresMoveInSource, relationName } from './move-ins.ts';
 import { PgSnapshot } from './snapshot.ts';
 import { catalogSchema, relationSchema, schemaChange, withAddedColumns } from './schema.ts';
 import { SourceStateFile, type TableBaseline } from './state.ts';
@@ -128,6 +128,7 @@ export class PostgresSource {
   #runtime: ShapeRuntime | null = null;
   #control: Promise<void> = Promise.resolve();
   #reconcileQueued = false;
+  #controlFailures = 0;
   #applyLoop: Promise<void> | null = null;
   #stopping = false;
   #stopped = false;
@@ -459,8 +460,13 @@ export class PostgresSource {
         await task();
       } catch (error) {
         if (this.#stopped) return;
-        this.logger.warn({ err: String((error as Error)?.message ?? error) }, 'Postgres source: control task failed');
+        // A lost connection, a lock timeout...: the publication and the syncs are brought in step again, later.
+        const delay = Math.min(10_000, 250 * 2 ** Math.min(this.#controlFailures++, 6));
+        this.logger.warn({ err: String((error as Error)?.message ?? error), retryInMs: delay }, 'Postgres source: control task failed: retrying');
+        setTimeout(() => this.#scheduleReconcile(), delay).unref();
+        return;
       }
+      this.#controlFailures = 0;
     });
     this.#control = run;
     return run;
@@ -928,4 +934,3 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export { hasMarker };

@@ -39,6 +39,10 @@ export interface ReplicationStreamOptions {
   readonly onFatal: (error: Error) => void;
 }
 
+/** Received transactions not yet handed out above which the socket is paused, and below which it resumes. */
+const BACKLOG_HIGH = 20_000;
+const BACKLOG_LOW = 5_000;
+
 /** pgoutput with our value decoding (values.ts) instead of pg's global type parsers. */
 class DecodingPgoutputPlugin extends PgoutputPlugin {
   override parse(buffer: Buffer): Pgoutput.Message {
@@ -77,6 +81,9 @@ export class ReplicationStream {
   #statusTimer: NodeJS.Timeout | null = null;
   #loop: Promise<void> | null = null;
   #attempt = 0;
+  #paused = false;
+  /** Move-ins waiting for their marker: the stream must not be paused for them. */
+  #lookingAhead = 0;
 
   constructor(options: ReplicationStreamOptions) {
     this.#options = options;
@@ -119,6 +126,7 @@ export class ReplicationStream {
       const next = this.#received[this.#cursor];
       if (next) {
         this.#cursor++;
+        if (this.#paused && this.backlog < BACKLOG_LOW) this.#flow(false);
         return next;
       }
       await this.#changed();
@@ -130,11 +138,17 @@ export class ReplicationStream {
    * received transaction after commit `afterLsn` up to and including it.
    */
   async receivedThrough(afterLsn: number, found: (t: StreamTransaction) => boolean): Promise<StreamTransaction[]> {
-    for (;;) {
-      if (this.#stopped) throw new PostgresSourceError('stopped', 'the replication stream was stopped');
-      const end = this.#received.findIndex((t) => t.commitLsn > afterLsn && found(t));
-      if (end >= 0) return this.#received.slice(0, end + 1).filter((t) => t.commitLsn > afterLsn);
-      await this.#changed();
+    this.#lookingAhead++;
+    try {
+      for (;;) {
+        if (this.#stopped) throw new PostgresSourceError('stopped', 'the replication stream was stopped');
+        const end = this.#received.findIndex((t) => t.commitLsn > afterLsn && found(t));
+        if (end >= 0) return this.#received.slice(0, end + 1).filter((t) => t.commitLsn > afterLsn);
+        if (this.#paused) this.#flow(false);
+        await this.#changed();
+      }
+    } finally {
+      this.#lookingAhead--;
     }
   }
 
@@ -156,6 +170,14 @@ export class ReplicationStream {
     this.#wake();
     await this.#service?.stop().catch(() => undefined);
     await this.#loop?.catch(() => undefined);
+  }
+
+  /** Pauses or resumes reading the replication socket. */
+  #flow(pause: boolean): void {
+    const socket = (this.#service as unknown as { _connection?: { stream?: { pause?: () => void; resume?: () => void } } } | null)?._connection?.stream;
+    if (pause) socket?.pause?.();
+    else socket?.resume?.();
+    this.#paused = pause && socket?.pause !== undefined;
   }
 
   #changed(): Promise<void> {
@@ -185,6 +207,7 @@ export class ReplicationStream {
         { acknowledge: { auto: false, timeoutSeconds: 0 } },
       );
       this.#service = service;
+      this.#paused = false;
       const failure: { error: unknown } = { error: null };
       service.on('error', (error: Error) => (failure.error ??= error));
       service.on('start', () => {
@@ -273,6 +296,8 @@ export class ReplicationStream {
         if (current.commitLsn <= this.#lastReceived) return;
         this.#lastReceived = current.commitLsn;
         this.#received.push({ xid: current.xid, commitLsn: current.commitLsn, endLsn: parseLsn(message.commitEndLsn ?? '0/0'), messages: current.messages });
+        // Backpressure: a long backlog (catching up) is not read into memory all at once.
+        if (!this.#paused && this.backlog > BACKLOG_HIGH && this.#lookingAhead === 0) this.#flow(true);
         this.#wake();
         return;
       }
