@@ -16,6 +16,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createShapeRuntime } from '../../src/runtime.ts';
 import { checkAfterCrash, emptyModel, parseAcks, type CrashModel } from '../helpers/crash-check.ts';
 import { int, rng } from '../helpers/crash-workload.ts';
 import type { FaultPoint, FaultSpec } from '../helpers/fault-fs.ts';
@@ -167,6 +168,22 @@ export async function runLife(run: DirRun, plan: LifePlan, warm: WarmChild | nul
   });
   await rm(acks, { force: true });
   const t3 = Date.now();
+  // Invariant 6 (every third life): the crashed state restored by scan keeps the same shapes.
+  if (run.lives % 3 === 0) {
+    const scan = `${run.dir}.scan`;
+    await rm(scan, { recursive: true, force: true, maxRetries: 5 });
+    await cp(run.dir, scan, { recursive: true });
+    await rm(join(scan, 'backup'), { recursive: true, force: true });
+    const byScan = await createShapeRuntime({ dataDir: scan, createDataDir: false });
+    const a = [...runtime.report.loaded].sort().join(' ');
+    const b = [...byScan.report.loaded].sort().join(' ');
+    byScan.actor.stop();
+    await rm(scan, { recursive: true, force: true, maxRetries: 5 });
+    if (a !== b) {
+      runtime.actor.stop();
+      throw new Error(`${label}: invariant 6: restore (${runtime.report.mode}) loaded ${a}, by scan ${b}`);
+    }
+  }
   await runtime.shutdown();
   await rm(copy, { recursive: true, force: true, maxRetries: 5 });
   if (process.env.CRASH_TIMING) console.log(`ready ${t1 - t0} run ${t2 - t1} check ${t3 - t2} shutdown ${Date.now() - t3} ${JSON.stringify(plan)}`);
