@@ -1,5 +1,5 @@
-import { assign, createActor, fromCallback, sendTo, setup, spawnChild, waitFor, type ActorRefFrom, type EventObject } from 'xstate';
-import { shapeRuntimeMachine, type Removal, type RestoreReport, type RuntimeEmitted, type ShapeStorage } from 'shape-actors';
+import { assign, createActor, fromCallback, sendTo, setup, spawnChild, waitFor, type ActorRefFrom, type DoneActorEvent, type EventObject } from 'xstate';
+import { shapeRuntimeMachine, type Removal, type RestoreReport, type RuntimeEmitted, type RuntimeOutput, type ShapeStorage } from 'shape-actors';
 
 type ShapeRuntimeRef = ActorRefFrom<typeof shapeRuntimeMachine>;
 
@@ -13,7 +13,8 @@ type HostEvent =
   | { type: 'CLIENT.SUBSCRIBED'; table: string; where?: string }
   | { type: 'DB.TRANSACTION'; transaction: { xid: number; changes: unknown[] } }
   | { type: 'HOST.STOP' }
-  | RuntimeEmitted;
+  | RuntimeEmitted
+  | DoneActorEvent<RuntimeOutput, 'shapes'>;
 
 /** A host service with the shape runtime as a child actor in its own system. */
 export const hostMachine = setup({
@@ -60,7 +61,7 @@ export const hostMachine = setup({
     stopping: {
       // A clean shutdown stops every shape's actors (dependents first) and writes the backup.
       entry: sendTo('shapes', { type: 'SHUTDOWN.REQUESTED', requestId: 'host:stop' }),
-      on: { 'RUNTIME.STOPPED': 'stopped' },
+      on: { 'xstate.done.actor.shapes': 'stopped' }, // the runtime reached its final state
     },
     stopped: { type: 'final' },
   },
