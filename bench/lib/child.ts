@@ -1,0 +1,49 @@
+/**
+ * Runs one benchmark case in a child process (`bench/worker.ts`), so heavy
+ * cases (100k shapes) start with a fresh heap and do not leave garbage for the
+ * next one. The child writes its result as JSON to a temp file.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BENCH_DIR } from './report.ts';
+
+export interface ChildOptions {
+  /** Profile the measured sections into this directory. */
+  readonly profileDir?: string;
+  /** Heap limit for the child (MiB). */
+  readonly maxOldSpaceMiB?: number;
+}
+
+export async function runInChild<T>(kind: string, args: Record<string, unknown>, options: ChildOptions = {}): Promise<T> {
+  const tmp = mkdtempSync(join(tmpdir(), 'shape-actors-bench-result-'));
+  const out = join(tmp, 'result.json');
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        [
+          '--expose-gc',
+          `--max-old-space-size=${options.maxOldSpaceMiB ?? 12_288}`,
+          '--import',
+          'tsx',
+          join(BENCH_DIR, 'worker.ts'),
+          kind,
+          JSON.stringify(args),
+          out,
+        ],
+        {
+          stdio: ['ignore', 'inherit', 'inherit'],
+          env: { ...process.env, ...(options.profileDir ? { BENCH_PROFILE_DIR: options.profileDir } : {}) },
+        },
+      );
+      child.on('error', reject);
+      child.on('exit', (exitCode) => resolve(exitCode));
+    });
+    if (code !== 0) throw new Error(`bench worker ${kind} ${JSON.stringify(args)} exited with code ${code}`);
+    return JSON.parse(readFileSync(out, 'utf8')) as T;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * `npm run bench` (1k, 10k, 100k shapes) and `npm run bench -- --quick` (1k
+ * and 10k, under a minute). Each scenario prints a table and its targets
+ * (PASS/FAIL) and writes bench/results/<scenario>.json with the raw figures.
+ *
+ * Options:
+ *   --quick              1k and 10k shapes, fewer runs
+ *   --only=a,b           scenarios to run: validation, restore, runtime
+ *   --sizes=1000,10000   override the sizes
+ *   --runs=N             runs per case (medians are over these; default 3, --quick: 2 above 1k)
+ *   --profile            CPU-profile the measured sections (bench/results/profiles/*.cpuprofile)
+ *   --no-file-store      runtime: skip transactions through the file store (done up to 10k; --quick: 1k)
+ *
+ * Every heavy case runs in its own child process (fresh heap); the floors and
+ * baselines each figure is compared with are measured in that same process.
+ */
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { runInChild } from './lib/child.ts';
+import { formatChecks, formatTable, RESULTS_DIR, writeResults, type TargetCheck } from './lib/report.ts';
+import { HAVE_GC, round } from './lib/stats.ts';
+import { RESTORE_COLUMNS, RESTORE_DESCRIPTION, summarizeRestore, type RestoreCaseResult } from './scenarios/restore.ts';
+import { RUNTIME_COLUMNS, RUNTIME_DESCRIPTION, summarizeRuntime, transactionCount, type RuntimeCaseResult } from './scenarios/runtime.ts';
+import { fmtSize, VALIDATION_COLUMNS, VALIDATION_DESCRIPTION, type ValidationRow } from './scenarios/validation.ts';
+import type { TargetCheck as Check } from './lib/report.ts';
+
+const argv = process.argv.slice(2);
+const flag = (name: string): boolean => argv.includes(`--${name}`);
+const option = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+
+const quick = flag('quick');
+const sizes = option('sizes')?.split(',').map(Number) ?? (quick ? [1_000, 10_000] : [1_000, 10_000, 100_000]);
+const only = new Set(option('only')?.split(',') ?? ['validation', 'restore', 'runtime']);
+const runsOption = option('runs');
+const profileDir = flag('profile') ? join(RESULTS_DIR, 'profiles') : undefined;
+const fileStore = !flag('no-file-store');
+/** Runs per case: 3 (medians), but 2 for --quick above 1k, to stay near a minute. */
+const runsFor = (size: number): number => Number(runsOption ?? (quick && size > 1_000 ? 2 : 3));
+
+if (!HAVE_GC) console.warn('warning: run with node --expose-gc (npm run bench does): heap figures need it');
+
+const allChecks: (Check & { scenario: string })[] = [];
+const started = performance.now();
+const mode = quick ? 'quick' : 'full';
+const sizesText = sizes.map(fmtSize).join(', ');
+
+function printScenario(title: string, description: string, table: string, checks: readonly TargetCheck[], file: string): void {
+  console.log(`\n== ${title} (${mode}: ${sizesText}) ==`);
+  console.log(description);
+  console.log();
+  console.log(table);
+  if (checks.length > 0) {
+    console.log();
+    console.log(formatChecks(checks));
+  }
+  console.log(`-> ${file}`);
+}
+
+if (only.has('validation')) {
+  const t0 = performance.now();
+  const result = await runInChild<{ rows: ValidationRow[]; checks: TargetCheck[]; table: Record<string, string | number | null>[] }>(
+    'validation',
+    { sizes, baselineBudgetMs: quick ? 1_000 : 30_000, rounds: quick ? 7 : 15 },
+    { ...(profileDir ? { profileDir } : {}) },
+  );
+  const file = writeResults('validation', {
+    mode,
+    sizes,
+    description: VALIDATION_DESCRIPTION,
+    units: { oursMs: 'ms per planRestore call (median of the samples)', nsPerUnit: 'ns per (loaded shape + dependency edge)' },
+    targets: result.checks,
+    rows: result.rows,
+    seconds: round((performance.now() - t0) / 1000, 1),
+  });
+  printScenario('validation', VALIDATION_DESCRIPTION, formatTable(VALIDATION_COLUMNS, result.table), result.checks, file);
+  allChecks.push(...result.checks.map((c) => ({ ...c, scenario: 'validation' })));
+}
+
+if (only.has('restore')) {
+  const t0 = performance.now();
+  const results: RestoreCaseResult[] = [];
+  for (const size of sizes) {
+    const runs = runsFor(size);
+    results.push(await runInChild<RestoreCaseResult>('restore', { size, runs }, { ...(profileDir ? { profileDir } : {}) }));
+  }
+  const { rows, checks } = summarizeRestore(results);
+  const file = writeResults('restore', {
+    mode,
+    sizes,
+    description: RESTORE_DESCRIPTION,
+    units: { ms: 'milliseconds, median of the runs', ratio: 'median of per-run restore/floor ratios (each pair measured back to back)', heap: 'bytes per shape' },
+    targets: checks,
+    rows,
+    cases: results,
+    seconds: round((performance.now() - t0) / 1000, 1),
+  });
+  printScenario('restore', RESTORE_DESCRIPTION, formatTable(RESTORE_COLUMNS, rows.map((r) => ({ ...r, ratioWall: `${round(r.ratioWall, 2)}x`, ratioCpu: `${round(r.ratioCpu, 2)}x` }))), checks, file);
+  allChecks.push(...checks.map((c) => ({ ...c, scenario: 'restore' })));
+}
+
+if (only.has('runtime')) {
+  const t0 = performance.now();
+  const results: RuntimeCaseResult[] = [];
+  for (const size of sizes) {
+    const runs = runsFor(size);
+    results.push(await runInChild<RuntimeCaseResult>('runtime', { size, runs, fileStore: fileStore && size <= (quick ? 1_000 : 10_000) }, { ...(profileDir ? { profileDir } : {}) }));
+  }
+  const { rows, checks } = summarizeRuntime(results);
+  const file = writeResults('runtime', {
+    mode,
+    sizes,
+    description: RUNTIME_DESCRIPTION,
+    transactionsPerRun: Object.fromEntries(sizes.map((s) => [s, transactionCount(s)])),
+    units: { ms: 'milliseconds, median of the runs', ratio: 'median of per-run ratios to the floor measured in the same process', heap: 'bytes' },
+    targets: checks,
+    rows,
+    cases: results,
+    seconds: round((performance.now() - t0) / 1000, 1),
+  });
+  const table = formatTable(
+    RUNTIME_COLUMNS,
+    rows.map((r) => ({ ...r, txFloorRatio: `${round(r.txFloorRatio, 1)}x`, shutdownRatio: `${round(r.shutdownRatio, 2)}x`, cascadeRatio: `${round(r.cascadeRatio, 2)}x` })),
+  );
+  printScenario('runtime', RUNTIME_DESCRIPTION, table, checks, file);
+  allChecks.push(...checks.map((c) => ({ ...c, scenario: 'runtime' })));
+}
+
+console.log(`\n== targets (${mode}, ${round((performance.now() - started) / 1000, 1)} s) ==`);
+console.log(formatChecks(allChecks));
+if (profileDir) console.log(`\nCPU profiles: ${profileDir} (summarize one: node --import tsx bench/profile-top.ts <file>)`);

@@ -1,0 +1,33 @@
+/**
+ * Child-process entry for one benchmark case (see bench/lib/child.ts):
+ *   node --expose-gc --import tsx bench/worker.ts <kind> <json args> <result file>
+ */
+import { writeFileSync } from 'node:fs';
+import { restoreCase, type RestoreCaseArgs } from './scenarios/restore.ts';
+import { runtimeCase, type RuntimeCaseArgs } from './scenarios/runtime.ts';
+import { runValidation, type ValidationOptions } from './scenarios/validation.ts';
+
+const [kind, rawArgs, out] = process.argv.slice(2);
+if (!kind || !rawArgs || !out) {
+  console.error('usage: bench/worker.ts <validation|restore|runtime> <json args> <result file>');
+  process.exit(2);
+}
+const args = JSON.parse(rawArgs) as Record<string, unknown>;
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+let result: unknown;
+switch (kind) {
+  case 'validation':
+    result = runValidation({ ...(args as unknown as Omit<ValidationOptions, 'log'>), log });
+    break;
+  case 'restore':
+    result = await restoreCase(args as unknown as RestoreCaseArgs);
+    break;
+  case 'runtime':
+    result = await runtimeCase(args as unknown as RuntimeCaseArgs);
+    break;
+  default:
+    console.error(`unknown bench case ${kind}`);
+    process.exit(2);
+}
+writeFileSync(out, JSON.stringify(result));
