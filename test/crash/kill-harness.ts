@@ -279,10 +279,11 @@ export async function runFaultMatrix(seed: number, nths: readonly number[], log?
   await mkdir(base, { recursive: true });
   const fired = new Map<string, number>();
   try {
+    // One set-up dir (a driver run without faults), copied for every fault run.
+    const setup: DirRun = { dir: join(base, 'setup'), model: emptyModel(), lives: 0 };
+    const setupPlan: LifePlan = { seed: seed * 1009, ops: 30, killAfterRestoreMs: null, killAfterStartMs: null };
+    await runLife(setup, setupPlan, null, `fault matrix ${seed}: setup`);
     for (const [p, point] of FAULT_POINTS.entries()) {
-      const setup: DirRun = { dir: join(base, `${point}-setup`), model: emptyModel(), lives: 0 };
-      const setupPlan: LifePlan = { seed: seed * 1009 + p, ops: 30, killAfterRestoreMs: null, killAfterStartMs: null };
-      await runLife(setup, setupPlan, null, `fault matrix ${seed}: setup for ${point}`);
       for (const nth of nths) {
         for (let attempt = 0; attempt < 6; attempt++) {
           const run: DirRun = { dir: join(base, `${point}-${nth}-${attempt}`), model: structuredClone(setup.model), lives: setup.lives };
