@@ -118,6 +118,8 @@ export class PostgresSource {
   readonly #catalog = new Map<string, TableInfo>();
   readonly #baselines = new Map<string, TableBaseline>();
   readonly #pending = new Map<string, PendingSync>();
+  /** Changes of published tables that are not synced (nor syncing), kept for their sync. */
+  readonly #early = new Map<string, { readonly xid: number; readonly message: StreamMessage }[]>();
   readonly #publicationTables = new Set<string>();
   readonly #failing = new Map<string, Set<string>>();
   readonly #waiters = new Map<string, Waiter[]>();
@@ -508,6 +510,7 @@ export class PostgresSource {
 
   async #unfollow(table: string): Promise<void> {
     this.#baselines.delete(table);
+    this.#early.delete(table);
     this.#pending.get(table)?.markReady(new PostgresSourceError('stopped', `table ${table} is no longer followed`));
     this.#pending.delete(table);
     if (this.#state.synced(table)) await this.#state.update((s) => ({ ...s, tables: withoutKey(s.tables, table) }));
@@ -539,7 +542,10 @@ export class PostgresSource {
       id: `sync:${table}:${Date.now()}:${Math.random().toString(16).slice(2)}`,
       table,
       keyColumns: info.keyColumns,
-      held: [],
+      // Changes that arrived while the table was published but not synced (after a restart, say):
+      // a commit the stream delivered may still be invisible to the snapshot (a synchronous
+      // standby not yet answered), so they are kept and sorted out by visibility like the others.
+      held: this.#early.get(table) ?? [],
       snapshot: null,
       rows: null,
       info: null,
@@ -554,6 +560,7 @@ export class PostgresSource {
     };
     // From here on, the table's changes are held aside until the marker.
     this.#baselines.delete(table);
+    this.#early.delete(table);
     this.#pending.set(table, pending);
     try {
       if (!this.#publicationTables.has(table)) {
@@ -587,7 +594,10 @@ export class PostgresSource {
       }
       pending.markReady();
     } catch (error) {
-      this.#pending.delete(table);
+      if (this.#pending.get(table) === pending) {
+        this.#pending.delete(table);
+        this.#early.set(table, pending.held); // kept for the next attempt
+      }
       pending.markReady(error);
       if (error instanceof PostgresSourceError && error.code === 'publication-right') {
         this.#failTable(table, error.message);
@@ -728,6 +738,7 @@ export class PostgresSource {
           const pending = this.#pending.get(table);
           if (pending) pending.held.push({ xid: transaction.xid, message });
           else if (this.#baselines.has(table)) changes.push(...this.#changesOf(table, message, this.#mirror()!));
+          else this.#holdEarly(table, { xid: transaction.xid, message });
           break;
         }
         case 'truncate':
@@ -736,6 +747,7 @@ export class PostgresSource {
             const pending = this.#pending.get(table);
             if (pending) pending.held.push({ xid: transaction.xid, message });
             else if (this.#baselines.has(table)) this.#failTable(table, 'table was truncated');
+            else this.#holdEarly(table, { xid: transaction.xid, message });
           }
           break;
         case 'message': {
@@ -766,6 +778,12 @@ export class PostgresSource {
       entry.settled = true;
     }
     return entry;
+  }
+
+  #holdEarly(table: string, change: { readonly xid: number; readonly message: StreamMessage }): void {
+    let list = this.#early.get(table);
+    if (!list) this.#early.set(table, (list = []));
+    list.push(change);
   }
 
   /** A transaction the runtime applied (or that had nothing for it): confirm it, finish its syncs. */
