@@ -23,14 +23,21 @@ import type { FaultPoint, FaultSpec } from '../helpers/fault-fs.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-let bundled: Promise<string> | null = null;
-/** The driver as one ES module (dependencies stay external), so a child starts in a fraction of tsx's time. */
-export function driverBundle(): Promise<string> {
+let bundled: Promise<string | null> | null = null;
+/**
+ * The driver as one ES module (dependencies stay external), so a child starts in a fraction of
+ * tsx's time. esbuild comes with tsx and vite; without it the driver runs under tsx (null).
+ */
+export function driverBundle(): Promise<string | null> {
   bundled ??= (async () => {
     const out = join(ROOT, 'node_modules', '.cache', 'shape-actors-crash', `driver-${process.pid}.mjs`);
-    const { build } = await import('esbuild');
-    await build({ entryPoints: [join(ROOT, 'scripts/crash-driver.ts')], bundle: true, platform: 'node', format: 'esm', outfile: out, packages: 'external', target: 'node20', logLevel: 'error' });
-    return out;
+    try {
+      const { build } = await import('esbuild');
+      await build({ entryPoints: [join(ROOT, 'scripts/crash-driver.ts')], bundle: true, platform: 'node', format: 'esm', outfile: out, packages: 'external', target: 'node20', logLevel: 'error' });
+      return out;
+    } catch {
+      return null;
+    }
   })();
   return bundled;
 }
@@ -58,7 +65,8 @@ export interface WarmChild {
 
 export async function startChild(): Promise<WarmChild> {
   const bundle = await driverBundle();
-  const child = spawn(process.execPath, [bundle, '--stdin'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  const args = bundle ? [bundle, '--stdin'] : ['--import', 'tsx', join(ROOT, 'scripts/crash-driver.ts'), '--stdin'];
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   const warm: WarmChild = {
     child,
     stdout: '',
