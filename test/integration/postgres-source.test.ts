@@ -38,8 +38,10 @@ describe.skipIf(acquired.server === null)('Postgres source (real server)', () =>
     return { url: database.url, db, dataDir };
   }
 
-  async function start(url: string, dataDir: string, removals?: Removal[]): Promise<PostgresRuntime> {
-    const pr = await startPostgresRuntime({ dataDir, databaseUrl: url, schemaPollMs: 300, backoff: { initialMs: 50, maxMs: 500 } });
+  async function start(url: string, dataDir: string, removals?: Removal[], logged?: { msg: string; fields: object }[]): Promise<PostgresRuntime> {
+    const record = (msg: string, fields: object): void => void logged?.push({ msg, fields });
+    const logger = { debug: () => {}, info: (f: object, m: string) => record(m, f), warn: (f: object, m: string) => record(m, f), error: (f: object, m: string) => record(m, f) };
+    const pr = await startPostgresRuntime({ dataDir, databaseUrl: url, schemaPollMs: 300, backoff: { initialMs: 50, maxMs: 500 }, logger });
     if (removals) pr.runtime.actor.on('CASCADE.STOPPED', (e) => void removals.push(e.removal));
     return pr;
   }
@@ -254,19 +256,29 @@ describe.skipIf(acquired.server === null)('Postgres source (real server)', () =>
 
   it('a dropped replication connection is retried with backoff and loses nothing', async () => {
     const { url, db, dataDir } = await setup('pg_reconnect', `CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL); INSERT INTO t SELECT g, g FROM generate_series(1, 10) g;`);
-    const pr = await start(url, dataDir);
+    const logged: { msg: string; fields: object }[] = [];
+    const pr = await start(url, dataDir, undefined, logged);
     try {
       const shape = { table: 't', where: 'v > 5' };
       const { handle } = await pr.source.add(shape);
+      let killedPid = -1;
       for (let i = 0; i < 3; i++) {
-        await waitFor('the stream to be connected', async () => (await db.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL`, [pr.source.slot])).rows.length === 1);
-        const killed = await db.query(`SELECT pg_terminate_backend(active_pid) AS ok FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL`, [pr.source.slot]);
-        expect(killed.rows.length).toBe(1);
+        // The walsender of the connection killed before may still show for a moment: wait for a new one.
+        const pid = await waitFor('the stream to be connected', async () => {
+          const { rows } = await db.query<{ pid: number }>(`SELECT active_pid AS pid FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL`, [pr.source.slot]);
+          return rows[0] && rows[0].pid !== killedPid ? rows[0].pid : null;
+        });
+        const killed = await db.query(`SELECT pg_terminate_backend($1) AS ok`, [pid]);
+        expect(killed.rows[0]).toEqual({ ok: true });
+        killedPid = pid;
         await db.query(`UPDATE t SET v = v + 1`);
         await db.query(`INSERT INTO t VALUES ($1, 100)`, [100 + i]);
       }
       await pr.source.caughtUp();
       await expectLogMatchesSql(pr, db, handle, shape);
+      const retries = logged.filter((l) => l.msg === 'replication connection lost: reconnecting');
+      expect(retries.length).toBeGreaterThanOrEqual(3);
+      for (const r of retries) expect(r.fields).toMatchObject({ retryInMs: expect.any(Number), attempt: expect.any(Number) });
     } finally {
       await pr.shutdown();
     }
