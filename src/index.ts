@@ -33,3 +33,12 @@ export type { Transaction } from './transactions/transaction.ts';
 export { createInspectionRecorder, type InspectionRecorder, type RecordedInspectionEvent } from './inspection/inspection-recorder.ts';
 export { startLiveInspector, type LiveInspector, type LiveInspectorOptions } from './inspection/inspector-server.ts';
 export { createStderrLogger, silentLogger, type LogLevel, type RuntimeLogger } from './logging/runtime-logger.ts';
+export {
+  startPostgresRuntime,
+  PostgresSource,
+  PostgresSourceError,
+  type PostgresRuntime,
+  type PostgresRuntimeOptions,
+  type PostgresSourceOptions,
+  type PostgresSourceErrorCode,
+} from './sources/postgres/index.ts';
