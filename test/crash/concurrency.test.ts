@@ -135,7 +135,12 @@ describe('two processes on one data dir', () => {
       };
       check();
     });
-    await new Promise((r) => setTimeout(r, 150)); // let it write for a while
+    // Let it work until it has acknowledged a few transactions.
+    for (let waited = 0; waited < 30_000; waited += 20) {
+      const text = await readFile(acks, 'utf8').catch(() => '');
+      if ((text.match(/"op":"apply","xid"/g) ?? []).length >= 3) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
 
     // A second process: refused, with the owner named.
     const second = await startChild();
