@@ -314,6 +314,7 @@ describe.skipIf(acquired.server === null)('Postgres source (real server)', () =>
       const db = new URL(url).pathname.slice(1);
       const suffix = Math.random().toString(36).slice(2, 8);
       await adminQuery(url, `CREATE ROLE plain_${suffix} LOGIN; CREATE ROLE repl_${suffix} LOGIN REPLICATION; REVOKE CREATE ON DATABASE ${db} FROM PUBLIC`);
+      cleanups.push(() => adminQuery(serverUrl, `DROP ROLE IF EXISTS plain_${suffix}; DROP ROLE IF EXISTS repl_${suffix}`).then(() => undefined));
       const asRole = (role: string): string => {
         const u = new URL(url);
         u.username = role;
