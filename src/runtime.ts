@@ -66,6 +66,11 @@ export interface ShapeRuntime {
   checkpoint(): Promise<number>;
   /** Stops every actor (dependents first), writes a backup, ends the runtime. */
   shutdown(): Promise<void>;
+  /**
+   * Resolves once the runtime has ended, however it ended (shutdown, failure, or a host
+   * stopping `actor`), and the store this call opened (with its data dir lock) is released.
+   */
+  readonly ended: Promise<RuntimeOutput>;
   /** The running shapes, dependencies first. */
   list(): ShapeSummary[];
 }
@@ -86,6 +91,7 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
     () => (options.storage ? undefined : storage.close()),
     () => (options.storage ? undefined : storage.close()),
   );
+  const ended = released.then(() => done);
   const pending = new Map<string, Pending>();
   let nextRequest = 0;
 
@@ -128,6 +134,7 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
   return {
     actor,
     report,
+    ended,
     async add(definition) {
       const event = await request<Extract<RuntimeEmitted, { type: 'SHAPE.ADDED' }>>((requestId) => ({ type: 'SHAPE.ADD_REQUESTED', requestId, definition }));
       return { handle: event.handle, dependencyHandles: event.dependencyHandles, created: event.created };

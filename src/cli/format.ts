@@ -69,8 +69,8 @@ export function removalTable(removals: readonly Removal[]): string {
   );
 }
 
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+export function plural(n: number, word: string, plural = `${word}s`): string {
+  return `${n} ${n === 1 ? word : plural}`;
 }
 
 /** How many loaded shapes the text report lists (all of them are in `--json`). */

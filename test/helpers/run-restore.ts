@@ -39,9 +39,10 @@ export async function observeDryRun(dir: string, policy: RestorePolicy = 'valida
   return { report, events: recorder.events, before, after: await snapshotDir(dir), afterDirs: await shapeDirs(dir) };
 }
 
-/** Stops a runtime without a clean shutdown (no backup written): what a crash leaves. */
-export function crash(runtime: ShapeRuntime): void {
+/** Stops a runtime without a clean shutdown (no backup written): what a crash leaves. Resolves once its lock is released. */
+export async function crash(runtime: ShapeRuntime): Promise<void> {
   runtime.actor.stop();
+  await runtime.ended;
 }
 
 /** Copies a data dir; `withoutBackup` deletes the copy's backup, so it restores by scan. */

@@ -164,7 +164,7 @@ async function runScenario(s: Scenario): Promise<void> {
   // (4) a removed shape stays removed: a second restore (after a clean shutdown, so from the
   // new backup; or after a crash, so by scan) changes nothing and brings nothing back.
   if (s.restart === 'clean') await first.runtime.shutdown();
-  else crash(first.runtime);
+  else await crash(first.runtime);
   const afterFirst = await restoreOracle(dir, s.graph, s.policy);
   expect([...afterFirst.survivors].sort()).toEqual([...first.report.loaded].sort());
   const second = await observeRestore(dir, s.policy);

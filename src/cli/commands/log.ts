@@ -23,7 +23,7 @@ export const logCommand: CliCommand = {
         json: { entries: entries.map((e) => ({ op: e.op, key: e.key, row: e.row as JsonValue, xid: e.xid })) },
         text: [
           ...(notice ? [notice, ''] : []),
-          `Shape ${handle}: ${plural(entries.length, 'entry')}.`,
+          `Shape ${handle}: ${plural(entries.length, 'entry', 'entries')}.`,
           ...(entries.length > 0 ? [table(['XID', 'OP', 'KEY', 'ROW'], entries.map((e) => [String(e.xid), e.op, e.key, JSON.stringify(e.row)]))] : []),
         ].join('\n'),
       };
