@@ -1,4 +1,5 @@
-import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
+import { createActor, waitFor, type Actor, type InspectionEvent, type Observer } from 'xstate';
+import { REDO_PREFIX } from './machines/runtime.actions.ts';
 import type { Removal } from './graph/removal.ts';
 import { shapeRuntimeMachine } from './machines/restore.machine.ts';
 import type { RequestError, RestoreReport, RuntimeEmitted, RuntimeOutput, RuntimeRequest, ShapeRuntimeInput } from './machines/runtime.types.ts';
@@ -99,6 +100,8 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
     actor.on('RESTORE.COMPLETED', (event) => resolve(event.report));
     done.then((output) => reject(new Error(output.status === 'failed' ? `restore failed: ${output.error}` : `runtime ended before running (${output.status})`)), reject);
   });
+  // A batch a crash interrupted is applied again first: resolve once it is, so position() is current.
+  await waitFor(actor, (snapshot) => snapshot.status !== 'active' || !snapshot.context.queue.some((r) => r.requestId.startsWith(REDO_PREFIX)), { timeout: Infinity });
 
   actor.on('*', (event: RuntimeEmitted) => {
     const requestId = 'requestId' in event ? event.requestId : null;

@@ -108,6 +108,9 @@ export function announceRemoval(context: RuntimeContext, event: RuntimeEvent, ph
   context.logger.info({ handle: event.removal.handle, reason: event.removal.reason, cause: event.removal.cause, detail: event.removal.detail, phase }, 'shape removed');
 }
 
+/** Request ids of the transactions of an interrupted batch, applied again before anything else. */
+export const REDO_PREFIX = 'redo:';
+
 /** The backup after this restore: used (loaded), unusable (set aside, kept), or there was none. */
 export function backupDisposition(context: RuntimeContext): 'used' | 'unusable' | null {
   if (context.load?.mode === 'backup') return 'used';
@@ -127,7 +130,7 @@ export function materializerHandles(context: RuntimeContext): string[] {
 export function storeCommit(context: RuntimeContext, event: EventObject): Partial<RuntimeContext> {
   const output = doneOutput<CommitRestoreOutput>(event);
   const load = context.load!;
-  const redo: RuntimeRequest[] = output.redo.map((transaction, i) => ({ type: 'TRANSACTION.RECEIVED', requestId: `redo:${i}`, transaction }));
+  const redo: RuntimeRequest[] = output.redo.map((transaction, i) => ({ type: 'TRANSACTION.RECEIVED', requestId: `${REDO_PREFIX}${i}`, transaction }));
   return {
     materializerLogs: output.materializerLogs,
     rows: output.rows,
