@@ -145,9 +145,9 @@ function tablesOf(shapes: readonly StoredShape[]): Record<string, string> {
 }
 
 function strayProblems(strays: LoadResult['strays']): RestoreProblem[] {
-  return strays.map((stray) =>
-    stray.kind === 'unknown'
-      ? { handle: null, file: stray.path, reason: 'not a shape directory: left alone', action: 'kept' as const }
-      : { handle: null, file: stray.path, reason: stray.kind === 'temp' ? 'unfinished shape create (crash): removed' : 'unfinished shape delete (crash): removed', action: 'cleaned' as const },
-  );
+  return strays.map((stray) => {
+    if (stray.kind === 'unknown') return { handle: null, file: stray.path, reason: 'not a shape directory: left alone', action: 'kept' as const };
+    const what = stray.kind === 'trash' ? 'unfinished shape delete' : stray.name.startsWith('.tmp-') ? 'unfinished shape create' : 'temp file of an unfinished atomic write';
+    return { handle: null, file: stray.path, reason: `${what} (crash): removed`, action: 'cleaned' as const };
+  });
 }

@@ -94,15 +94,15 @@ export class FileStorage implements ShapeStorage {
   }
 
   async listShapes(): Promise<ShapeListing> {
+    const strays: StrayEntry[] = await this.#atomicWriteLeftovers();
     let entries;
     try {
       entries = await readdir(this.layout.shapes, { withFileTypes: true });
     } catch (error) {
-      if (isErrno(error, 'ENOENT')) return { handles: [], strays: [] };
+      if (isErrno(error, 'ENOENT')) return { handles: [], strays };
       throw new StorageError('io', this.layout.shapes, `cannot list shapes: ${errnoText(error)}`);
     }
     const handles: string[] = [];
-    const strays: StrayEntry[] = [];
     for (const entry of entries) {
       const path = join(this.layout.shapes, entry.name);
       if (entry.isDirectory() && isHandle(entry.name)) handles.push(entry.name);
@@ -288,6 +288,31 @@ export class FileStorage implements ShapeStorage {
 
   async close(): Promise<void> {
     await this.lock?.release();
+  }
+
+  /**
+   * Temp files of replaced files (backup, journal, row-store index) that a crash left behind
+   * mid-write: `<file>.<number>` (write-file-atomic's naming). Never loaded; restore removes them.
+   */
+  async #atomicWriteLeftovers(): Promise<StrayEntry[]> {
+    const places: [dir: string, file: string][] = [
+      [this.dataDir, JOURNAL_FILE],
+      [this.layout.backupDir, BACKUP_FILE],
+      [join(this.dataDir, 'tables'), 'tables.json'],
+    ];
+    const found: StrayEntry[] = [];
+    for (const [dir, file] of places) {
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch (error) {
+        if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) continue;
+        throw error;
+      }
+      const pattern = new RegExp(`^${file.replace(/\./g, '\\.')}\\.\\d+$`);
+      for (const name of names) if (pattern.test(name)) found.push({ name, kind: 'temp', path: join(dir, name) });
+    }
+    return found;
   }
 
   /** Handles become directory names: never let one escape the shapes directory. */

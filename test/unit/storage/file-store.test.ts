@@ -155,6 +155,19 @@ describe('FileStorage backup', () => {
 });
 
 describe('FileStorage strays', () => {
+  it('lists temp files an interrupted atomic write left beside the backup, journal and row-store index', async () => {
+    const s = await storeWithShape();
+    await s.writeBackup({ shapes: [shape], position: null });
+    await writeFile(`${s.layout.backup}.3141592653`, 'half a backup');
+    await writeFile(`${s.layout.journal}.42`, '');
+    await mkdir(join(s.dataDir, 'tables'));
+    await writeFile(join(s.dataDir, 'tables', 'tables.json.7'), '{');
+    await writeFile(join(s.dataDir, 'tables', 'tables.json.bak'), 'not ours');
+    const temps = (await s.listShapes()).strays.filter((e) => e.kind === 'temp').map((e) => e.name).sort();
+    expect(temps).toEqual(['journal.jsonl.42', 'registry.jsonl.3141592653', 'tables.json.7']);
+    expect((await s.readBackup()).status).toBe('ok');
+  });
+
   it('lists unfinished creates and deletes, and unknown entries, apart from shapes', async () => {
     const s = await storeWithShape();
     await mkdir(join(s.layout.shapes, '.tmp-222-2-abcd'));
