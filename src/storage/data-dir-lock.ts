@@ -26,7 +26,8 @@ export interface DataDirLock {
  *
  * The lock file is created with link(2) from a private temp file, which is
  * atomic and fails if the lock exists; a stale lock is first renamed to a
- * private name, so two processes recovering at once cannot both win.
+ * private name and checked there, so of two processes recovering at once the
+ * one that moved a live lock aside puts it back and gives way.
  */
 export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
   const file = join(dataDir, LOCK_FILE);
@@ -51,10 +52,19 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
     const aside = join(dataDir, `.lock-stale-${randomBytes(4).toString('hex')}`);
     try {
       await rename(file, aside);
-      await unlink(aside);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      continue;
     }
+    // Another process may have taken the stale lock over between our read and our rename: then
+    // what we moved aside is its live lock. Put it back and give way.
+    const moved = await readOwner(aside);
+    if (moved && isAlive(moved) && !(moved.pid === process.pid && moved.acquiredAt === me.acquiredAt)) {
+      await link(aside, file).catch(() => {});
+      await unlink(aside).catch(() => {});
+      throw new StorageError('locked', file, `data dir is in use by process ${moved.pid} on ${moved.hostname} (since ${moved.acquiredAt})`);
+    }
+    await unlink(aside).catch(() => {});
   }
   throw new StorageError('locked', file, 'could not take the data dir lock (it keeps changing hands)');
 }
