@@ -16,9 +16,10 @@ import { NAMED_FAULT_POINTS, removeDriverBundle, runFaultMatrix, runKillCampaign
 afterAll(removeDriverBundle);
 
 const SEED = process.env.CRASH_SEED ? Number(process.env.CRASH_SEED) : 6001;
-const KILLS = process.env.CRASH_KILLS ? Number(process.env.CRASH_KILLS) : 300;
+const KILLS = process.env.CRASH_KILLS ? Number(process.env.CRASH_KILLS) : 250;
 const SOAK = process.env.CRASH_KILLS !== undefined;
-const BUDGET_MS = process.env.CRASH_BUDGET_MS ? Number(process.env.CRASH_BUDGET_MS) : 50_000;
+// About 0.6 s a kill on 2 cores while other test files run: ~200 kills in npm test.
+const BUDGET_MS = process.env.CRASH_BUDGET_MS ? Number(process.env.CRASH_BUDGET_MS) : 130_000;
 
 describe('kill -9 at any point', () => {
   it(`every fault point (mid-backup write, between a removal's deletes, mid-log append, mid-definition write, mid-journal and mid-table append), at its 1st occurrence (1st-3rd in the soak)`, async () => {
@@ -44,6 +45,6 @@ describe('kill -9 at any point', () => {
     }
     console.log(`crash campaign seed ${SEED}: ${result.kills} kills in ${result.lives} lives, ${result.acked} acknowledged requests, ${result.ms} ms; fault kills ${JSON.stringify(Object.fromEntries(result.faultKills))}`);
     // Time-boxed in npm test (a loaded 2-core machine reaches fewer): at least this many, or the box is too small to mean anything.
-    expect(result.kills).toBeGreaterThanOrEqual(SOAK ? KILLS : 10);
+    expect(result.kills).toBeGreaterThanOrEqual(SOAK ? KILLS : 60);
   }, SOAK ? 24 * 3600_000 : BUDGET_MS + 60_000);
 });
