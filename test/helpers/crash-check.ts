@@ -15,13 +15,13 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInspectionRecorder } from '../../src/inspection/inspection-recorder.ts';
 import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime.ts';
-import { columnNames, normalizeShape, type NormalizedShape } from '../../src/shapes/definition.ts';
-import { evaluateWhere, type Row } from '../../src/shapes/where/evaluate.ts';
-import { linkKey } from '../../src/shapes/where/link-key.ts';
+import { normalizeShape, type NormalizedShape } from '../../src/shapes/definition.ts';
+import type { Row } from '../../src/shapes/where/evaluate.ts';
 import type { LogEntry } from '../../src/storage/storage.ts';
 import type { RestoreReport } from '../../src/machines/runtime.types.ts';
 import { checkSpawnOrder } from './restore-invariants.ts';
 import { applyToTables, type WorkloadTransaction } from './crash-workload.ts';
+import { expectedRows, replay } from './data-path-oracle.ts';
 import type { AckLine } from '../../scripts/crash-driver.ts';
 
 export interface CrashModel {
@@ -103,36 +103,6 @@ function closureKeys(definition: unknown): Set<string> {
   return keys;
 }
 
-/** What a direct evaluation of the shape's where clause over `tables` says it holds (key -> projected row). */
-export function expectedRows(tables: Map<string, Map<string, Row>>, shape: NormalizedShape): Map<string, Row> {
-  const links = shape.dependencies.map((dep) => {
-    const depShape = normalizeShape(dep);
-    const values = new Set<string>();
-    const columns = columnNames(depShape.definition)!;
-    for (const row of expectedRows(tables, depShape).values()) {
-      const key = linkKey(columns.map((c) => row[c]));
-      if (key !== null) values.add(key);
-    }
-    return values;
-  });
-  const out = new Map<string, Row>();
-  const columns = columnNames(shape.definition);
-  for (const [key, row] of tables.get(shape.definition.table) ?? []) {
-    if (shape.where && !evaluateWhere(shape.where, row, (i) => links[i]!)) continue;
-    out.set(key, columns ? Object.fromEntries(['id', ...columns].map((c) => [c, row[c] ?? null])) : row);
-  }
-  return out;
-}
-
-export function replayLog(entries: readonly LogEntry[]): Map<string, Row> {
-  const rows = new Map<string, Row>();
-  for (const e of entries) {
-    if (e.op === 'delete') rows.delete(e.key);
-    else rows.set(e.key, e.op === 'update' ? { ...rows.get(e.key), ...e.row } : e.row);
-  }
-  return rows;
-}
-
 const canonical = (row: Row): string => JSON.stringify(Object.keys(row).sort().map((k) => [k, row[k] ?? null]));
 
 /** A log holds each applied transaction's entries once, in xid order, and replays to what the tables imply. */
@@ -147,7 +117,7 @@ export function logProblems(handle: string, entries: readonly LogEntry[], shape:
     if (seen.has(id)) problems.push(`${handle}: entry ${id} appears twice (applied more than once)`);
     seen.add(id);
   }
-  const got = replayLog(entries);
+  const got = replay(entries);
   const want = expectedRows(tables, shape);
   for (const [key, row] of want) {
     const g = got.get(key);

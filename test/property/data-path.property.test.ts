@@ -2,14 +2,14 @@ import { rm } from 'node:fs/promises';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime.ts';
-import { columnNames, normalizeShape, type NormalizedShape } from '../../src/shapes/definition.ts';
-import { evaluateWhere, type Row } from '../../src/shapes/where/evaluate.ts';
-import { linkKey } from '../../src/shapes/where/link-key.ts';
+import { normalizeShape, type NormalizedShape } from '../../src/shapes/definition.ts';
+import type { Row } from '../../src/shapes/where/evaluate.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
 import type { LogEntry, ShapeStorage } from '../../src/storage/storage.ts';
 import { MemoryStorage } from '../../src/storage/memory-store.ts';
 import { FileStorage } from '../../src/storage/file-store.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
+import { applyToTables, expectedRows, replay, type Change } from '../helpers/data-path-oracle.ts';
 
 const tempDir = useTempDirs();
 
@@ -23,7 +23,6 @@ const DEFINITIONS = [
   { table: 'public.memberships', where: 'org_id = 3 OR user_id IN (SELECT id FROM public.users WHERE org = 3)' },
 ];
 
-type Change = { op: 'insert' | 'update' | 'delete'; table: string; row: Row };
 
 const small = fc.integer({ min: 1, max: 5 });
 const fullRow = {
@@ -48,47 +47,6 @@ const stepArb = fc.oneof(
 type Step = { kind: 'tx'; changes: Change[] } | { kind: 'add'; i: number };
 
 beforeAll(loadSqlParser);
-
-/** What a direct evaluation of each where clause over the final tables says the shape holds. */
-function expectedRows(tables: Map<string, Map<string, Row>>, shape: NormalizedShape): Map<string, Row> {
-  const links = shape.dependencies.map((dep) => {
-    const depShape = normalizeShape(dep);
-    const values = new Set<string>();
-    const columns = columnNames(depShape.definition)!;
-    for (const row of expectedRows(tables, depShape).values()) {
-      const key = linkKey(columns.map((c) => row[c]));
-      if (key !== null) values.add(key);
-    }
-    return values;
-  });
-  const out = new Map<string, Row>();
-  const columns = columnNames(shape.definition);
-  for (const [key, row] of tables.get(shape.definition.table) ?? []) {
-    if (shape.where && !evaluateWhere(shape.where, row, (i) => links[i]!)) continue;
-    out.set(key, columns ? Object.fromEntries(['id', ...columns].map((c) => [c, row[c]])) : row);
-  }
-  return out;
-}
-
-function replay(entries: readonly LogEntry[]): Map<string, Row> {
-  const rows = new Map<string, Row>();
-  for (const e of entries) {
-    if (e.op === 'delete') rows.delete(e.key);
-    else rows.set(e.key, e.op === 'update' ? { ...rows.get(e.key), ...e.row } : e.row);
-  }
-  return rows;
-}
-
-/** Applies the changes the way the row store does: insert replaces, update merges, delete removes. */
-function applyToTables(tables: Map<string, Map<string, Row>>, changes: readonly Change[]): void {
-  for (const c of changes) {
-    const table = tables.get(c.table) ?? new Map<string, Row>();
-    tables.set(c.table, table);
-    const key = JSON.stringify([c.row.id]);
-    if (c.op === 'delete') table.delete(key);
-    else table.set(key, c.op === 'update' ? { ...table.get(key), ...c.row } : c.row);
-  }
-}
 
 interface Outcome {
   /** Per added definition (by order of addition), the shape's log entries. */
