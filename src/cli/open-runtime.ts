@@ -2,6 +2,7 @@ import { causeChain, type Removal } from '../graph/removal.ts';
 import type { RestoreReport } from '../machines/runtime.types.ts';
 import type { CreateShapeRuntimeOptions, ShapeRuntime } from '../runtime.ts';
 import type { CommandContext } from './command.ts';
+import { CliError, isShapeRuntimeError } from './errors.ts';
 
 export interface OpenRuntimeOptions {
   /** Another data dir than `--data-dir` (the demo's own). */
@@ -76,4 +77,10 @@ function loadRuntime(): Promise<typeof import('../runtime.ts')> {
 export function removalsCausedBy(report: RestoreReport, handle: string): Removal[] {
   const byHandle = new Map(report.removed.map((r) => [r.handle, r]));
   return report.removed.filter((r) => causeChain(r.handle, byHandle).includes(handle));
+}
+
+/** A refused request about one shape, said in the CLI's terms: an unknown handle names the data dir. */
+export function shapeRequestError(error: unknown, handle: string, context: CommandContext): unknown {
+  if (!isShapeRuntimeError(error)) return error;
+  return new CliError(error.code, error.code === 'unknown-shape' ? `no shape has handle ${handle} in ${context.common.dataDir}` : error.message);
 }

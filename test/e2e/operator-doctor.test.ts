@@ -6,20 +6,14 @@
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/main.ts';
 import { FileStorage } from '../../src/storage/file-store.ts';
 import { applyDamage, describeDamage, type Damage } from '../helpers/damage.ts';
 import { buildGraphDataDir, type ShapeGraph } from '../helpers/shape-graph.ts';
+import { cli } from '../helpers/run-cli.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
 
 const tempDir = useTempDirs();
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
-  return { code, stdout, stderr };
-}
 
 /** Every file and directory under `dir`, with bytes and mode: the lock file included. */
 async function fullSnapshot(dir: string): Promise<Map<string, string>> {

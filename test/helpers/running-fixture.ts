@@ -17,6 +17,7 @@ import { normalizeShape } from '../../src/shapes/definition.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
 import { StorageError, type ShapeStorage } from '../../src/storage/storage.ts';
 import { applyToTables, cloneTables, type Change, type Tables } from './data-path-oracle.ts';
+import { rng } from './crash-workload.ts';
 
 // ------------------------------------------------------------------------------------ shapes
 
@@ -156,17 +157,6 @@ export function faultyStorage(inner: ShapeStorage): FaultyStorage {
 
 // ------------------------------------------------------------------------------------ transactions
 
-/** mulberry32: a small seeded PRNG, so every path's transactions are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Transactions over users / memberships / orgs with small key and value
@@ -179,7 +169,7 @@ export class TransactionSource {
   readonly #random: () => number;
 
   constructor(seed: number) {
-    this.#random = prng(seed);
+    this.#random = rng(seed);
   }
 
   #int(min: number, max: number): number {

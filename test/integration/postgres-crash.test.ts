@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireServer, announceSkip, connect, createTestDatabase, keyed, REPO_ROOT, replay, sortedEntries, waitFor, type ReplayedEntry } from './postgres-harness.ts';
+import { rng } from '../helpers/crash-workload.ts';
 
 const acquired = await acquireServer();
 announceSkip('postgres-crash', acquired.skip);
@@ -78,7 +79,7 @@ describe.skipIf(acquired.server === null)('serve beside Postgres, SIGKILLed and 
       handles.push((JSON.parse(out) as { handle: string }).handle);
     }
 
-    const random = mulberry32(SEED);
+    const random = rng(SEED);
     const serve = (): { child: ChildProcess; streaming: Promise<void> } => {
       const c = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--database-url', database.url, '--log-level', 'info'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
       c.stdout!.on('data', (d: Buffer) => serveLog.write(d));
@@ -263,14 +264,3 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Small seeded PRNG (the workload is the same for a given seed). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

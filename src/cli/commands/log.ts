@@ -1,7 +1,6 @@
 import { DATA_DIR_COMMAND_OPTIONS, type CliCommand } from '../command.ts';
-import { CliError, isShapeRuntimeError } from '../errors.ts';
 import { plural, restoreNoticeText, table, type JsonValue } from '../format.ts';
-import { withRuntime } from '../open-runtime.ts';
+import { shapeRequestError, withRuntime } from '../open-runtime.ts';
 import { parseHandle } from '../options.ts';
 
 /** `log`: a shape's log; replaying it in order gives exactly the shape's current rows. */
@@ -15,8 +14,7 @@ export const logCommand: CliCommand = {
     const handle = options.string('handle');
     return withRuntime(context, {}, async (runtime) => {
       const entries = await runtime.readLog(handle).catch((error: unknown) => {
-        if (isShapeRuntimeError(error) && error.code === 'unknown-shape') throw new CliError('unknown-shape', `no shape has handle ${handle} in ${context.common.dataDir}`);
-        throw error;
+        throw shapeRequestError(error, handle, context);
       });
       const notice = restoreNoticeText(runtime.report);
       return {

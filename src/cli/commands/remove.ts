@@ -1,7 +1,6 @@
 import { DATA_DIR_COMMAND_OPTIONS, type CliCommand } from '../command.ts';
-import { CliError, isShapeRuntimeError } from '../errors.ts';
 import { plural, removalJson, removalTable, restoreNoticeText, restoreSummaryJson } from '../format.ts';
-import { removalsCausedBy, withRuntime } from '../open-runtime.ts';
+import { removalsCausedBy, shapeRequestError, withRuntime } from '../open-runtime.ts';
 import { parseHandle } from '../options.ts';
 import type { Removal } from '../../graph/removal.ts';
 
@@ -22,14 +21,9 @@ export const removeCommand: CliCommand = {
       if (byRestore.length > 0) {
         removed = byRestore;
       } else {
-        try {
-          removed = await runtime.remove(handle);
-        } catch (error) {
-          if (isShapeRuntimeError(error) && error.code === 'unknown-shape') {
-            throw new CliError('unknown-shape', `no shape has handle ${handle} in ${context.common.dataDir}`);
-          }
-          throw error;
-        }
+        removed = await runtime.remove(handle).catch((error: unknown) => {
+          throw shapeRequestError(error, handle, context);
+        });
       }
       const notice = restoreNoticeText(runtime.report);
       const text =

@@ -1,7 +1,6 @@
 import { DATA_DIR_COMMAND_OPTIONS, type CliCommand } from '../command.ts';
-import { CliError, isShapeRuntimeError } from '../errors.ts';
 import { plural, restoreNoticeText } from '../format.ts';
-import { withRuntime } from '../open-runtime.ts';
+import { shapeRequestError, withRuntime } from '../open-runtime.ts';
 import { parseHandle } from '../options.ts';
 import { decodeLinkKey } from '../../shapes/where/link-key.ts';
 import { compareValues } from '../../shapes/where/evaluate.ts';
@@ -17,8 +16,7 @@ export const valuesCommand: CliCommand = {
     const handle = options.string('handle');
     return withRuntime(context, {}, async (runtime) => {
       const keys = await runtime.linkValues(handle).catch((error: unknown) => {
-        if (isShapeRuntimeError(error)) throw new CliError(error.code, error.code === 'unknown-shape' ? `no shape has handle ${handle} in ${context.common.dataDir}` : error.message);
-        throw error;
+        throw shapeRequestError(error, handle, context);
       });
       // One selected column: the value itself; several (a row comparison): the tuple.
       const values = keys.map(decodeLinkKey).map((tuple) => (tuple.length === 1 ? tuple[0] : tuple)).sort(byValue);
