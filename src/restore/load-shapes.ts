@@ -30,11 +30,12 @@ export async function readStoredShapes(storage: ShapeStorage, handles: readonly 
   const removed: Removal[] = [];
   const problems: RestoreProblem[] = [];
   const tornLogs: string[] = [];
-  type ReadOutcome = { handle: string; stored: StoredShape; log: LogReadResult } | { handle: string; error: StorageError };
+  // Only a log's damage is kept: holding every shape's whole log until all are read made restore's memory the size of the data.
+  type ReadOutcome = { handle: string; stored: StoredShape; logDamage: LogReadResult['damage'] } | { handle: string; error: StorageError };
   const results = await mapConcurrently(handles, READ_CONCURRENCY, async (handle): Promise<ReadOutcome> => {
     try {
       const stored = await storage.readShape(handle);
-      return { handle, stored, log: await storage.readLog(handle) };
+      return { handle, stored, logDamage: (await storage.readLog(handle)).damage };
     } catch (error) {
       if (error instanceof StorageError && error.code === 'corrupt') return { handle, error };
       throw error;
@@ -46,7 +47,7 @@ export async function readStoredShapes(storage: ShapeStorage, handles: readonly 
       continue;
     }
     const logFile = `${storage.description}: shapes/${result.handle}/log.jsonl`;
-    const damage = result.log.damage;
+    const damage = result.logDamage;
     if (damage?.kind === 'corrupt-entry') {
       remove(result.handle, 'corrupt-log', logFile, damage.line === 0 ? damage.reason : `line ${damage.line}: ${damage.reason}`);
       continue;
