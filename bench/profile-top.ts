@@ -64,7 +64,9 @@ export function summarizeProfile(profile: Profile, top = 25): { totalMs: number;
     totalMs: Math.round((total.get(frame) ?? 0) / 100) / 10,
     totalPct: Math.round(((total.get(frame) ?? 0) / totalUs) * 1000) / 10,
   });
-  const skip = (f: string): boolean => f.startsWith('(root)') || f.startsWith('(program)') || f.startsWith('(idle)');
+  // (root)/(program)/(idle) are not code; dispatch / post node:inspector is the profiler being stopped (bench/lib/profile.ts).
+  const skip = (f: string): boolean =>
+    f.startsWith('(root)') || f.startsWith('(program)') || f.startsWith('(idle)') || f === 'dispatch' || f.startsWith('post node:inspector') || f.startsWith('profiled ');
   const bySelf = [...self.keys()].filter((f) => !skip(f)).sort((a, b) => self.get(b)! - self.get(a)!).slice(0, top).map(row);
   const byTotal = [...total.keys()].filter((f) => !skip(f)).sort((a, b) => total.get(b)! - total.get(a)!).slice(0, top).map(row);
   return { totalMs: Math.round(totalUs / 1000), bySelf, byTotal };

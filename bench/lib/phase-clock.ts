@@ -4,7 +4,7 @@
  * storage the runtime restores from is wrapped, and each state is known by
  * the storage calls it makes.
  *
- * read  = start -> the last definition or log read of the load: listing,
+ * read  = start -> the last definition or log read of the load (two per listed shape): listing,
  *         reading, JSON + schema checks, log decoding (and the backup's)
  * parse = that -> the first call of committingRestore (readInDoubtBatch,
  *         retireBackup, deleteShape, removeStray): the rest of the load
@@ -37,30 +37,54 @@ export class PhaseClock {
   #commitStart: Mark | null = null;
   #commitEnd: Mark | null = null;
   #running: Mark | null = null;
+  /** Definition and log reads the load will make (two per listed shape), and made so far. */
+  #expectedReads = Number.POSITIVE_INFINITY;
+  #reads = 0;
 
-  /** The storage to restore from, wrapped so its calls mark the phases. */
+  /**
+   * The storage to restore from, wrapped so its calls mark the phases. The
+   * clock reads the CPU time (a getrusage syscall, ~10 µs here) only at the
+   * phase boundaries: the last of the load's reads, then the commit's calls.
+   */
   wrap<S extends ShapeStorage>(storage: S): S {
+    const wrappers = new Map<PropertyKey, unknown>();
     return new Proxy(storage, {
       get: (target, property, receiver) => {
         const value = Reflect.get(target, property, receiver) as unknown;
         if (typeof value !== 'function') return value;
-        const name = String(property);
-        return (...args: unknown[]) => {
-          if (COMMIT_CALLS.has(name) && !this.#commitStart) this.#commitStart = now();
-          const result = (value as (...a: unknown[]) => unknown).apply(target, args);
-          if (result instanceof Promise) return result.then((v) => (this.#done(name), v));
-          this.#done(name);
-          return result;
-        };
+        let wrapper = wrappers.get(property);
+        if (!wrapper) {
+          const name = String(property);
+          const fn = value as (...a: unknown[]) => unknown;
+          wrapper = (...args: unknown[]): unknown => {
+            if (COMMIT_CALLS.has(name) && !this.#commitStart) this.#commitStart = now();
+            const result = fn.apply(target, args);
+            if (result instanceof Promise) {
+              return result.then(
+                (v: unknown) => (this.#done(name, v), v),
+                (error: unknown) => {
+                  this.#done(name, undefined);
+                  throw error;
+                },
+              );
+            }
+            this.#done(name, result);
+            return result;
+          };
+          wrappers.set(property, wrapper);
+        }
+        return wrapper;
       },
     });
   }
 
-  #done(name: string): void {
-    if (!this.#commitStart) {
-      if (name === 'readShape' || name === 'readLog') this.#loadEnd = now();
-    } else {
+  #done(name: string, result: unknown): void {
+    if (this.#commitStart) {
       this.#commitEnd = now();
+    } else if (name === 'listShapes') {
+      this.#expectedReads = 2 * ((result as { handles?: readonly string[] } | undefined)?.handles?.length ?? 0);
+    } else if ((name === 'readShape' || name === 'readLog') && ++this.#reads === this.#expectedReads) {
+      this.#loadEnd = now();
     }
   }
 
