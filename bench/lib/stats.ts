@@ -94,17 +94,8 @@ export function medians<T extends Record<string, number>>(runs: readonly T[]): T
   return out as T;
 }
 
-/** Seeded PRNG (mulberry32): the same seed gives the same graphs and damage on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The tests' seeded PRNG (mulberry32): the same seed gives the same graphs and damage on every run. */
+export { rng } from '../../test/helpers/crash-workload.ts';
 
 export function randomInt(random: () => number, n: number): number {
   return Math.floor(random() * n);

@@ -6,11 +6,21 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createShapeRuntime } from '../../src/runtime.ts';
+import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
 
 const tempDir = useTempDirs();
 const tx = (xid: number, table: string, id: number) => ({ xid, changes: [{ op: 'insert', table, row: { id, status: 1, user_id: id, org_id: 1 } }] });
+
+/** The repair holds: one more transaction, then a restart that finds no row-store problem and the new position. */
+async function expectCleanAfterAppend(runtime: ShapeRuntime, dir: string): Promise<void> {
+  await runtime.applyTransaction(tx(6, 'public.users', 6));
+  await runtime.shutdown();
+  const again = await createShapeRuntime({ dataDir: dir });
+  expect(again.report.problems.filter((p) => p.file.includes('tables'))).toEqual([]);
+  expect(again.position()).toBe(6);
+  await again.shutdown();
+}
 
 async function populated(): Promise<{ dir: string; handle: string }> {
   const dir = await tempDir();
@@ -34,12 +44,7 @@ describe('damaged row store', () => {
     expect(runtime.report.loaded).toEqual([handle]);
     expect((await runtime.readLog(handle)).map((e) => e.xid)).toEqual([1, 2, 3, 4]);
     // The damaged tail is cut off, so a later append is readable after the next restart.
-    await runtime.applyTransaction(tx(6, 'public.users', 6));
-    await runtime.shutdown();
-    const again = await createShapeRuntime({ dataDir: dir });
-    expect(again.report.problems.filter((p) => p.file.includes('tables'))).toEqual([]);
-    expect(again.position()).toBe(6);
-    await again.shutdown();
+    await expectCleanAfterAppend(runtime, dir);
   });
 
   it('an unreadable table index: rebuilt from the table logs it can find, and named', async () => {
@@ -49,12 +54,7 @@ describe('damaged row store', () => {
     expect(runtime.report.problems.some((p) => p.file.endsWith('tables.json'))).toBe(true);
     expect(runtime.report.loaded).toEqual([handle]);
     expect(runtime.position()).toBe(5);
-    await runtime.applyTransaction(tx(6, 'public.users', 6));
-    await runtime.shutdown();
-    const again = await createShapeRuntime({ dataDir: dir });
-    expect(again.report.problems.filter((p) => p.file.includes('tables'))).toEqual([]);
-    expect(again.position()).toBe(6);
-    await again.shutdown();
+    await expectCleanAfterAppend(runtime, dir);
   });
 
   it('an index that is valid JSON of the wrong shape, or names a file outside tables/', async () => {
