@@ -55,8 +55,16 @@ const isIdentStart = (ch: string): boolean =>
   (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch === '_' || ch.charCodeAt(0) >= 0x80;
 const isIdentCont = (ch: string): boolean => isIdentStart(ch) || (ch >= '0' && ch <= '9') || ch === '$';
 
+const toLowerCase = (m: string): string => m.toLowerCase();
+
 function foldAscii(s: string): string {
-  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+  return s.replace(/[A-Z]+/g, toLowerCase);
+}
+
+/** The index of the first non-whitespace character at or after `i`. (Not a closure: see printWhere.) */
+function skipWhitespace(text: string, i: number): number {
+  while (i < text.length && isWhitespace(text[i]!)) i++;
+  return i;
 }
 
 /**
@@ -68,13 +76,10 @@ export function parseIdentifierChain(text: string): IdentifierPart[] {
   const parts: IdentifierPart[] = [];
   const n = text.length;
   let i = 0;
-  const skipWs = (): void => {
-    while (i < n && isWhitespace(text[i]!)) i++;
-  };
-  skipWs();
+  i = skipWhitespace(text, i);
   if (i === n) throw new IdentifierSyntaxError('empty name');
   for (;;) {
-    skipWs();
+    i = skipWhitespace(text, i);
     if (i === n) throw new IdentifierSyntaxError(`missing name after "." in "${text}"`);
     const ch = text[i]!;
     let part: IdentifierPart;
@@ -112,7 +117,7 @@ export function parseIdentifierChain(text: string): IdentifierPart[] {
       );
     }
     parts.push(part);
-    skipWs();
+    i = skipWhitespace(text, i);
     if (i === n) return parts;
     if (text[i] !== '.') {
       throw new IdentifierSyntaxError(
