@@ -37,6 +37,9 @@ export interface ValidationRow {
   /** The least any handle-based validation does: a Map from handle to shape, one lookup per edge (CPU ns per unit). */
   readonly floorNsPerUnit: number;
   readonly oursOverFloor: number;
+  /** Minor page faults per call (median of samples): fresh memory the call touched, ~15 µs each on these VMs. */
+  readonly faultsPerCall: number;
+  readonly floorFaultsPerCall: number;
   readonly baselineMs: number | null;
   /** Set when the baseline was cut off: its time is then at least `baselineMs`. */
   readonly baselineAborted: boolean;
@@ -58,6 +61,8 @@ export const VALIDATION_COLUMNS: readonly Column[] = [
   { key: 'nsPerUnitWall', title: 'wall ns/(shape+edge)', digits: 0 },
   { key: 'floorNsPerUnit', title: 'map floor ns', digits: 0 },
   { key: 'oursOverFloor', title: 'ours/floor', digits: 1 },
+  { key: 'faultsPerCall', title: 'faults/call', digits: 0 },
+  { key: 'floorFaultsPerCall', title: 'floor faults', digits: 0 },
   { key: 'baseline', title: 'baseline cpu ms' },
   { key: 'ratio', title: 'baseline/ours' },
 ];
@@ -77,25 +82,31 @@ export function runValidation(options: ValidationOptions): { rows: ValidationRow
       raw: [] as number[],
       rawWall: [] as number[],
       rawFloor: [] as number[],
+      rawFaults: [] as number[],
+      rawFloorFaults: [] as number[],
     };
   });
   for (let round = 0; round < options.rounds; round++) {
     for (const c of calibrated) {
       fullGc();
+      let faults = minorFaults();
       const watch = new Stopwatch();
       for (let i = 0; i < c.calls; i++) planRestore(c.graph.nodes);
       const timing = watch.stop();
+      c.rawFaults.push((minorFaults() - faults) / c.calls);
       c.raw.push(timing.cpuMs / c.calls);
       c.rawWall.push(timing.wallMs / c.calls);
       fullGc();
+      faults = minorFaults();
       const floorWatch = new Stopwatch();
       for (let i = 0; i < c.calls; i++) handleIndexFloor(c.graph.nodes);
       c.rawFloor.push(floorWatch.stop().cpuMs / c.calls);
+      c.rawFloorFaults.push((minorFaults() - faults) / c.calls);
     }
   }
 
   const rows: ValidationRow[] = [];
-  for (const { kind, size, graph, plan, raw, rawWall, rawFloor } of calibrated) {
+  for (const { kind, size, graph, plan, raw, rawWall, rawFloor, rawFaults, rawFloorFaults } of calibrated) {
     const units = graph.nodes.length + graph.edges;
     const oursMs = median(raw);
     const oursWallMs = median(rawWall);
@@ -131,6 +142,8 @@ export function runValidation(options: ValidationOptions): { rows: ValidationRow
       nsPerUnitWall: (oursWallMs * 1e6) / units,
       floorNsPerUnit: (median(rawFloor) * 1e6) / units,
       oursOverFloor: oursMs / median(rawFloor),
+      faultsPerCall: median(rawFaults),
+      floorFaultsPerCall: median(rawFloorFaults),
       baselineMs,
       baselineAborted: aborted,
       baselineRatio: baselineMs / oursMs,
@@ -170,7 +183,8 @@ export function runValidation(options: ValidationOptions): { rows: ValidationRow
       check(
         `validation linear on ${kind} (ns per shape+edge within 2x, ${fmtSize(smallest)} to ${fmtSize(largest)})`,
         `max/min ns per shape+edge = ${round(spread, 2)}x (${perUnit.map((x) => round(x, 0)).join(' / ')} ns); ` +
-          `over the hash-map floor: ${overFloor.map((x) => `${round(x, 1)}x`).join(' / ')}`,
+          `over the hash-map floor: ${overFloor.map((x) => `${round(x, 1)}x`).join(' / ')}; ` +
+          `page faults per call: ${kindRows.map((r) => round(r.faultsPerCall, 0)).join(' / ')}`,
         spread,
         2,
         (v, l) => v <= l,
@@ -188,6 +202,8 @@ export function runValidation(options: ValidationOptions): { rows: ValidationRow
     nsPerUnitWall: r.nsPerUnitWall,
     floorNsPerUnit: r.floorNsPerUnit,
     oursOverFloor: r.oursOverFloor,
+    faultsPerCall: r.faultsPerCall,
+    floorFaultsPerCall: r.floorFaultsPerCall,
     baseline: r.baselineMs === null ? null : `${r.baselineAborted ? '> ' : ''}${round(r.baselineMs, r.baselineMs < 10 ? 2 : 0).toLocaleString('en-US')}`,
     ratio: r.baselineRatio === null ? null : `${r.baselineAborted ? '>= ' : ''}${round(r.baselineRatio, 1).toLocaleString('en-US')}x`,
   }));
@@ -199,7 +215,8 @@ export const VALIDATION_DESCRIPTION = [
   '(storage gone, so their dependents dangle). Baseline: the incident code path written plainly',
   '(bench/baselines/incident-validation.ts), cut off past its time budget (then a lower bound). Times are',
   'CPU time (user + system) medians of round-robin samples, which machine load does not inflate. map floor = the',
-  'least a handle-based validation does (a Map from handle to shape, one lookup per edge), same samples. Graphs:',
+  'least a handle-based validation does (a Map from handle to shape, one lookup per edge), same samples.',
+  'faults/call = minor page faults per call (fresh memory touched; about 15 µs each on these VMs), ours and the floor\'s. Graphs:',
   ...GRAPH_KINDS.map((k) => `  ${k}: ${GRAPH_DESCRIPTIONS[k]}`),
 ].join('\n');
 
@@ -212,6 +229,10 @@ function assertSameSurvivors(kind: string, size: number, ours: readonly string[]
 
 export function fmtSize(n: number): string {
   return n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n);
+}
+
+function minorFaults(): number {
+  return process.resourceUsage().minorPageFault;
 }
 
 /** A Map from handle to index, then one lookup per dependency edge: the least a handle-based validation does. */
