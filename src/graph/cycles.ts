@@ -7,7 +7,7 @@
  */
 export function stronglyConnectedComponents(
   nodeCount: number,
-  successors: (node: number) => readonly number[],
+  successors: (node: number) => ArrayLike<number>,
   include: (node: number) => boolean = () => true,
 ): number[][] {
   const index = new Int32Array(nodeCount).fill(-1);

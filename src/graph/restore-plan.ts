@@ -57,14 +57,18 @@ export function planRestore(nodes: readonly PlanNode[], options: RestorePlanOpti
   const removedBeforePlan = new Set(preRemoved.map((r) => r.handle));
 
   // Direct faults: the node's own dependency list is wrong, whatever else happens.
+  // Edges are kept as offsets into flat Int32Arrays, both ways (deps, dependents), not
+  // an array per shape: at 100k shapes the arrays were most of the fresh memory a
+  // plan touched, and fresh memory (page faults) is what a plan's time goes to.
   const fault: (Removal | undefined)[] = new Array(n);
-  const deps: number[][] = new Array(n);
-  const dependents: number[][] = new Array(n);
+  let stored = 0;
+  for (let i = 0; i < n; i++) stored += nodes[i]!.dependencyHandles.length;
+  const depStart = new Int32Array(n + 1);
+  const depList = new Int32Array(stored);
+  const dependentStart = new Int32Array(n + 1);
+  let edges = 0;
   for (let i = 0; i < n; i++) {
-    deps[i] = [];
-    dependents[i] = [];
-  }
-  for (let i = 0; i < n; i++) {
+    depStart[i] = edges;
     const node = nodes[i]!;
     if (node.dependencyHandles.length !== node.dependencyKeys.length) {
       fault[i] = {
@@ -91,22 +95,30 @@ export function planRestore(nodes: readonly PlanNode[], options: RestorePlanOpti
           detail: `dependency ${d} names a shape with another definition`,
         };
       }
-      deps[i]!.push(j);
-      dependents[j]!.push(i);
+      depList[edges++] = j;
+      dependentStart[j + 1]!++;
     }
   }
+  depStart[n] = edges;
+  for (let i = 0; i < n; i++) dependentStart[i + 1]! += dependentStart[i]!;
+  const dependentList = new Int32Array(edges);
+  const fillAt = dependentStart.slice(0, n);
+  for (let i = 0; i < n; i++) for (let k = depStart[i]!; k < depStart[i + 1]!; k++) dependentList[fillAt[depList[k]!]!++] = i;
+  const deps = new Adjacency(depStart, depList);
+  const dependents = new Adjacency(dependentStart, dependentList);
 
   // Kahn's algorithm: topological order and depth (longest path from a root).
   const pending = new Int32Array(n);
   const depth = new Int32Array(n);
   const order: number[] = [];
   for (let i = 0; i < n; i++) {
-    pending[i] = deps[i]!.length;
+    pending[i] = deps.count(i);
     if (pending[i] === 0) order.push(i);
   }
   for (let head = 0; head < order.length; head++) {
     const v = order[head]!;
-    for (const w of dependents[v]!) {
+    for (let k = dependentStart[v]!; k < dependentStart[v + 1]!; k++) {
+      const w = dependentList[k]!;
       if (depth[w]! < depth[v]! + 1) depth[w] = depth[v]! + 1;
       if (--pending[w]! === 0) order.push(w);
     }
@@ -147,7 +159,7 @@ export function planRestore(nodes: readonly PlanNode[], options: RestorePlanOpti
         removeWith(v, own);
         continue;
       }
-      const removedDep = firstRemoved(deps[v]!, removal);
+      const removedDep = firstRemoved(depStart, depList, v, removal);
       if (removedDep !== NONE) {
         remove(v, 'dependency-removed', nodes[removedDep]!.handle);
         continue;
@@ -165,7 +177,7 @@ export function planRestore(nodes: readonly PlanNode[], options: RestorePlanOpti
   // Whatever Kahn could not order sits on a cycle or behind one.
   if (order.length < n) {
     const inCycleArea = (i: number): boolean => pending[i]! > 0;
-    const components = stronglyConnectedComponents(n, (i) => deps[i]!, inCycleArea);
+    const components = stronglyConnectedComponents(n, (i) => deps.of(i), inCycleArea);
     // Component of each node, so "is w on v's cycle" is O(1) (a search of the
     // component made a cycle of k shapes cost k^2).
     const componentOf = new Int32Array(n).fill(NONE);
@@ -174,10 +186,10 @@ export function planRestore(nodes: readonly PlanNode[], options: RestorePlanOpti
     });
     const queue: number[] = [];
     for (const [c, component] of components.entries()) {
-      const onCycle = component.length > 1 || deps[component[0]!]!.includes(component[0]!);
+      const onCycle = component.length > 1 || deps.of(component[0]!).includes(component[0]!);
       if (!onCycle) continue;
       for (const v of component) {
-        const next = deps[v]!.find((w) => componentOf[w] === c) ?? v;
+        const next = deps.of(v).find((w) => componentOf[w] === c) ?? v;
         if (fault[v]) removeWith(v, fault[v]!);
         else remove(v, 'cycle', nodes[next]!.handle);
         queue.push(v);
@@ -186,7 +198,7 @@ export function planRestore(nodes: readonly PlanNode[], options: RestorePlanOpti
     // Everything downstream of a cycle: breadth first, so each cause precedes its effects.
     for (let head = 0; head < queue.length; head++) {
       const v = queue[head]!;
-      for (const w of dependents[v]!) {
+      for (const w of dependents.of(v)) {
         if (removal[w]) continue;
         if (fault[w]) removeWith(w, fault[w]!);
         else remove(w, 'dependency-removed', nodes[v]!.handle);
@@ -210,29 +222,47 @@ export function planRestore(nodes: readonly PlanNode[], options: RestorePlanOpti
 function dropDependentShapes(
   nodes: readonly PlanNode[],
   order: readonly number[],
-  deps: readonly number[][],
-  dependents: readonly number[][],
+  deps: Adjacency,
+  dependents: Adjacency,
   removal: (Removal | undefined)[],
   remove: (i: number, reason: RemovalReason, cause: string | null, detail?: string) => void,
 ): void {
   // Dependents first (reverse topological order), so a dependency sees its dependents' fate.
   for (let k = order.length - 1; k >= 0; k--) {
     const v = order[k]!;
-    if (!removal[v] && deps[v]!.length > 0) remove(v, 'policy-drop-dependent', null);
+    if (!removal[v] && deps.count(v) > 0) remove(v, 'policy-drop-dependent', null);
   }
   for (let k = order.length - 1; k >= 0; k--) {
     const v = order[k]!;
-    if (removal[v] || nodes[v]!.requested || dependents[v]!.length === 0) continue;
-    const droppedBy = dependents[v]!.find((w) => removal[w]?.reason === 'policy-drop-dependent');
-    if (droppedBy !== undefined && dependents[v]!.every((w) => removal[w] !== undefined)) {
+    if (removal[v] || nodes[v]!.requested || dependents.count(v) === 0) continue;
+    const users = dependents.of(v);
+    const droppedBy = users.find((w) => removal[w]?.reason === 'policy-drop-dependent');
+    if (droppedBy !== undefined && users.every((w) => removal[w] !== undefined)) {
       remove(v, 'unused-dependency', nodes[droppedBy]!.handle);
     }
   }
 }
 
-function firstRemoved(deps: readonly number[], removal: readonly (Removal | undefined)[]): number {
-  for (const d of deps) if (removal[d]) return d;
+function firstRemoved(depStart: Int32Array, depList: Int32Array, v: number, removal: readonly (Removal | undefined)[]): number {
+  for (let k = depStart[v]!; k < depStart[v + 1]!; k++) if (removal[depList[k]!]) return depList[k]!;
   return NONE;
+}
+
+/** One direction of the edges: node i's neighbours are list[start[i]] .. list[start[i + 1] - 1]. */
+class Adjacency {
+  constructor(
+    readonly start: Int32Array,
+    readonly list: Int32Array,
+  ) {}
+
+  count(i: number): number {
+    return this.start[i + 1]! - this.start[i]!;
+  }
+
+  /** A view, not a copy (for the cold paths: cycles, the dropDependent policy). */
+  of(i: number): Int32Array {
+    return this.list.subarray(this.start[i]!, this.start[i + 1]!);
+  }
 }
 
 function older(a: PlanNode, b: PlanNode): boolean {
