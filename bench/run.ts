@@ -7,7 +7,7 @@
  *   --quick              1k and 10k shapes, fewer runs
  *   --only=a,b           scenarios to run: validation, restore, runtime
  *   --sizes=1000,10000   override the sizes
- *   --runs=N             runs per case (medians are over these; default 3, --quick: 1 above 1k)
+ *   --runs=N             runs per case (medians are over these; default 3, --quick: 2 at 1k, 1 above)
  *   --profile            CPU-profile the measured sections (bench/results/profiles/*.cpuprofile)
  *   --no-file-store      runtime: skip transactions through the file store (done up to 10k; --quick: 1k)
  *
@@ -34,8 +34,8 @@ const only = new Set(option('only')?.split(',') ?? ['validation', 'restore', 'ru
 const runsOption = option('runs');
 const profileDir = flag('profile') ? join(RESULTS_DIR, 'profiles') : undefined;
 const fileStore = !flag('no-file-store');
-/** Runs per case: 3 (medians); --quick runs 10k once, to stay near a minute (its 1k cases still take 3). */
-const runsFor = (size: number): number => Number(runsOption ?? (quick && size > 1_000 ? 1 : 3));
+/** Runs per case: 3 (medians); --quick runs 1k cases twice and 10k once, to stay under a minute. */
+const runsFor = (size: number): number => Number(runsOption ?? (quick ? (size > 1_000 ? 1 : 2) : 3));
 
 if (!HAVE_GC) console.warn('warning: run with node --expose-gc (npm run bench does): heap figures need it');
 
