@@ -57,10 +57,10 @@ export function planRestore(nodes: readonly PlanNode[], options: RestorePlanOpti
   const removedBeforePlan = new Set(preRemoved.map((r) => r.handle));
 
   // Direct faults: the node's own dependency list is wrong, whatever else happens.
+  const fault: (Removal | undefined)[] = new Array(n);
   // Edges are kept as offsets into flat Int32Arrays, both ways (deps, dependents), not
   // an array per shape: at 100k shapes the arrays were most of the fresh memory a
   // plan touched, and fresh memory (page faults) is what a plan's time goes to.
-  const fault: (Removal | undefined)[] = new Array(n);
   let stored = 0;
   for (let i = 0; i < n; i++) stored += nodes[i]!.dependencyHandles.length;
   const depStart = new Int32Array(n + 1);

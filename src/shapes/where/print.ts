@@ -50,7 +50,7 @@ export function printWhere(expr: WhereExpr, dependencies: readonly ShapeDefiniti
       if (expr.arg.kind === 'sublink') return printSublink(expr.arg, dependencies, true);
       return `NOT ${printOperand(expr.arg, dependencies)}`;
     case 'inList':
-      return `${printOperand(expr.expr, dependencies)} ${not(expr.negated)}IN (${expr.list.map((e) => printOperand(e, dependencies)).join(', ')})`;
+      return `${printOperand(expr.expr, dependencies)} ${not(expr.negated)}IN (${printOperands(expr.list, dependencies)})`;
     case 'isNull':
       return `${printOperand(expr.expr, dependencies)} IS ${not(expr.negated)}NULL`;
     case 'isBool':
@@ -71,6 +71,12 @@ export function printWhere(expr: WhereExpr, dependencies: readonly ShapeDefiniti
 
 function printOperand(e: WhereExpr, dependencies: readonly ShapeDefinition[]): string {
   return e.kind === 'column' || e.kind === 'const' ? printWhere(e, dependencies) : `(${printWhere(e, dependencies)})`;
+}
+
+function printOperands(list: readonly WhereExpr[], dependencies: readonly ShapeDefinition[]): string {
+  let out = '';
+  for (let i = 0; i < list.length; i++) out += (i > 0 ? ', ' : '') + printOperand(list[i]!, dependencies);
+  return out;
 }
 
 function printBoolArgs(args: readonly WhereExpr[], dependencies: readonly ShapeDefinition[], separator: string): string {
