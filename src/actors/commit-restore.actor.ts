@@ -4,6 +4,7 @@ import type { LogEntry, ShapeStorage, StrayEntry } from '../storage/storage.ts';
 import { mapConcurrently } from '../restore/map-concurrently.ts';
 import type { RestoreProblem } from '../restore/load-result.ts';
 import { TableStore } from '../rows/table-store.ts';
+import { xidOf } from '../transactions/transaction.ts';
 
 export interface CommitRestoreInput {
   readonly storage: ShapeStorage;
@@ -52,7 +53,7 @@ export const commitRestoreActor = fromPromise<CommitRestoreOutput, CommitRestore
   // ones mean batches were committed after it, and the journal lost their records (damage, not a
   // crash). Undoing back to that prepare would drop acknowledged transactions: leave it.
   if (inDoubt && storage.rowStoreDir) {
-    const prepared = Math.max(inDoubt.position, ...inDoubt.transactions.map((t) => (typeof t === 'object' && t !== null && typeof (t as { xid?: unknown }).xid === 'number' ? (t as { xid: number }).xid : 0)));
+    const prepared = Math.max(inDoubt.position, ...inDoubt.transactions.map((t) => xidOf(t) ?? 0));
     const written = await TableStore.highestXidOnDisk(storage.rowStoreDir);
     if (written > prepared) {
       problems.push({

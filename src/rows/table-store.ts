@@ -114,14 +114,13 @@ export class TableStore implements RowSource {
    */
   static async highestXidOnDisk(dataDir: string): Promise<number> {
     const dir = join(dataDir, 'tables');
-    let meta: Meta;
+    let meta: Meta | string;
     try {
-      const parsed = metaSchema.safeParse(JSON.parse(await readFile(join(dir, 'tables.json'), 'utf8')));
-      if (!parsed.success) return 0;
-      meta = parsed.data;
+      meta = parseMeta(await readFile(join(dir, 'tables.json'), 'utf8'));
     } catch {
       return 0;
     }
+    if (typeof meta === 'string') return 0;
     let max = 0;
     for (const info of Object.values(meta.tables)) {
       let buffer: Buffer;

@@ -48,11 +48,17 @@ const transactionSchema = z.strictObject({
     .min(1),
 });
 
+/** The `xid` of a transaction not validated yet, when it has a numeric one. */
+export function xidOf(value: unknown): number | null {
+  const xid = typeof value === 'object' && value !== null ? (value as { xid?: unknown }).xid : undefined;
+  return typeof xid === 'number' ? xid : null;
+}
+
 /** Validates a transaction from outside (a file line, a caller), normalizing table names. */
 export function parseTransaction(value: unknown, line: number | null = null): Transaction {
   const parsed = transactionSchema.safeParse(value);
   if (!parsed.success) {
-    const xid = typeof (value as { xid?: unknown })?.xid === 'number' ? (value as { xid: number }).xid : null;
+    const xid = xidOf(value);
     const issue = parsed.error.issues[0]!;
     throw new TransactionError(`${issue.path.join('.') || '(root)'}: ${issue.message}`, xid, line);
   }
