@@ -76,12 +76,40 @@ async function release(file: string, me: LockOwner): Promise<void> {
 
 async function readOwner(file: string): Promise<LockOwner | null> {
   try {
-    const value = JSON.parse(await readFile(file, 'utf8')) as Partial<LockOwner>;
-    if (typeof value.pid === 'number' && typeof value.hostname === 'string' && typeof value.acquiredAt === 'string') return value as LockOwner;
+    return parseOwner(await readFile(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+function parseOwner(text: string): LockOwner | null {
+  try {
+    const value = JSON.parse(text) as Partial<LockOwner> | null;
+    if (value && typeof value.pid === 'number' && typeof value.hostname === 'string' && typeof value.acquiredAt === 'string') return value as LockOwner;
     return null;
   } catch {
     return null;
   }
+}
+
+export type LockState =
+  | { readonly kind: 'none' }
+  /** Torn by a crash while being written: `lockDataDir` takes it over. */
+  | { readonly kind: 'unreadable' }
+  /** `live`: `lockDataDir` refuses; `stale` (its process is gone): it takes the lock over. */
+  | { readonly kind: 'live' | 'stale'; readonly owner: LockOwner };
+
+/** The data dir's lock as `lockDataDir` would judge it, read without taking it (doctor). */
+export async function readLockState(dataDir: string): Promise<LockState> {
+  let text: string;
+  try {
+    text = await readFile(join(dataDir, LOCK_FILE), 'utf8');
+  } catch {
+    return { kind: 'none' };
+  }
+  const owner = parseOwner(text);
+  if (!owner) return { kind: 'unreadable' };
+  return { kind: isAlive(owner) ? 'live' : 'stale', owner };
 }
 
 /** Alive = on this host and the pid exists. A lock from another host is trusted as live. */

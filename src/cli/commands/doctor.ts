@@ -1,11 +1,11 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CliCommand, CommandContext } from '../command.ts';
 import { ExitCode } from '../errors.ts';
 import { plural, removedShapesTable, restoreReportJson, table, type JsonValue } from '../format.ts';
 import { runtimeOptions } from '../open-runtime.ts';
 import type { RestoreReport } from '../../machines/runtime.types.ts';
+import { LOCK_FILE, readLockState } from '../../storage/data-dir-lock.ts';
 import type { PreparedBatch } from '../../storage/storage.ts';
 
 /** What is expected at the top of a data dir; anything else is noted (and left alone, as restore does). */
@@ -65,35 +65,17 @@ async function diagnose(context: CommandContext): Promise<Diagnosis> {
 }
 
 async function lockNotes(dataDir: string): Promise<Note[]> {
-  const file = join(dataDir, 'lock');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return [];
-  }
-  type LockOwner = { pid?: unknown; hostname?: unknown; acquiredAt?: unknown } | null;
-  let owner: LockOwner = null;
-  try {
-    owner = JSON.parse(text) as LockOwner;
-  } catch {
-    // torn by a crash while being written
-  }
-  if (!owner || typeof owner.pid !== 'number' || typeof owner.hostname !== 'string') {
-    return [{ file, finding: 'lock file unreadable (torn by a crash)', restore: 'takes the lock over' }];
-  }
-  const alive = owner.hostname !== hostname() || processAlive(owner.pid);
-  return alive
-    ? [{ file, finding: `in use by process ${owner.pid} on ${owner.hostname} (since ${String(owner.acquiredAt)}): this diagnosis is of a live data dir`, restore: 'refused until that process stops' }]
-    : [{ file, finding: `left by process ${owner.pid}, which is gone (a crash)`, restore: 'takes the lock over' }];
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  const file = join(dataDir, LOCK_FILE);
+  const lock = await readLockState(dataDir);
+  switch (lock.kind) {
+    case 'none':
+      return [];
+    case 'unreadable':
+      return [{ file, finding: 'lock file unreadable (torn by a crash)', restore: 'takes the lock over' }];
+    case 'live':
+      return [{ file, finding: `in use by process ${lock.owner.pid} on ${lock.owner.hostname} (since ${lock.owner.acquiredAt}): this diagnosis is of a live data dir`, restore: 'refused until that process stops' }];
+    case 'stale':
+      return [{ file, finding: `left by process ${lock.owner.pid}, which is gone (a crash)`, restore: 'takes the lock over' }];
   }
 }
 
