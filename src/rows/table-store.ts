@@ -134,6 +134,19 @@ export class TableStore implements RowSource {
     return max;
   }
 
+  /**
+   * The tables the row store under `dataDir` recorded (empty when it has no readable index), read
+   * without opening the store: a source compares them with the tables it follows.
+   */
+  static async recordedTables(dataDir: string): Promise<Set<string>> {
+    try {
+      const meta = JSON.parse(await readFile(join(dataDir, 'tables', 'tables.json'), 'utf8')) as { tables?: Record<string, unknown> };
+      return new Set(Object.keys(meta.tables ?? {}));
+    } catch {
+      return new Set();
+    }
+  }
+
   /** Highest transaction applied (0 when none): the position a restart resumes from. */
   get lastXid(): number {
     let max = 0;

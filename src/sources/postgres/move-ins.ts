@@ -26,6 +26,7 @@
  * must be visible in S; in the rare race where its commit is not yet visible
  * to new snapshots, the query is run again.)
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { RuntimeLogger } from '../../logging/runtime-logger.ts';
@@ -219,8 +220,16 @@ export function hasMarker(t: StreamTransaction, marker: string): boolean {
 }
 
 export function relationName(relation: { schema: string; name: string }): string {
-  return printTableName({ schema: relation.schema, name: relation.name });
+  // Called for every change message with the decoder's cached relation object: print its name once.
+  let name = RELATION_NAMES.get(relation);
+  if (name === undefined) {
+    name = printTableName({ schema: relation.schema, name: relation.name });
+    RELATION_NAMES.set(relation, name);
+  }
+  return name;
 }
+
+const RELATION_NAMES = new WeakMap<object, string>();
 
 /** The row keys a change message touches (old and new key of an update). */
 export function keysOf(message: Exclude<StreamMessage, { tag: 'relation' | 'message' | 'truncate' }>, keyColumns: readonly string[]): string[] {
@@ -245,8 +254,4 @@ export function keysOf(message: Exclude<StreamMessage, { tag: 'relation' | 'mess
       break;
   }
   return keys;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -40,8 +40,7 @@ export function catalogSchema(info: TableInfo): Parameters<typeof schemaChange>[
   return { oid: info.oid, keyColumns: info.keyColumns, columns: info.columns };
 }
 
-/** The baseline extended with columns that were added since (they do not remove shapes). */
-export function withAddedColumns(baseline: TableBaseline, now: Parameters<typeof schemaChange>[1]): TableBaseline | null {
-  const added = now.columns.filter((c) => !baseline.columns.some((b) => b.name === c.name));
-  return added.length === 0 ? null : { ...baseline, columns: [...baseline.columns, ...added] };
+/** Columns were added since the baseline (they do not remove shapes; the table is read again). */
+export function hasAddedColumns(baseline: TableBaseline, now: Parameters<typeof schemaChange>[1]): boolean {
+  return now.columns.some((c) => !baseline.columns.some((b) => b.name === c.name));
 }

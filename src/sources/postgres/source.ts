@@ -22,15 +22,14 @@
  * holds but the table no longer does), with the marker's commit LSN as id.
  * Every transaction after the marker committed after S: applied as usual.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Pgoutput } from 'pg-logical-replication';
 import { silentLogger, type RuntimeLogger } from '../../logging/runtime-logger.ts';
 import type { ShapeRegistry } from '../../registry/shape-registry.ts';
 import { rowKey } from '../../rows/row-key.ts';
 import type { RowSource } from '../../rows/row-source.ts';
-import type { TableStore } from '../../rows/table-store.ts';
+import { TableStore } from '../../rows/table-store.ts';
 import type { AddedShape, ShapeRuntime } from '../../runtime.ts';
 import { normalizeShape, type ShapeDefinition } from '../../shapes/definition.ts';
 import type { Row } from '../../shapes/where/evaluate.ts';
@@ -41,7 +40,7 @@ import { describeConnectError, describeTarget, PostgresSourceError } from './err
 import { formatLsn, parseLsn } from './lsn.ts';
 import { keysOf, MARKER_PREFIX, PostgresMoveInSource, relationName } from './move-ins.ts';
 import { PgSnapshot } from './snapshot.ts';
-import { catalogSchema, relationSchema, schemaChange, withAddedColumns } from './schema.ts';
+import { catalogSchema, hasAddedColumns, relationSchema, schemaChange } from './schema.ts';
 import { SourceStateFile, type TableBaseline } from './state.ts';
 import { ReplicationStream, type StreamMessage, type StreamTransaction } from './stream.ts';
 import { quoteIdent } from './sql.ts';
@@ -242,7 +241,7 @@ export class PostgresSource {
    * stands; a changed key is a schema change, found when the table is synced).
    */
   async runtimeKeyColumns(): Promise<Record<string, readonly string[]>> {
-    const recorded = await recordedTables(this.#options.stateDir);
+    const recorded = await TableStore.recordedTables(this.#options.stateDir);
     const out: Record<string, readonly string[]> = {};
     for (const info of this.#catalog.values()) if (info.keyColumns.length > 0 && !recorded.has(info.table)) out[info.table] = info.keyColumns;
     return out;
@@ -648,9 +647,10 @@ export class PostgresSource {
         continue;
       }
       this.#catalog.set(table, info);
-      const change = schemaChange(baseline, catalogSchema(info));
+      const now = catalogSchema(info);
+      const change = schemaChange(baseline, now);
       if (change) this.#failTable(table, change);
-      else if (withAddedColumns(baseline, catalogSchema(info))) this.#resync(table, 'column(s) added');
+      else if (hasAddedColumns(baseline, now)) this.#resync(table, 'column(s) added');
     }
   }
 
@@ -728,7 +728,7 @@ export class PostgresSource {
           const now = relationSchema(message);
           const change = schemaChange(baseline, now);
           if (change) this.#failTable(table, change);
-          else if (withAddedColumns(baseline, now)) this.#resync(table, 'column(s) added');
+          else if (hasAddedColumns(baseline, now)) this.#resync(table, 'column(s) added');
           break;
         }
         case 'insert':
@@ -927,16 +927,6 @@ export function tablesOf(definition: ShapeDefinition): string[] {
   return [...tables];
 }
 
-/** Tables the data dir's row store recorded (with their key columns). */
-async function recordedTables(dataDir: string): Promise<Set<string>> {
-  try {
-    const meta = JSON.parse(await readFile(join(dataDir, 'tables', 'tables.json'), 'utf8')) as { tables?: Record<string, unknown> };
-    return new Set(Object.keys(meta.tables ?? {}));
-  } catch {
-    return new Set();
-  }
-}
-
 function defined(row: Record<string, unknown>): Row {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(row)) if (v !== undefined) out[k] = v;
@@ -947,8 +937,3 @@ function withoutKey<T>(record: Record<string, T>, key: string): Record<string, T
   const { [key]: _gone, ...rest } = record;
   return rest;
 }
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-

@@ -1,4 +1,5 @@
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RuntimeLogger } from '../../logging/runtime-logger.ts';
 import { describeConnectError, isConnectionError, PostgresSourceError } from './errors.ts';
 import { formatLsn, parseLsn } from './lsn.ts';
@@ -19,7 +20,6 @@ export interface StreamTransaction {
   readonly xid: number;
   /** LSN of the commit record: the runtime's transaction id, and what is confirmed to the slot. */
   readonly commitLsn: number;
-  readonly endLsn: number;
   readonly messages: readonly StreamMessage[];
 }
 
@@ -295,7 +295,7 @@ export class ReplicationStream {
         // After a reconnect the server may send again what we have (it resumes at a commit boundary).
         if (current.commitLsn <= this.#lastReceived) return;
         this.#lastReceived = current.commitLsn;
-        this.#received.push({ xid: current.xid, commitLsn: current.commitLsn, endLsn: parseLsn(message.commitEndLsn ?? '0/0'), messages: current.messages });
+        this.#received.push({ xid: current.xid, commitLsn: current.commitLsn, messages: current.messages });
         // Backpressure: a long backlog (catching up) is not read into memory all at once.
         if (!this.#paused && this.backlog > BACKLOG_HIGH && this.#lookingAhead === 0) this.#flow(true);
         this.#wake();
@@ -332,8 +332,4 @@ function describeStreamError(error: unknown, options: ReplicationStreamOptions):
     return new PostgresSourceError('replication-right', `cannot stream from slot ${options.slot}: ${text} (the role needs the REPLICATION attribute)`, { cause: error });
   }
   return error instanceof Error ? error : new Error(String(error));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
