@@ -29,7 +29,7 @@ export type { RestorePolicy } from './graph/restore-plan.ts';
 export type { LoadMode, RestoreProblem } from './restore/load-result.ts';
 export { FileStorage, MemoryStorage, openFileStorage, dataDirLayout, StorageError, type LogEntry, type ShapeStorage, type StoredShape } from './storage/index.ts';
 export type { ShapeDefinition, Replica } from './shapes/definition.ts';
-export type { Transaction } from './transactions/transaction.ts';
+export type { Transaction } from './shapes/transaction.ts';
 export { createInspectionRecorder, type InspectionRecorder, type RecordedInspectionEvent } from './inspection/inspection-recorder.ts';
 export { startLiveInspector, type LiveInspector, type LiveInspectorOptions } from './inspection/inspector-server.ts';
 export { createStderrLogger, silentLogger, type LogLevel, type RuntimeLogger } from './logging/runtime-logger.ts';

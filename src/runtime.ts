@@ -4,11 +4,11 @@ import type { Removal } from './graph/removal.ts';
 import { shapeRuntimeMachine } from './machines/restore.machine.ts';
 import type { RequestError, RestoreReport, RuntimeEmitted, RuntimeOutput, RuntimeRequest, ShapeRuntimeInput } from './machines/runtime.types.ts';
 import type { ShapeDefinition } from './shapes/definition.ts';
-import type { Transaction } from './transactions/transaction.ts';
+import type { Transaction } from './shapes/transaction.ts';
 import { openFileStorage } from './storage/file-store.ts';
 import type { LogEntry, ShapeStorage, StoredShape } from './storage/storage.ts';
-import { CountedLinkSet } from './dataflow/counted-link-set.ts';
-import { DEFAULT_KEY_COLUMNS } from './rows/table-store.ts';
+import { CountedLinkSet } from './live/counted-link-set.ts';
+import { DEFAULT_KEY_COLUMNS } from './storage/rows/table-store.ts';
 import { columnNames } from './shapes/definition.ts';
 
 export type ShapeRuntimeActor = Actor<typeof shapeRuntimeMachine>;

@@ -1,6 +1,7 @@
 import { createActor, type AnyActorRef } from 'xstate';
-import { consumerLogic, type ConsumerContext, type ConsumerEvent, type ConsumerInput, type ConsumerRef } from './consumer.actor.ts';
-import { materializerLogic, type LinkMoves, type MaterializerEvent, type MaterializerInput, type MaterializerRef } from './materializer.actor.ts';
+import type { ConsumerEvent, DeliveryResult, LinkMoves, MaterializerEvent } from '../live/shape-actors-port.ts';
+import { consumerLogic, type ConsumerContext, type ConsumerInput, type ConsumerRef } from './consumer.actor.ts';
+import { materializerLogic, type MaterializerInput, type MaterializerRef } from './materializer.actor.ts';
 import { RestartTracker, type RestartIntensity } from './restart-intensity.ts';
 
 /**
@@ -28,11 +29,6 @@ export interface ActorDirectoryOptions {
   readonly consumerLogic?: typeof consumerLogic;
   readonly now?: () => number;
 }
-
-export type DeliveryResult =
-  | { readonly ok: true }
-  /** The actor kept failing past its restart intensity, or could not reach a dependency. */
-  | { readonly ok: false; readonly error: unknown; readonly restarts: number };
 
 /**
  * Owns every consumer and materializer actor. They join the runtime's actor

@@ -1,11 +1,12 @@
 import { fromPromise } from 'xstate';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
-import type { TableStore } from '../rows/table-store.ts';
-import type { RowSource } from '../rows/row-source.ts';
+import type { TableStore } from '../storage/rows/table-store.ts';
+import type { RowSource } from '../storage/rows/row-source.ts';
 import { mapConcurrently } from '../restore/map-concurrently.ts';
 import { StorageError, type ShapeStorage } from '../storage/storage.ts';
-import { routeTransactions, type ShapeActorsPort, type ShapeFailure } from '../transactions/route-transactions.ts';
-import { parseTransaction, TransactionError, type Transaction } from '../transactions/transaction.ts';
+import { routeTransactions, type ShapeFailure } from '../live/route-transactions.ts';
+import type { ShapeActorsPort } from '../live/shape-actors-port.ts';
+import { parseTransaction, TransactionError, type Transaction } from '../shapes/transaction.ts';
 
 export interface ApplyTransactionsInput {
   readonly storage: ShapeStorage;

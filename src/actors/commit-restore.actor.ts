@@ -3,8 +3,8 @@ import type { Removal } from '../graph/removal.ts';
 import type { LogEntry, ShapeStorage, StrayEntry } from '../storage/storage.ts';
 import { mapConcurrently } from '../restore/map-concurrently.ts';
 import type { RestoreProblem } from '../restore/load-result.ts';
-import { TableStore } from '../rows/table-store.ts';
-import { xidOf } from '../transactions/transaction.ts';
+import { TableStore } from '../storage/rows/table-store.ts';
+import { xidOf } from '../shapes/transaction.ts';
 
 export interface CommitRestoreInput {
   readonly storage: ShapeStorage;

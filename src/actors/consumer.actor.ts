@@ -1,19 +1,11 @@
 import type { ActorRefFrom } from 'xstate';
-import { changeEntries, NO_LINKS, type RowChange, type ShapeSpec } from '../dataflow/shape-entries.ts';
-import type { KeyedRow } from '../rows/row-source.ts';
+import { changeEntries, NO_LINKS, type RowChange, type ShapeSpec } from '../live/shape-entries.ts';
+import type { KeyedRow } from '../storage/rows/row-source.ts';
 import type { LinkSet, LinkValues } from '../shapes/where/evaluate.ts';
 import type { LogEntry } from '../storage/storage.ts';
-import type { LinkMoves, MaterializerRef } from './materializer.actor.ts';
+import type { ConsumerEvent, LinkMoves } from '../live/shape-actors-port.ts';
+import type { MaterializerRef } from './materializer.actor.ts';
 import { fromReducer } from './reducer-logic.ts';
-
-export type ConsumerEvent = {
-  readonly type: 'TRANSACTION.ROUTED';
-  readonly xid: number;
-  /** Changes to rows of this shape's table, in transaction order. */
-  readonly changes: readonly RowChange[];
-  /** Unchanged rows whose membership may have moved with a dependency's values. */
-  readonly candidates: readonly KeyedRow[];
-};
 
 export interface ConsumerInput extends ShapeSpec {
   readonly handle: string;

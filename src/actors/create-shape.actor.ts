@@ -1,10 +1,10 @@
 import { fromPromise } from 'xstate';
-import { CountedLinkSet } from '../dataflow/counted-link-set.ts';
-import { snapshotEntries } from '../dataflow/shape-entries.ts';
+import { CountedLinkSet } from '../live/counted-link-set.ts';
+import { snapshotEntries } from '../live/shape-entries.ts';
 import { planShapeCreation, type ShapeCreationPlan } from '../registry/plan-shape-creation.ts';
 import type { ShapeRecord } from '../registry/shape-record.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
-import type { RowSource } from '../rows/row-source.ts';
+import type { RowSource } from '../storage/rows/row-source.ts';
 import { columnNames, normalizeShape } from '../shapes/definition.ts';
 import type { LinkSet } from '../shapes/where/evaluate.ts';
 import { loadSqlParser } from '../shapes/where/sql-parser.ts';

@@ -1,12 +1,8 @@
 import type { ActorRefFrom } from 'xstate';
-import { CountedLinkSet, type LinkMovement } from '../dataflow/counted-link-set.ts';
+import { CountedLinkSet } from '../live/counted-link-set.ts';
+import type { LinkMoves, MaterializerEvent } from '../live/shape-actors-port.ts';
 import type { LogEntry } from '../storage/storage.ts';
 import { fromReducer } from './reducer-logic.ts';
-
-/** What moved with one transaction. */
-export interface LinkMoves extends LinkMovement {
-  readonly xid: number;
-}
 
 export interface MaterializerContext {
   readonly handle: string;
@@ -15,10 +11,6 @@ export interface MaterializerContext {
   readonly lastXid: number;
   readonly lastMoves: LinkMoves | null;
 }
-
-export type MaterializerEvent =
-  /** The dependency shape logged these entries (in log order) for transaction `xid`. */
-  { readonly type: 'SHAPE.ENTRIES_LOGGED'; readonly xid: number; readonly entries: readonly LogEntry[] };
 
 export interface MaterializerInput {
   readonly handle: string;

@@ -5,8 +5,8 @@ import type { Removal, RemovalReason } from '../graph/removal.ts';
 import type { RestorePlan, RestorePolicy } from '../graph/restore-plan.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
 import type { LoadMode, LoadResult, RestoreProblem } from '../restore/load-result.ts';
-import type { TableStore } from '../rows/table-store.ts';
-import type { RowSource } from '../rows/row-source.ts';
+import type { TableStore } from '../storage/rows/table-store.ts';
+import type { RowSource } from '../storage/rows/row-source.ts';
 import type { LogEntry, ShapeStorage } from '../storage/storage.ts';
 import type { RuntimeLogger } from '../logging/runtime-logger.ts';
 

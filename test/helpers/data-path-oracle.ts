@@ -6,7 +6,7 @@
  * give exactly those rows; a dependency shape's link values must be exactly
  * the selected-column tuples of those rows.
  */
-import { CountedLinkSet } from '../../src/dataflow/counted-link-set.ts';
+import { CountedLinkSet } from '../../src/live/counted-link-set.ts';
 import { columnNames, normalizeShape, type NormalizedShape, type ShapeDefinition } from '../../src/shapes/definition.ts';
 import { evaluateWhere, type Row } from '../../src/shapes/where/evaluate.ts';
 import { linkKey } from '../../src/shapes/where/link-key.ts';

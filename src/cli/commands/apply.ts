@@ -6,8 +6,8 @@ import { CliError, isShapeRuntimeError } from '../errors.ts';
 import { plural, restoreNoticeText, restoreSummaryJson } from '../format.ts';
 import { withRuntime } from '../open-runtime.ts';
 import { parseKeyColumns } from '../options.ts';
-import { rowKey } from '../../rows/row-key.ts';
-import { parseTransaction, TransactionError, type Transaction } from '../../transactions/transaction.ts';
+import { rowKey } from '../../storage/rows/row-key.ts';
+import { parseTransaction, TransactionError, type Transaction } from '../../shapes/transaction.ts';
 import type { ShapeRuntime } from '../../runtime.ts';
 
 /** Transactions sent ahead of their acknowledgement: the runtime commits what is queued together. */

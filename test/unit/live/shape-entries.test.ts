@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { changeEntries, NO_LINKS, snapshotEntries, type ShapeSpec } from '../../../src/dataflow/shape-entries.ts';
+import { changeEntries, NO_LINKS, snapshotEntries, type ShapeSpec } from '../../../src/live/shape-entries.ts';
 import { linkKey } from '../../../src/shapes/where/link-key.ts';
 import { loadSqlParser, parseWhere } from '../../../src/shapes/where/index.ts';
 import type { LinkValues } from '../../../src/shapes/where/evaluate.ts';

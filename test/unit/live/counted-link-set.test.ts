@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CountedLinkSet } from '../../../src/dataflow/counted-link-set.ts';
+import { CountedLinkSet } from '../../../src/live/counted-link-set.ts';
 import { linkKey } from '../../../src/shapes/where/link-key.ts';
 import type { LogEntry } from '../../../src/storage/storage.ts';
 

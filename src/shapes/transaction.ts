@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { IdentifierSyntaxError, parseTableName, printTableName } from '../shapes/identifiers.ts';
-import type { Row } from '../shapes/where/evaluate.ts';
+import { IdentifierSyntaxError, parseTableName, printTableName } from './identifiers.ts';
+import type { Row } from './where/evaluate.ts';
 
 export type ChangeOp = 'insert' | 'update' | 'delete';
 

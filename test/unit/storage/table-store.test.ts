@@ -1,9 +1,9 @@
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TableStore } from '../../../src/rows/table-store.ts';
+import { TableStore } from '../../../src/storage/rows/table-store.ts';
 import { linkKey } from '../../../src/shapes/where/link-key.ts';
-import { TransactionError } from '../../../src/transactions/transaction.ts';
+import { TransactionError } from '../../../src/shapes/transaction.ts';
 import { useTempDirs } from '../../helpers/temp-dir.ts';
 
 const tempDir = useTempDirs();

@@ -1,4 +1,4 @@
-import type { Row } from '../shapes/where/evaluate.ts';
+import type { Row } from '../../shapes/where/evaluate.ts';
 
 export interface KeyedRow {
   readonly key: string;

@@ -1,23 +1,12 @@
-import type { ConsumerEvent } from '../actors/consumer.actor.ts';
-import type { LinkMoves, MaterializerEvent } from '../actors/materializer.actor.ts';
-import type { DeliveryResult } from '../actors/actor-directory.ts';
+import type { LinkMoves, ShapeActorsPort } from './shape-actors-port.ts';
 import type { RemovalReason } from '../graph/removal.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
-import type { ResolvedChange, TableStore } from '../rows/table-store.ts';
-import type { KeyedRow, RowSource } from '../rows/row-source.ts';
+import type { ResolvedChange, TableStore } from '../storage/rows/table-store.ts';
+import type { KeyedRow, RowSource } from '../storage/rows/row-source.ts';
 import { sublinkTestColumns } from '../shapes/where/columns.ts';
 import type { WhereExpr } from '../shapes/where/ast.ts';
 import type { LogEntry } from '../storage/storage.ts';
-import { TransactionError, type Transaction } from './transaction.ts';
-
-/** How the router reaches the actors (the ActorDirectory; a fake in unit tests). */
-export interface ShapeActorsPort {
-  deliverToConsumer(handle: string, event: ConsumerEvent): DeliveryResult;
-  consumerOutput(handle: string): { readonly xid: number; readonly entries: readonly LogEntry[] } | null;
-  deliverToMaterializer(handle: string, event: MaterializerEvent): DeliveryResult;
-  materializerMoves(handle: string): LinkMoves | null;
-  materializer(handle: string): unknown;
-}
+import { TransactionError, type Transaction } from '../shapes/transaction.ts';
 
 export interface ShapeFailure {
   readonly handle: string;

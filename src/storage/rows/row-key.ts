@@ -1,4 +1,4 @@
-import type { Row } from '../shapes/where/evaluate.ts';
+import type { Row } from '../../shapes/where/evaluate.ts';
 
 /**
  * A row's identity: its primary key values, canonically encoded. NULL or

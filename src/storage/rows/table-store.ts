@@ -1,14 +1,14 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { linkKey } from '../shapes/where/link-key.ts';
-import type { Row } from '../shapes/where/evaluate.ts';
-import { nodeDurableFs, type DurableFs } from '../storage/fs-durable.ts';
-import { bytesThroughXid, decodeLog, encodeLogEntries } from '../storage/log-codec.ts';
-import type { LogEntry } from '../storage/storage.ts';
-import { isErrno } from '../storage/file-store.ts';
-import type { Change, Transaction } from '../transactions/transaction.ts';
-import { TransactionError } from '../transactions/transaction.ts';
+import { linkKey } from '../../shapes/where/link-key.ts';
+import type { Row } from '../../shapes/where/evaluate.ts';
+import { nodeDurableFs, type DurableFs } from '../fs-durable.ts';
+import { bytesThroughXid, decodeLog, encodeLogEntries } from '../log-codec.ts';
+import type { LogEntry } from '../storage.ts';
+import { isErrno } from '../file-store.ts';
+import type { Change, Transaction } from '../../shapes/transaction.ts';
+import { TransactionError } from '../../shapes/transaction.ts';
 import { rowKey } from './row-key.ts';
 import type { KeyedRow, RowSource } from './row-source.ts';
 
