@@ -25,10 +25,14 @@ export const NO_LINKS: LinkValues = () => EMPTY;
 const EMPTY: LinkSet = { has: () => false };
 
 /**
- * The log entries one transaction produces for a shape. A row that moves into
- * the shape is an insert, out of it a delete, within it an update; `before`
- * and `after` are the dependency link values on either side of the
- * transaction. `candidates` are unchanged rows whose links moved.
+ * The log entries one transaction produces for a shape: at most one per row.
+ * A row's changes are taken together (its first old row, its last new row):
+ * the old row is judged against the dependency link values before the
+ * transaction (`before`), the new one against those after it (`after`), so
+ * the shape ends as Postgres would select it after the transaction however
+ * often the row changed in it. A row that moves into the shape is an insert,
+ * out of it a delete, within it an update. `candidates` are unchanged rows
+ * whose links moved.
  */
 export function changeEntries(
   spec: ShapeSpec,
@@ -39,7 +43,7 @@ export function changeEntries(
 ): LogEntry[] {
   const matches = (row: Row | null, values: LinkValues): boolean => row !== null && (spec.where === undefined || evaluateWhere(spec.where, row, values));
   const entries: LogEntry[] = [];
-  for (const change of changes) {
+  for (const change of netChanges(changes)) {
     const was = matches(change.oldRow, links.before);
     const is = matches(change.row, links.after);
     if (is && !was) entries.push({ xid, op: 'insert', key: change.key, row: project(spec, change.row!) });
@@ -55,6 +59,20 @@ export function changeEntries(
     else if (was && !is) entries.push({ xid, op: 'delete', key: candidate.key, row: keyOnly(spec, candidate.row) });
   }
   return entries;
+}
+
+/**
+ * One change per row, in order of first appearance: the row before the
+ * transaction (its first change's old row) and after it (its last change's
+ * new row). A row inserted and deleted again nets to nothing changed.
+ */
+export function netChanges(changes: readonly RowChange[]): RowChange[] {
+  const byKey = new Map<string, RowChange>();
+  for (const change of changes) {
+    const first = byKey.get(change.key);
+    byKey.set(change.key, first ? { key: change.key, oldRow: first.oldRow, row: change.row } : change);
+  }
+  return [...byKey.values()];
 }
 
 /** A new shape's initial log: an insert for every current row that matches. */

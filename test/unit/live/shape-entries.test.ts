@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { changeEntries, NO_LINKS, snapshotEntries, type ShapeSpec } from '../../../src/live/shape-entries.ts';
+import { changeEntries, netChanges, NO_LINKS, snapshotEntries, type ShapeSpec } from '../../../src/live/shape-entries.ts';
 import { linkKey } from '../../../src/shapes/where/link-key.ts';
 import { loadSqlParser, parseWhere } from '../../../src/shapes/where/index.ts';
 import type { LinkValues } from '../../../src/shapes/where/evaluate.ts';
@@ -72,6 +72,36 @@ describe('changeEntries', () => {
     // the row changed uid from 10 to 20 while 20 moved into the excluded set: it leaves the shape
     const entries = changeEntries(s, 3, [{ key: '[1]', oldRow: { id: 1, uid: 10 }, row: { id: 1, uid: 20 } }], [], { before: set(), after: set(20) });
     expect(entries).toEqual([{ xid: 3, op: 'delete', key: '[1]', row: { id: 1 } }]);
+  });
+});
+
+describe('netChanges', () => {
+  it("takes a row's changes together: its first old row, its last new row, in order of first appearance", () => {
+    const changes = [
+      { key: '[1]', oldRow: null, row: { id: 1, a: 1 } },
+      { key: '[2]', oldRow: { id: 2, a: 0 }, row: { id: 2, a: 5 } },
+      { key: '[1]', oldRow: { id: 1, a: 1 }, row: { id: 1, a: 2 } },
+      { key: '[2]', oldRow: { id: 2, a: 5 }, row: null },
+    ];
+    expect(netChanges(changes)).toEqual([
+      { key: '[1]', oldRow: null, row: { id: 1, a: 2 } },
+      { key: '[2]', oldRow: { id: 2, a: 0 }, row: null },
+    ]);
+  });
+
+  it('judges a row changed twice once: insert then update under moving links is one insert', () => {
+    const s = spec('uid IN (SELECT user_id FROM public.m)');
+    const entries = changeEntries(
+      s,
+      3,
+      [
+        { key: '[1]', oldRow: null, row: { id: 1, uid: 10 } },
+        { key: '[1]', oldRow: { id: 1, uid: 10 }, row: { id: 1, uid: 10, x: 1 } },
+      ],
+      [],
+      { before: set(), after: set(10) },
+    );
+    expect(entries).toEqual([{ xid: 3, op: 'insert', key: '[1]', row: { id: 1, uid: 10, x: 1 } }]);
   });
 });
 
