@@ -33,7 +33,9 @@ export type RemovalReason =
   /** A materializer it needed was not running. */
   | 'materializer-missing'
   /** Its table changed shape underneath it (column dropped, type changed, table dropped). */
-  | 'schema-changed';
+  | 'schema-changed'
+  /** Its table does not exist or cannot be followed (no primary key), and the host chose to remove such shapes. */
+  | 'table-unfollowable';
 
 export interface Removal {
   readonly handle: string;

@@ -1,5 +1,6 @@
 import { Option } from 'commander';
 import { DATA_DIR_COMMAND_OPTIONS, type CliCommand } from '../command.ts';
+import { CliError, ExitCode } from '../errors.ts';
 import { restoreNoticeText, restoreSummaryJson } from '../format.ts';
 import { withRuntime } from '../open-runtime.ts';
 import { parseColumnList } from '../options.ts';
@@ -21,6 +22,8 @@ export const addCommand: CliCommand = {
       .addOption(new Option('--replica <mode>', 'what an update carries: default (changed columns) or full (whole row)').choices(['default', 'full'])),
   async run(options, context) {
     const where = options.optionalString('where');
+    // A blank where clause is no where clause: refused, so a typo never becomes a whole-table shape.
+    if (where !== undefined && where.trim() === '') throw new CliError('usage', '--where is empty: leave --where out for a shape of the whole table', ExitCode.usage);
     const columns = options.optionalList('columns');
     const replica = options.oneOf('replica', ['default', 'full'] as const);
     const definition = {

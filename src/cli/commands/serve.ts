@@ -4,6 +4,7 @@ import { runtimeOptions } from '../open-runtime.ts';
 import { parseKeyColumns, type OptionReader } from '../options.ts';
 
 const MOVE_INS = ['database', 'row-store'] as const;
+const UNFOLLOWABLE = ['keep', 'remove'] as const;
 
 /**
  * `serve`: the runtime beside a real Postgres. Restores the data dir, follows
@@ -24,6 +25,7 @@ export const serveCommand: CliCommand = {
       .option('--slot <name>', 'replication slot (default: one chosen for this data dir and kept in it)')
       .option('--publication <name>', 'publication (default: the slot name)')
       .option('--move-ins <source>', 'where move-ins read rows: database (reconciled with the stream) or row-store', 'database')
+      .option('--unfollowable-tables <policy>', 'shapes whose table does not exist or has no primary key: keep (report them, follow them once they can be) or remove', 'keep')
       .option('--key <table=columns...>', 'primary key columns of a table, overriding the database catalog; repeatable', parseKeyColumns, {}),
   async run(options, context) {
     let onSignal: (signal: NodeJS.Signals) => void = () => {};
@@ -54,6 +56,7 @@ async function serve(
   const slot = options.optionalString('slot');
   const publication = options.optionalString('publication');
   const keyColumns = options.record('key');
+  const unfollowableTables = options.oneOf('unfollowableTables', UNFOLLOWABLE) ?? 'keep';
   const { startPostgresRuntime, PostgresSourceError, redactUrl } = await import('../../sources/postgres/index.ts');
 
   let pr: Awaited<ReturnType<typeof startPostgresRuntime>>;
@@ -63,6 +66,7 @@ async function serve(
       dataDir: context.common.dataDir,
       databaseUrl,
       moveIns,
+      unfollowableTables,
       ...(slot ? { slot } : {}),
       ...(publication ? { publication } : {}),
       onFatal,

@@ -23,6 +23,8 @@ export type PostgresSourceErrorCode =
   | 'lsn-range'
   /** The stream said something we do not understand. */
   | 'protocol'
+  /** The database says no to a shape: a table it reads does not exist or cannot be followed, or a column it names does not exist. */
+  | 'definition-refused'
   /** The runtime refused a transaction built from the stream: nothing can be skipped, so the source stops. */
   | 'transaction-refused'
   /** The source was stopped while a request waited on it. */

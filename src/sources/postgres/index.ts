@@ -1,4 +1,5 @@
-export { PostgresSource, tablesOf, type PostgresSourceOptions, type PostgresSourceStatus } from './source.ts';
+export { PostgresSource, type PostgresSourceOptions, type PostgresSourceStatus } from './source.ts';
+export { tablesOf } from './definition-check.ts';
 export { startPostgresRuntime, type PostgresRuntime, type PostgresRuntimeOptions } from './runtime.ts';
 export { PostgresMoveInSource } from './move-ins.ts';
 export { PostgresSourceError, redactUrl, type PostgresSourceErrorCode } from './errors.ts';

@@ -26,7 +26,6 @@
  * must be visible in S; in the rare race where its commit is not yet visible
  * to new snapshots, the query is run again.)
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { RuntimeLogger } from '../../logging/runtime-logger.ts';
@@ -40,6 +39,7 @@ import type { Row } from '../../shapes/where/evaluate.ts';
 import { decodeLinkKey, linkKey } from '../../shapes/where/link-key.ts';
 import type { TableInfo } from './catalog.ts';
 import { isConnectionError, PostgresSourceError } from './errors.ts';
+import { pause } from './pause.ts';
 import { PgSnapshot } from './snapshot.ts';
 import { quoteIdent, SqlParams, whereToSql } from './sql.ts';
 import type { ReplicationStream, StreamMessage, StreamTransaction } from './stream.ts';
@@ -52,6 +52,8 @@ export interface MoveInHost {
   readonly pool: pg.Pool;
   readonly stream: ReplicationStream;
   readonly logger: RuntimeLogger;
+  /** Aborted when the source stops: ends the waits between retries. */
+  readonly signal: AbortSignal;
   /** The row store (null before the runtime is restored). */
   mirror(): TableStore | null;
   registry(): ShapeRegistry | null;
@@ -196,7 +198,7 @@ export class PostgresMoveInSource implements RowSource {
         if (unseen.length > 0 && attempt < 20) {
           // A commit the stream delivered is not yet visible to new snapshots: ask again.
           this.stats.retries++;
-          await sleep(10);
+          await pause(10, this.host.signal);
           continue;
         }
         return { snapshot, rows: result.rows };
@@ -209,7 +211,7 @@ export class PostgresMoveInSource implements RowSource {
         this.stats.retries++;
         const delay = Math.min(5_000, 100 * 2 ** Math.min(attempt, 6));
         this.host.logger.warn({ err: String((error as Error)?.message ?? error), retryInMs: delay }, 'move-in query lost its connection: retrying');
-        await sleep(delay);
+        await pause(delay, this.host.signal);
       }
     }
   }

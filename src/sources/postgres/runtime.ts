@@ -21,7 +21,7 @@ export interface PostgresRuntime {
  * used (unreachable, `wal_level` below logical, missing rights).
  */
 export async function startPostgresRuntime(options: PostgresRuntimeOptions): Promise<PostgresRuntime> {
-  const { databaseUrl, slot, publication, moveIns, schemaPollMs, backoff, onFatal, ...runtimeOptions } = options;
+  const { databaseUrl, slot, publication, moveIns, schemaPollMs, backoff, onFatal, unfollowableTables, ...runtimeOptions } = options;
   const source = await PostgresSource.connect({
     databaseUrl,
     stateDir: options.dataDir,
@@ -31,6 +31,7 @@ export async function startPostgresRuntime(options: PostgresRuntimeOptions): Pro
     ...(schemaPollMs !== undefined ? { schemaPollMs } : {}),
     ...(backoff ? { backoff } : {}),
     ...(onFatal ? { onFatal } : {}),
+    ...(unfollowableTables ? { unfollowableTables } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
   let runtime: ShapeRuntime;

@@ -36,6 +36,7 @@ import type { Row } from '../../shapes/where/evaluate.ts';
 import { loadSqlParser } from '../../shapes/where/sql-parser.ts';
 import type { Change } from '../../shapes/transaction.ts';
 import { allTables, serverInfo, tableInfo, unfollowableReason, type ServerInfo, type TableInfo } from './catalog.ts';
+import { definitionProblem, tablesOf } from './definition-check.ts';
 import { describeConnectError, describeTarget, PostgresSourceError } from './errors.ts';
 import { formatLsn, parseLsn } from './lsn.ts';
 import { keysOf, MARKER_PREFIX, PostgresMoveInSource, relationName } from './move-ins.ts';
@@ -59,6 +60,12 @@ export interface PostgresSourceOptions {
   /** How often to look for dropped tables and columns that no relation message announced (ms, default 5000; 0: never). */
   readonly schemaPollMs?: number;
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  /**
+   * Shapes whose table does not exist or cannot be followed (no primary key): `keep` (default)
+   * reports them and leaves them alone (the table is looked for again with each schema check);
+   * `remove` removes them, with cascade, reason `table-unfollowable`.
+   */
+  readonly unfollowableTables?: 'keep' | 'remove';
   readonly logger?: RuntimeLogger;
   /** The source stopped on an error it cannot recover from (the runtime keeps what it applied). */
   readonly onFatal?: (error: Error) => void;
@@ -73,6 +80,8 @@ export interface PostgresSourceStatus {
   readonly backlog: number;
   readonly synced: readonly string[];
   readonly syncing: readonly string[];
+  /** Tables the live shapes read that cannot be followed, and why (their shapes are kept). */
+  readonly unfollowable: readonly { readonly table: string; readonly reason: string }[];
   readonly moveIns: PostgresMoveInSource['stats'];
 }
 
@@ -121,6 +130,10 @@ export class PostgresSource {
   readonly #early = new Map<string, { readonly xid: number; readonly message: StreamMessage }[]>();
   readonly #publicationTables = new Set<string>();
   readonly #failing = new Map<string, Set<string>>();
+  /** Tables that do not exist or cannot be followed: their shapes are kept, not followed. */
+  readonly #unfollowable = new Map<string, string>();
+  /** Ends every wait and sleep the source started, at stop. */
+  readonly #stopSignal = new AbortController();
   readonly #waiters = new Map<string, Waiter[]>();
   readonly #recentXids: { lsn: number; xid: number }[] = [];
   readonly #inFlight: InFlight[] = [];
@@ -159,6 +172,7 @@ export class PostgresSource {
       pool,
       stream: this.stream,
       logger: this.logger,
+      signal: this.#stopSignal.signal,
       mirror: () => source.#mirror(),
       registry: () => source.#registry(),
       isSynced: (table) => source.#baselines.has(table),
@@ -259,7 +273,11 @@ export class PostgresSource {
     const slotConfirmed = await this.#ensureSlot(position);
     for (const table of this.#state.syncedTables()) {
       const synced = this.#state.synced(table)!;
-      this.#baselines.set(table, { oid: synced.oid, keyColumns: synced.keyColumns, columns: synced.columns });
+      const info = this.#catalog.get(table);
+      const problem = info ? unfollowableReason(info) : `table ${table} does not exist`;
+      // Gone (or unfollowable) while nothing followed it: reported and kept, like a table never followed.
+      if (problem) await this.#state.update((s) => ({ ...s, tables: withoutKey(s.tables, table) }));
+      else this.#baselines.set(table, { oid: synced.oid, keyColumns: synced.keyColumns, columns: synced.columns });
     }
     const { rows } = await this.pool.query<{ schemaname: string; tablename: string }>('SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1', [this.publication]);
     for (const r of rows) this.#publicationTables.add(relationName({ schema: r.schemaname, name: r.tablename }));
@@ -289,14 +307,16 @@ export class PostgresSource {
   async add(definition: ShapeDefinition | Record<string, unknown>): Promise<AddedShape> {
     const runtime = this.#requireRuntime();
     await loadSqlParser();
-    const tables = tablesOf(normalizeShape(definition).definition);
+    const normalized = normalizeShape(definition).definition;
+    const tables = tablesOf(normalized);
     const mirror = this.#mirror()!;
+    const infos = new Map<string, TableInfo | null>();
+    for (const table of tables) infos.set(table, await this.#tableInfo(table, true));
+    const problem = definitionProblem(normalized, (table) => infos.get(table) ?? null, describeTarget(this.#options.databaseUrl));
+    if (problem) throw new PostgresSourceError('definition-refused', problem);
     for (const table of tables) {
-      const info = await this.#tableInfo(table, true);
-      if (!info) throw new PostgresSourceError('protocol', `table ${table} does not exist in ${describeTarget(this.#options.databaseUrl)}`);
-      const reason = unfollowableReason(info);
-      if (reason) throw new PostgresSourceError('protocol', reason);
-      mirror.declareKeyColumns(table, info.keyColumns);
+      mirror.declareKeyColumns(table, infos.get(table)!.keyColumns);
+      this.#unfollowable.delete(table);
     }
     const added = await runtime.add(definition);
     await this.waitForSync(tables);
@@ -312,6 +332,8 @@ export class PostgresSource {
           new Promise<void>((resolve, reject) => {
             if (this.#baselines.has(table) && !this.#pending.has(table)) return resolve();
             if (this.#stopped) return reject(new PostgresSourceError('stopped', 'the Postgres source is stopped'));
+            const unfollowable = this.#unfollowable.get(table);
+            if (unfollowable) return reject(new PostgresSourceError('definition-refused', unfollowable));
             const list = this.#waiters.get(table) ?? [];
             list.push({ resolve, reject });
             this.#waiters.set(table, list);
@@ -349,6 +371,7 @@ export class PostgresSource {
       backlog: this.stream.backlog,
       synced: [...this.#baselines.keys()].filter((t) => !this.#pending.has(t)).sort(),
       syncing: [...this.#pending.keys()].sort(),
+      unfollowable: [...this.#unfollowable].map(([table, reason]) => ({ table, reason })).sort((a, b) => (a.table < b.table ? -1 : 1)),
       moveIns: this.#moveIns.stats,
     };
   }
@@ -363,11 +386,15 @@ export class PostgresSource {
     if (this.#stopped) return;
     this.#stopping = true;
     for (const w of this.#stopWaiters.splice(0)) w();
+    const grace = new AbortController();
     if (this.#pollTimer) clearInterval(this.#pollTimer);
     if (this.#ackTimer) clearInterval(this.#ackTimer);
     for (const off of this.#unsubscribe) off();
-    if (this.#applyLoop) await Promise.race([this.#applyLoop, sleep(timeoutMs)]);
+    // The grace period's timer ends with the loop: a stopped source leaves no timer behind.
+    if (this.#applyLoop) await Promise.race([this.#applyLoop, sleep(timeoutMs, undefined, { signal: grace.signal }).catch(() => undefined)]);
+    grace.abort();
     this.#stopped = true;
+    this.#stopSignal.abort();
     await this.stream.stop();
     await this.#control.catch(() => undefined);
     for (const [, list] of this.#waiters) for (const w of list) w.reject(new PostgresSourceError('stopped', 'the Postgres source was stopped'));
@@ -500,8 +527,9 @@ export class PostgresSource {
       if (wanted.has(table)) continue;
       await this.#unfollow(table);
     }
+    for (const table of this.#unfollowable.keys()) if (!wanted.has(table)) this.#unfollowable.delete(table);
     for (const table of wanted) {
-      if (this.#failing.has(table) || this.#pending.has(table)) continue;
+      if (this.#failing.has(table) || this.#pending.has(table) || this.#unfollowable.has(table)) continue;
       if (this.#baselines.has(table) && this.#publicationTables.has(table)) continue;
       await this.#sync(table);
     }
@@ -530,7 +558,7 @@ export class PostgresSource {
   async #sync(table: string): Promise<void> {
     const info = await this.#tableInfo(table, true);
     const problem = !info ? `table ${table} does not exist` : unfollowableReason(info);
-    if (problem || !info) return this.#failTable(table, problem ?? `table ${table} does not exist`);
+    if (problem || !info) return this.#cannotFollow(table, problem ?? `table ${table} does not exist`);
     try {
       this.#mirror()!.declareKeyColumns(table, info.keyColumns);
     } catch (error) {
@@ -599,24 +627,40 @@ export class PostgresSource {
       }
       pending.markReady(error);
       if (error instanceof PostgresSourceError && error.code === 'publication-right') {
-        this.#failTable(table, error.message);
+        this.#cannotFollow(table, error.message);
         return;
       }
       throw error;
     }
   }
 
-  /** Removes every shape of a table (with cascade), because its schema changed or it cannot be followed. */
-  #failTable(table: string, detail: string): void {
+  /**
+   * A table the shapes read that does not exist or cannot be followed: its shapes are reported
+   * and kept (looked at again with each schema check), or removed when the host chose so.
+   */
+  #cannotFollow(table: string, reason: string): void {
+    if (this.#options.unfollowableTables === 'remove') return this.#failTable(table, reason, 'table-unfollowable');
+    const handles = [...(this.#registry()?.handlesForTable(table) ?? [])];
+    this.#baselines.delete(table);
+    this.#pending.get(table)?.markReady(new PostgresSourceError('definition-refused', reason));
+    this.#pending.delete(table);
+    this.#unfollowable.set(table, reason);
+    this.logger.warn({ table, reason, shapes: handles }, 'table cannot be followed: its shapes are kept but not followed (serve --unfollowable-tables remove removes them)');
+    for (const w of this.#waiters.get(table) ?? []) w.reject(new PostgresSourceError('definition-refused', reason));
+    this.#waiters.delete(table);
+  }
+
+  /** Removes every shape of a table (with cascade), because its schema changed (or, by choice, it cannot be followed). */
+  #failTable(table: string, detail: string, reason: 'schema-changed' | 'table-unfollowable' = 'schema-changed'): void {
     const registry = this.#registry();
     const handles = [...(registry?.handlesForTable(table) ?? [])];
     this.#baselines.delete(table);
     this.#pending.get(table)?.markReady(new PostgresSourceError('protocol', detail));
     this.#pending.delete(table);
     if (handles.length > 0) this.#failing.set(table, new Set(handles));
-    this.logger.warn({ table, shapes: handles.length, detail }, 'removing the shapes of a table: schema-changed');
+    this.logger.warn({ table, shapes: handles.length, detail, reason }, `removing the shapes of a table: ${reason}`);
     for (const handle of handles) {
-      this.#runtime!.actor.send({ type: 'SHAPE.FAILED', requestId: `postgres:${++this.#failureCount}`, handle, reason: 'schema-changed', detail: `${table}: ${detail}` });
+      this.#runtime!.actor.send({ type: 'SHAPE.FAILED', requestId: `postgres:${++this.#failureCount}`, handle, reason, detail: `${table}: ${detail}` });
     }
     for (const w of this.#waiters.get(table) ?? []) w.reject(new PostgresSourceError('protocol', `${table}: ${detail}`));
     this.#waiters.delete(table);
@@ -638,6 +682,14 @@ export class PostgresSource {
   }
 
   async #pollSchema(): Promise<void> {
+    for (const table of [...this.#unfollowable.keys()]) {
+      const info = await this.#tableInfo(table, true);
+      if (info && !unfollowableReason(info)) {
+        this.logger.info({ table }, 'table can be followed now');
+        this.#unfollowable.delete(table);
+        this.#scheduleReconcile();
+      }
+    }
     for (const [table, baseline] of [...this.#baselines]) {
       if (this.#pending.has(table)) continue;
       const info = await tableInfo(this.pool, table);
@@ -913,18 +965,6 @@ export class PostgresSource {
     this.logger.error({ err: error.message }, 'Postgres source stopped on an error');
     void this.stop().finally(() => this.#options.onFatal?.(error));
   }
-}
-
-/** Root and subquery tables of a definition (nested subqueries included). */
-export function tablesOf(definition: ShapeDefinition): string[] {
-  const tables = new Set<string>();
-  const visit = (def: ShapeDefinition): void => {
-    const normalized = normalizeShape(def);
-    tables.add(normalized.definition.table);
-    for (const dep of normalized.dependencies) visit(dep);
-  };
-  visit(definition);
-  return [...tables];
 }
 
 function defined(row: Record<string, unknown>): Row {

@@ -1,8 +1,8 @@
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { RuntimeLogger } from '../../logging/runtime-logger.ts';
 import { describeConnectError, isConnectionError, PostgresSourceError } from './errors.ts';
 import { formatLsn, parseLsn } from './lsn.ts';
+import { pause } from './pause.ts';
 import { decodeText } from './values.ts';
 
 /** The messages of a transaction the source acts on, in stream order. */
@@ -77,6 +77,8 @@ export class ReplicationStream {
   #keepaliveLsn = 0;
   #service: LogicalReplicationService | null = null;
   #stopped = false;
+  /** Ends the waits between reconnects when the stream stops. */
+  readonly #stopSignal = new AbortController();
   #waiters = new Set<() => void>();
   #statusTimer: NodeJS.Timeout | null = null;
   #loop: Promise<void> | null = null;
@@ -166,6 +168,7 @@ export class ReplicationStream {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#stopSignal.abort();
     if (this.#statusTimer) clearInterval(this.#statusTimer);
     this.#wake();
     await this.#service?.stop().catch(() => undefined);
@@ -256,7 +259,7 @@ export class ReplicationStream {
         const described = describeStreamError(error, this.#options);
         if (described instanceof PostgresSourceError && described.code === 'slot-in-use' && Date.now() - since < (this.#options.slotBusyGraceMs ?? 15_000)) {
           logger.info({ slot: this.#options.slot }, 'replication slot still held by a previous connection: waiting');
-          await sleep(250);
+          await pause(250, this.#stopSignal.signal);
           continue;
         }
         // The first connection: say clearly why it failed, do not retry.
@@ -271,7 +274,7 @@ export class ReplicationStream {
       const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** this.#attempt) * (0.75 + Math.random() * 0.5);
       this.#attempt++;
       logger.warn({ slot: this.#options.slot, err: String((error as Error)?.message ?? error), retryInMs: Math.round(delay), attempt: this.#attempt }, 'replication connection lost: reconnecting');
-      await sleep(delay);
+      await pause(delay, this.#stopSignal.signal);
     }
   }
 
