@@ -1,0 +1,215 @@
+/**
+ * The where-clause index: per table, from a row to the shapes whose where clause it may match,
+ * in time that does not grow with the number of shapes on the table (only with the number of
+ * shapes found, and of shapes no index can serve). Each shape is filed under its routes
+ * (routes.ts): hash buckets per column and equality key, NULL lists per column, and the link
+ * index for subqueries (link-index.ts); a shape without routes is on its table's linear list and
+ * a shape without a where clause on its table's list of shapes that take every row.
+ *
+ * `candidates` is the superset; `matching` checks each candidate's where clause on the row (the
+ * residual) with the link values it is given, and so answers exactly the shapes the row matches.
+ * Adding and removing a shape cost O(size of its where clause); see link-index.ts for the one
+ * exception (the first and last link of a dependency).
+ */
+import type { WhereExpr } from '../where/ast.ts';
+import { evaluateWhere, type LinkSet, type Row } from '../where/evaluate.ts';
+import { linkKey } from '../where/link-key.ts';
+import { equalityKeys } from './equality-keys.ts';
+import { HandleBuckets } from './handle-buckets.ts';
+import { LinkGroup, LinkIndex } from './link-index.ts';
+import { planRoutes } from './routes.ts';
+
+/** A shape as the index knows it. */
+export interface IndexedShape {
+  readonly handle: string;
+  /** Normalized, schema-qualified. */
+  readonly table: string;
+  readonly where?: WhereExpr | undefined;
+  /** The handles of its subqueries' dependency shapes, in subquery order. */
+  readonly dependencyHandles: readonly string[];
+}
+
+/** How a shape is found: through its routes, by checking every row, or for every row (no where clause). */
+export type RouteKind = 'indexed' | 'linear' | 'every-row';
+
+/** A dependency's current link values, or undefined when they cannot be had (then the shape is a candidate). */
+export type LinkLookup = (dependencyHandle: string) => LinkSet | undefined;
+
+interface Filed extends IndexedShape {
+  readonly kind: RouteKind;
+  /** [column, key] pairs, NULL columns, [group, dependency] pairs: what to undo on removal. */
+  readonly values: readonly (readonly [string, string])[];
+  readonly nulls: readonly string[];
+  readonly links: readonly (readonly [LinkGroup, string])[];
+}
+
+class TableIndex {
+  readonly everyRow = new Set<string>();
+  readonly linear = new Set<string>();
+  readonly values = new Map<string, HandleBuckets>();
+  readonly nulls = new Map<string, Set<string>>();
+  readonly links = new Map<string, LinkGroup>();
+  size = 0;
+}
+
+const NO_LINKS = (): LinkSet => EMPTY;
+const EMPTY: LinkSet = { has: () => false };
+
+export class WhereIndex {
+  readonly #tables = new Map<string, TableIndex>();
+  readonly #shapes = new Map<string, Filed>();
+  readonly #links = new LinkIndex();
+
+  get size(): number {
+    return this.#shapes.size;
+  }
+
+  has(handle: string): boolean {
+    return this.#shapes.has(handle);
+  }
+
+  routeKind(handle: string): RouteKind | undefined {
+    return this.#shapes.get(handle)?.kind;
+  }
+
+  add(shape: IndexedShape): void {
+    if (this.#shapes.has(shape.handle)) throw new Error(`shape ${shape.handle} is indexed already`);
+    let table = this.#tables.get(shape.table);
+    if (!table) this.#tables.set(shape.table, (table = new TableIndex()));
+    table.size++;
+    const plan = shape.where === undefined ? null : planRoutes(shape.where);
+    const values: [string, string][] = [];
+    const nulls: string[] = [];
+    const links: [LinkGroup, string][] = [];
+    let kind: RouteKind;
+    if (plan === null) {
+      kind = 'every-row';
+      table.everyRow.add(shape.handle);
+    } else if (plan.kind === 'linear') {
+      kind = 'linear';
+      table.linear.add(shape.handle);
+    } else {
+      kind = 'indexed';
+      for (const route of plan.routes) {
+        if (route.kind === 'value') {
+          let buckets = table.values.get(route.column);
+          if (!buckets) table.values.set(route.column, (buckets = new HandleBuckets()));
+          for (const key of route.keys) {
+            buckets.add(key, shape.handle);
+            values.push([route.column, key]);
+          }
+        } else if (route.kind === 'null') {
+          let set = table.nulls.get(route.column);
+          if (!set) table.nulls.set(route.column, (set = new Set()));
+          set.add(shape.handle);
+          nulls.push(route.column);
+        } else {
+          const dependency = shape.dependencyHandles[route.dependency];
+          if (dependency === undefined) throw new Error(`shape ${shape.handle}: subquery ${route.dependency} has no dependency handle`);
+          const groupKey = JSON.stringify(route.columns);
+          let group = table.links.get(groupKey);
+          if (!group) table.links.set(groupKey, (group = new LinkGroup(route.columns)));
+          this.#links.link(group, dependency, shape.handle);
+          links.push([group, dependency]);
+        }
+      }
+    }
+    this.#shapes.set(shape.handle, { handle: shape.handle, table: shape.table, where: shape.where, dependencyHandles: shape.dependencyHandles, kind, values, nulls, links });
+  }
+
+  /** Forgets a shape: it is never a candidate again. Unknown handles are ignored. */
+  remove(handle: string): void {
+    const filed = this.#shapes.get(handle);
+    if (!filed) return;
+    this.#shapes.delete(handle);
+    const table = this.#tables.get(filed.table)!;
+    table.everyRow.delete(handle);
+    table.linear.delete(handle);
+    for (const [column, key] of filed.values) table.values.get(column)?.delete(key, handle);
+    for (const column of filed.nulls) table.nulls.get(column)?.delete(handle);
+    for (const [group, dependency] of filed.links) this.#links.unlink(group, dependency, handle);
+    if (--table.size === 0) this.#tables.delete(filed.table);
+  }
+
+  /** Dependencies the link index needs the values of (`seedLinks` them; until then their dependents are always candidates). */
+  dependenciesToSeed(): ReadonlySet<string> {
+    return this.#links.unseeded();
+  }
+
+  seedLinks(dependency: string, values: Iterable<string>): void {
+    this.#links.seed(dependency, values);
+  }
+
+  /** A dependency's values moved: call before routing its dependents. */
+  moveLinks(dependency: string, movedIn: Iterable<string>, movedOut: Iterable<string>): void {
+    this.#links.move(dependency, movedIn, movedOut);
+  }
+
+  /** Forgets a dependency's values (its materializer stopped). */
+  unseedLinks(dependency: string): void {
+    this.#links.unseed(dependency);
+  }
+
+  linkValuesOf(dependency: string): ReadonlySet<string> | undefined {
+    return this.#links.valuesOf(dependency);
+  }
+
+  /** Adds to `out` every shape of `table` that `row` may match (a superset: the where clauses are not checked). */
+  candidates(table: string, row: Row, out: Set<string>): void {
+    this.#visit(table, row, (handle) => void out.add(handle));
+  }
+
+  /** Adds to `out` every shape of `table` whose where clause `row` matches, with these link values. */
+  matching(table: string, row: Row, links: LinkLookup, out: Set<string>): void {
+    this.#visit(table, row, (handle, checked) => {
+      if (out.has(handle)) return;
+      if (checked || this.#matches(this.#shapes.get(handle)!, row, links)) out.add(handle);
+    });
+  }
+
+  #visit(table: string, row: Row, visit: (handle: string, checked: boolean) => void): void {
+    const t = this.#tables.get(table);
+    if (!t) return;
+    for (const handle of t.everyRow) visit(handle, true);
+    for (const handle of t.linear) visit(handle, false);
+    for (const [column, buckets] of t.values) {
+      for (const key of equalityKeys(valueOf(row, column))) {
+        const held = buckets.get(key);
+        if (held === undefined) continue;
+        if (typeof held === 'string') visit(held, false);
+        else for (const handle of held) visit(handle, false);
+      }
+    }
+    for (const [column, handles] of t.nulls) {
+      if (valueOf(row, column) === undefined || valueOf(row, column) === null) for (const handle of handles) visit(handle, false);
+    }
+    for (const group of t.links.values()) {
+      for (const dependency of group.unseeded) for (const handle of group.shapesOf.get(dependency)!) visit(handle, false);
+      const key = linkKey(group.columns.map((c) => valueOf(row, c)));
+      if (key === null) continue;
+      const held = group.dependenciesOf.get(key);
+      if (held === undefined) continue;
+      if (typeof held === 'string') for (const handle of group.shapesOf.get(held)!) visit(handle, false);
+      else for (const dependency of held) for (const handle of group.shapesOf.get(dependency)!) visit(handle, false);
+    }
+  }
+
+  /** The residual: the shape's whole where clause on the row; a dependency without link values counts as a match. */
+  #matches(shape: Filed, row: Row, links: LinkLookup): boolean {
+    if (shape.where === undefined) return true;
+    const deps = shape.dependencyHandles;
+    if (deps.length === 0) return evaluateWhere(shape.where, row, NO_LINKS);
+    const sets: LinkSet[] = [];
+    for (const dep of deps) {
+      const set = links(dep);
+      if (set === undefined) return true;
+      sets.push(set);
+    }
+    return evaluateWhere(shape.where, row, (i) => sets[i] ?? EMPTY);
+  }
+}
+
+/** A column's value as the evaluator reads it: an absent column is NULL (undefined here). */
+function valueOf(row: Row, column: string): unknown {
+  return Object.hasOwn(row, column) ? row[column] : undefined;
+}
