@@ -5,7 +5,7 @@
  *
  * Options:
  *   --quick              1k and 10k shapes, fewer runs
- *   --only=a,b           scenarios to run: validation, restore, runtime
+ *   --only=a,b           scenarios to run: validation, restore, runtime (with its routing cases), routing (those alone)
  *   --sizes=1000,10000   override the sizes
  *   --runs=N             runs per case (medians are over these; default 3, --quick: 2 at 1k, 1 above)
  *   --profile            CPU-profile the measured sections (bench/results/profiles/*.cpuprofile)
@@ -20,7 +20,9 @@ import { runInChild } from './lib/child.ts';
 import { formatChecks, formatTable, RESULTS_DIR, writeResults, type TargetCheck } from './lib/report.ts';
 import { HAVE_GC, round } from './lib/stats.ts';
 import { RESTORE_COLUMNS, RESTORE_DESCRIPTION, summarizeRestore, type RestoreCaseResult } from './scenarios/restore.ts';
+import { ROUTING_COLUMNS, ROUTING_DESCRIPTION, summarizeRouting, type RoutingCaseResult } from './scenarios/routing.ts';
 import { RUNTIME_COLUMNS, RUNTIME_DESCRIPTION, summarizeRuntime, transactionCount, type RuntimeCaseResult } from './scenarios/runtime.ts';
+import { ROUTING_KINDS } from './lib/routing-dataset.ts';
 import { fmtSize, VALIDATION_COLUMNS, VALIDATION_DESCRIPTION, type ValidationRow } from './scenarios/validation.ts';
 import type { TargetCheck as Check } from './lib/report.ts';
 
@@ -31,6 +33,8 @@ const option = (name: string): string | undefined => argv.find((a) => a.startsWi
 const quick = flag('quick');
 const sizes = option('sizes')?.split(',').map(Number) ?? (quick ? [1_000, 10_000] : [1_000, 10_000, 100_000]);
 const only = new Set(option('only')?.split(',') ?? ['validation', 'restore', 'runtime']);
+// The routing cases are part of the runtime scenario; `--only=routing` runs them alone.
+if (only.has('runtime')) only.add('routing');
 const runsOption = option('runs');
 const profileDir = flag('profile') ? join(RESULTS_DIR, 'profiles') : undefined;
 const fileStore = !flag('no-file-store');
@@ -123,6 +127,34 @@ if (only.has('runtime')) {
   );
   printScenario('runtime', RUNTIME_DESCRIPTION, table, checks, file);
   allChecks.push(...checks.map((c) => ({ ...c, scenario: 'runtime' })));
+}
+
+if (only.has('routing')) {
+  const t0 = performance.now();
+  const results: RoutingCaseResult[] = [];
+  for (const kind of ROUTING_KINDS) {
+    // The LIKE mix is linear by design: up to 10k shapes.
+    for (const size of kind === 'like' ? sizes.filter((s) => s <= 10_000) : sizes) {
+      results.push(await runInChild<RoutingCaseResult>('routing', { kind, size, runs: runsFor(size), budgetMs: quick ? 600 : 1_500 }, { ...(profileDir ? { profileDir } : {}) }));
+    }
+  }
+  const { rows, checks } = summarizeRouting(results);
+  const file = writeResults(option('routing-results') ?? 'routing', {
+    mode,
+    sizes,
+    description: ROUTING_DESCRIPTION,
+    units: { us: 'CPU microseconds, median of the runs', changesPerSec: 'wall clock', ratio: 'median of per-run ratios' },
+    targets: checks,
+    rows,
+    cases: results,
+    seconds: round((performance.now() - t0) / 1000, 1),
+  });
+  const table = formatTable(
+    ROUTING_COLUMNS,
+    rows.map((r) => ({ ...r, floorRatio: `${round(r.floorRatio, 1)}x`, speedup: r.speedup === null ? null : `${round(r.speedup, 1)}x` })),
+  );
+  printScenario('runtime: routing', ROUTING_DESCRIPTION, table, checks, file);
+  allChecks.push(...checks.map((c) => ({ ...c, scenario: 'routing' })));
 }
 
 console.log(`\n== targets (${mode}, ${round((performance.now() - started) / 1000, 1)} s) ==`);

@@ -4,12 +4,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import { restoreCase, type RestoreCaseArgs } from './scenarios/restore.ts';
+import { routingCase, type RoutingCaseArgs } from './scenarios/routing.ts';
 import { runtimeCase, type RuntimeCaseArgs } from './scenarios/runtime.ts';
 import { runValidation, type ValidationOptions } from './scenarios/validation.ts';
 
 const [kind, rawArgs, out] = process.argv.slice(2);
 if (!kind || !rawArgs || !out) {
-  console.error('usage: bench/worker.ts <validation|restore|runtime> <json args> <result file>');
+  console.error('usage: bench/worker.ts <validation|restore|runtime|routing> <json args> <result file>');
   process.exit(2);
 }
 const args = JSON.parse(rawArgs) as Record<string, unknown>;
@@ -25,6 +26,9 @@ switch (kind) {
     break;
   case 'runtime':
     result = await runtimeCase(args as unknown as RuntimeCaseArgs);
+    break;
+  case 'routing':
+    result = await routingCase(args as unknown as RoutingCaseArgs);
     break;
   default:
     console.error(`unknown bench case ${kind}`);
