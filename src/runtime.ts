@@ -171,7 +171,7 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
       return (await storage.readLog(handle)).entries;
     },
     position() {
-      return actor.getSnapshot().context.rows?.lastXid ?? 0;
+      return actor.getSnapshot().context.rows?.position ?? 0;
     },
     keyColumnsOf(table) {
       const { rows, keyColumns } = actor.getSnapshot().context;

@@ -1,7 +1,6 @@
 import { fromPromise } from 'xstate';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
-import type { TableStore } from '../storage/rows/table-store.ts';
-import type { RowSource } from '../storage/rows/row-source.ts';
+import type { MoveInSource, RowStore } from '../storage/rows/row-store.ts';
 import { mapConcurrently } from '../restore/map-concurrently.ts';
 import { StorageError, type ShapeStorage } from '../storage/storage.ts';
 import { routeTransactions, type ShapeFailure } from '../live/route-transactions.ts';
@@ -12,8 +11,8 @@ export interface ApplyTransactionsInput {
   readonly storage: ShapeStorage;
   readonly registry: ShapeRegistry;
   readonly actors: ShapeActorsPort;
-  readonly rows: TableStore;
-  readonly moveInSource: RowSource;
+  readonly rows: RowStore;
+  readonly moveInSource: MoveInSource;
   readonly requests: readonly { readonly requestId: string; readonly transaction: unknown }[];
 }
 
@@ -34,6 +33,7 @@ export interface ApplyTransactionsOutput {
  * every affected shape's entries durably, then the row store's, marks the
  * batch committed, and only then reports them applied: a transaction is
  * acknowledged once it is on disk, and a crash part-way is undone and redone.
+ * Then (nothing in doubt) the row store compacts the logs that outgrew their rows.
  */
 export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, ApplyTransactionsInput>(async ({ input }) => {
   // Leave the runtime's current macrostep before driving its actors.
@@ -48,7 +48,7 @@ export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, Apply
       outcomes.push({ requestId: request.requestId, status: 'rejected', error });
     }
   }
-  const positionBefore = input.rows.lastXid;
+  const positionBefore = input.rows.position;
   const batch = await routeTransactions(
     valid.map((v) => v.transaction),
     input.registry,
@@ -75,7 +75,11 @@ export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, Apply
     }
   });
   await input.rows.flush();
-  if (written) await input.storage.commitBatch(batch.position);
+  if (written) {
+    await input.storage.commitBatch(batch.position);
+    // Every flushed transaction is committed now: table logs that outgrew their rows may be folded.
+    await input.rows.compact();
+  }
 
   valid.forEach(({ requestId, transaction }, i) => {
     const outcome = batch.outcomes[i]!;

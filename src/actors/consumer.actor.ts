@@ -1,6 +1,6 @@
 import type { ActorRefFrom } from 'xstate';
 import { changeEntries, NO_LINKS, type RowChange, type ShapeSpec } from '../live/shape-entries.ts';
-import type { KeyedRow } from '../storage/rows/row-source.ts';
+import type { KeyedRow } from '../storage/rows/row-store.ts';
 import type { LinkSet, LinkValues } from '../shapes/where/evaluate.ts';
 import type { LogEntry } from '../storage/storage.ts';
 import type { ConsumerEvent, LinkMoves } from '../live/shape-actors-port.ts';

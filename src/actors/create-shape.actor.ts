@@ -4,22 +4,21 @@ import { snapshotEntries } from '../live/shape-entries.ts';
 import { planShapeCreation, type ShapeCreationPlan } from '../registry/plan-shape-creation.ts';
 import type { ShapeRecord } from '../registry/shape-record.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
-import type { RowSource } from '../storage/rows/row-source.ts';
+import { damagedTableError, type KeyedRow, type LinkValueSet, type RowStore } from '../storage/rows/row-store.ts';
 import { columnNames, normalizeShape } from '../shapes/definition.ts';
-import type { LinkSet } from '../shapes/where/evaluate.ts';
 import { loadSqlParser } from '../shapes/where/sql-parser.ts';
 import type { LogEntry, ShapeStorage } from '../storage/storage.ts';
 
 export interface CreateShapeInput {
   readonly storage: ShapeStorage;
   readonly registry: ShapeRegistry;
-  readonly rows: RowSource;
+  readonly rows: RowStore;
   /** Position reached: the initial snapshot is as of this transaction. */
   readonly position: number;
   readonly keyColumnsOf: (table: string) => readonly string[];
   readonly definition: unknown;
   /** The running materializer's values of an existing shape, if it has one. */
-  readonly linkValuesOf: (handle: string) => LinkSet | undefined;
+  readonly linkValuesOf: (handle: string) => LinkValueSet | undefined;
 }
 
 export interface CreateShapeOutput {
@@ -32,8 +31,8 @@ export interface CreateShapeOutput {
 
 /**
  * `running.adding`: validates the definition (a ShapeDefinitionError rejects
- * the request), computes each new shape's initial snapshot from the row
- * source, dependencies first, and creates its storage with that log in one
+ * the request), computes each new shape's initial snapshot from the rows the
+ * row store selects for it (a damaged table refuses: StorageError `damaged`), dependencies first, and creates its storage with that log in one
  * step: a crash leaves either no shape or a complete one, and never a shape
  * whose dependency is missing (dependencies are created first).
  */
@@ -42,8 +41,8 @@ export const createShapeActor = fromPromise<CreateShapeOutput, CreateShapeInput>
   const plan = planShapeCreation(input.registry, normalizeShape(input.definition));
 
   const materializerLogs = new Map<string, readonly LogEntry[]>();
-  const links = new Map<string, LinkSet>();
-  const linksOf = async (handle: string): Promise<LinkSet> => {
+  const links = new Map<string, LinkValueSet>();
+  const linksOf = async (handle: string): Promise<LinkValueSet> => {
     const known = links.get(handle) ?? input.linkValuesOf(handle);
     if (known) return known;
     // An existing shape without a materializer: rebuild its values from its log (kept for the materializer).
@@ -54,15 +53,23 @@ export const createShapeActor = fromPromise<CreateShapeOutput, CreateShapeInput>
     return values;
   };
 
+  // A table whose rows lost records cannot give a snapshot: refuse before anything is written.
+  for (const record of plan.created) {
+    const damage = input.rows.damage.find((d) => d.table === record.shape.definition.table);
+    if (damage) throw damagedTableError(damage);
+  }
   const snapshots = new Map<string, readonly LogEntry[]>();
   for (const record of plan.created) {
     const dependencyLinks = await Promise.all(record.stored.dependencyHandles.map(linksOf));
     const { definition, where } = record.shape;
     const columns = columnNames(definition);
+    // The rows the shape may select (an index narrows them by its equality conditions), judged one by one.
+    const candidates: KeyedRow[] = [];
+    for await (const row of input.rows.snapshot(definition.table, { ...(where ? { where } : {}), dependencies: dependencyLinks })) candidates.push(row);
     const entries = snapshotEntries(
       { ...(where ? { where } : {}), ...(columns ? { columns } : {}), keyColumns: input.keyColumnsOf(definition.table), replica: definition.replica },
       input.position,
-      input.rows.rows(definition.table),
+      candidates,
       (i) => dependencyLinks[i]!,
     );
     snapshots.set(record.stored.handle, entries);

@@ -1,8 +1,7 @@
 import type { LinkMoves, ShapeActorsPort } from './shape-actors-port.ts';
 import type { RemovalReason } from '../graph/removal.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
-import type { ResolvedChange, TableStore } from '../storage/rows/table-store.ts';
-import type { KeyedRow, RowSource } from '../storage/rows/row-source.ts';
+import type { KeyedRow, MoveInSource, ResolvedChange, RowStore } from '../storage/rows/row-store.ts';
 import { sublinkTestColumns } from '../shapes/where/columns.ts';
 import type { WhereExpr } from '../shapes/where/ast.ts';
 import type { LogEntry } from '../storage/storage.ts';
@@ -43,21 +42,21 @@ export async function routeTransactions(
   transactions: readonly Transaction[],
   registry: ShapeRegistry,
   actors: ShapeActorsPort,
-  rows: TableStore,
-  moveInSource: RowSource = rows,
+  rows: RowStore,
+  moveInSource: MoveInSource = rows,
 ): Promise<RoutedBatch> {
   const outcomes: RoutedOutcome[] = [];
   const entries = new Map<string, LogEntry[]>();
   const failures: ShapeFailure[] = [];
   const failed = new Set<string>();
-  let position = rows.lastXid;
+  let position = rows.position;
 
   for (const transaction of transactions) {
     if (transaction.xid <= position) {
       outcomes.push({ status: 'skipped' });
       continue;
     }
-    let resolved: ResolvedChange[];
+    let resolved: readonly ResolvedChange[];
     try {
       resolved = rows.apply(transaction);
     } catch (error) {

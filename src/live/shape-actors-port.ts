@@ -3,7 +3,7 @@
  * back: the events of consumers and materializers and the port through which
  * it reaches them. The actors implement it; the router imports no actor.
  */
-import type { KeyedRow } from '../storage/rows/row-source.ts';
+import type { KeyedRow } from '../storage/rows/row-store.ts';
 import type { LogEntry } from '../storage/storage.ts';
 import type { LinkMovement } from './counted-link-set.ts';
 import type { RowChange } from './shape-entries.ts';

@@ -1,7 +1,7 @@
 import { evaluateWhere, type LinkSet, type LinkValues, type Row } from '../shapes/where/evaluate.ts';
 import type { WhereExpr } from '../shapes/where/ast.ts';
 import type { LogEntry } from '../storage/storage.ts';
-import type { KeyedRow } from '../storage/rows/row-source.ts';
+import type { KeyedRow } from '../storage/rows/row-store.ts';
 
 /** What decides which rows a shape holds and how they are logged. */
 export interface ShapeSpec {

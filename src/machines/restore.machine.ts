@@ -43,7 +43,7 @@ export const shapeRuntimeMachine = setup({
     backupExists: ({ event }) => impl.doneOutput<boolean>(event) === true,
     backupUsable: ({ event }) => impl.doneOutput<{ usable: boolean }>(event).usable,
     isDryRun: ({ context }) => context.dryRun,
-    isDefinitionError: ({ event }) => impl.isDefinitionError(event),
+    isRequestRefused: ({ event }) => impl.isRequestRefused(event),
     nextIsAdd: ({ context }) => context.queue[0]?.type === 'SHAPE.ADD_REQUESTED',
     nextIsRemovalOfRunningShape: ({ context }) => impl.nextIsRemovalOf(context, true),
     nextIsRemovalOfUnknownShape: ({ context }) => impl.nextIsRemovalOf(context, false),
@@ -210,9 +210,9 @@ export const shapeRuntimeMachine = setup({
             src: 'createShape',
             input: ({ context }) => impl.createShapeInput(context),
             onDone: { target: 'idle', actions: ['registerAddedShapes', 'announceShapeAdded', 'dequeueRequest', 'evictOverLimit'] },
-            // A bad definition is refused before anything is written; a storage failure part-way
-            // leaves disk and memory apart, so the runtime stops and the next restore reconciles.
-            onError: [{ guard: 'isDefinitionError', target: 'idle', actions: ['rejectRequest', 'dequeueRequest'] }, { target: '#shapeRuntime.failed' }],
+            // A bad definition or a damaged table is refused before anything is written; a storage failure
+            // part-way leaves disk and memory apart, so the runtime stops and the next restore reconciles.
+            onError: [{ guard: 'isRequestRefused', target: 'idle', actions: ['rejectRequest', 'dequeueRequest'] }, { target: '#shapeRuntime.failed' }],
           },
         },
         removing: {
@@ -250,7 +250,7 @@ export const shapeRuntimeMachine = setup({
           invoke: {
             id: 'writeBackup',
             src: 'writeBackup',
-            input: ({ context }) => ({ storage: context.storage, shapes: context.registry.storedShapes(), position: context.rows?.lastXid ?? null }),
+            input: ({ context }) => ({ storage: context.storage, shapes: context.registry.storedShapes(), position: context.rows?.position ?? null }),
             onDone: { target: 'idle', actions: ['announceCheckpoint', 'dequeueRequest'] },
             onError: { target: 'idle', actions: ['rejectRequest', 'dequeueRequest'] },
           },
@@ -262,7 +262,7 @@ export const shapeRuntimeMachine = setup({
       invoke: {
         id: 'writeBackup',
         src: 'writeBackup',
-        input: ({ context }) => ({ storage: context.storage, shapes: context.registry.storedShapes(), position: context.rows?.lastXid ?? null }),
+        input: ({ context }) => ({ storage: context.storage, shapes: context.registry.storedShapes(), position: context.rows?.position ?? null }),
         onDone: { target: 'stopped', actions: ['announceStopped', 'dequeueRequest', 'rejectQueuedRequests'] },
         onError: { target: 'failed' },
       },

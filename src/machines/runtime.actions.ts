@@ -53,8 +53,10 @@ export function errorText(event: EventObject): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export function isDefinitionError(event: EventObject): boolean {
-  return (event as { error?: unknown }).error instanceof ShapeDefinitionError;
+/** A request refused before anything was written: a bad definition, or a snapshot from a damaged table. */
+export function isRequestRefused(event: EventObject): boolean {
+  const error = (event as { error?: unknown }).error;
+  return error instanceof ShapeDefinitionError || (error instanceof StorageError && error.code === 'damaged');
 }
 
 export function requestError(error: unknown): RequestError {
@@ -200,7 +202,7 @@ export function spawnActors(context: RuntimeContext): void {
   for (const record of ordered) context.registry.add(record);
   spawnShapes(context.directory, ordered, {
     keyColumnsOf: (table) => rows.keyColumnsOf(table),
-    lastXid: rows.lastXid,
+    lastXid: rows.position,
     materializerLogs: context.materializerLogs,
     onSpawned: (done, total) => context.onProgress?.({ phase: 'spawning', done, total }),
   });
@@ -234,7 +236,7 @@ export function createShapeInput(context: RuntimeContext): CreateShapeInput {
     storage: context.storage,
     registry: context.registry,
     rows,
-    position: rows.lastXid,
+    position: rows.position,
     keyColumnsOf: (table) => rows.keyColumnsOf(table),
     definition: headRequest(context, 'SHAPE.ADD_REQUESTED').definition,
     linkValuesOf: (handle) => context.directory.materializer(handle)?.getSnapshot().context.values,
@@ -252,7 +254,7 @@ export function registerAddedShapes(context: RuntimeContext, event: EventObject)
     for (const dep of record.stored.dependencyHandles) if (createdHandles.has(dep)) newDependencyLogs.set(dep, snapshots.get(dep) ?? []);
   }
   for (const record of plan.created) context.registry.add(record);
-  spawnShapes(context.directory, plan.created, { keyColumnsOf: (table) => rows.keyColumnsOf(table), lastXid: rows.lastXid, materializerLogs: newDependencyLogs });
+  spawnShapes(context.directory, plan.created, { keyColumnsOf: (table) => rows.keyColumnsOf(table), lastXid: rows.position, materializerLogs: newDependencyLogs });
   if (plan.nowRequested) context.registry.update(plan.nowRequested);
   context.registry.usage.touch(plan.handle);
   for (const record of plan.created) {

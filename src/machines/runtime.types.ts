@@ -6,7 +6,7 @@ import type { RestorePlan, RestorePolicy } from '../graph/restore-plan.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
 import type { LoadMode, LoadResult, RestoreProblem } from '../restore/load-result.ts';
 import type { TableStore } from '../storage/rows/table-store.ts';
-import type { RowSource } from '../storage/rows/row-source.ts';
+import type { MoveInSource } from '../storage/rows/row-store.ts';
 import type { LogEntry, ShapeStorage } from '../storage/storage.ts';
 import type { RuntimeLogger } from '../logging/runtime-logger.ts';
 
@@ -26,7 +26,7 @@ export interface ShapeRuntimeInput {
   /** Primary key columns per table (schema-qualified name); `['id']` when not listed. */
   readonly keyColumns?: Readonly<Record<string, readonly string[]>>;
   /** Where move-ins find rows that now qualify (default: the embedded row store; a database source can stand in). */
-  readonly moveInSource?: RowSource;
+  readonly moveInSource?: MoveInSource;
   /** Expiry: past this many shapes, the least recently used are evicted (dependents before their dependencies). */
   readonly maxShapes?: number;
   readonly logger?: RuntimeLogger;
@@ -115,7 +115,7 @@ export interface RuntimeContext {
   readonly dryRun: boolean;
   readonly keyColumns: Readonly<Record<string, readonly string[]>>;
   readonly maxShapes: number | null;
-  readonly moveInSource: RowSource | null;
+  readonly moveInSource: MoveInSource | null;
   readonly logger: RuntimeLogger;
   readonly onProgress: ShapeRuntimeInput['onProgress'];
   /** Resources the runtime owns (mutable by design: they are not state to snapshot). */

@@ -7,6 +7,7 @@ import { nodeDurableFs, type DurableFs } from './fs-durable.ts';
 import { bytesThroughXid, decodeLog, encodeLogEntries } from './log-codec.ts';
 import { encodeJournalRecord, readJournal } from './journal-codec.ts';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
+import { DirectoryTableFiles } from './rows/directory-table-files.ts';
 import {
   StorageError,
   type BackupContents,
@@ -42,6 +43,7 @@ export function dataDirLayout(dataDir: string) {
     backup: join(backup, BACKUP_FILE),
     retiredBackup: join(backup, RETIRED_BACKUP_FILE),
     journal: join(dataDir, JOURNAL_FILE),
+    tables: join(dataDir, 'tables'),
     shapeDir: (handle: string) => join(shapes, handle),
     definition: (handle: string) => join(shapes, handle, DEFINITION_FILE),
     log: (handle: string) => join(shapes, handle, LOG_FILE),
@@ -80,17 +82,17 @@ export async function openFileStorage(dataDir: string, options: OpenFileStorageO
 /** The default store: one directory per shape, files written so that a crash leaves whole states only. */
 export class FileStorage implements ShapeStorage {
   readonly description: string;
-  readonly rowStoreDir: string;
+  readonly tables: DirectoryTableFiles;
   readonly layout: ReturnType<typeof dataDirLayout>;
 
   constructor(
     readonly dataDir: string,
     private readonly lock: DataDirLock | null = null,
-    readonly fs: DurableFs = nodeDurableFs,
+    private readonly fs: DurableFs = nodeDurableFs,
   ) {
     this.description = `file store at ${dataDir}`;
-    this.rowStoreDir = dataDir;
     this.layout = dataDirLayout(dataDir);
+    this.tables = new DirectoryTableFiles(this.layout.tables, fs);
   }
 
   async listShapes(): Promise<ShapeListing> {
@@ -291,17 +293,20 @@ export class FileStorage implements ShapeStorage {
   }
 
   /**
-   * Temp files of replaced files (backup, journal, row-store index) that a crash left behind
-   * mid-write: `<file>.<number>` (write-file-atomic's naming). Never loaded; restore removes them.
+   * Temp files of replaced files (backup, journal, the row store's index and compacted logs) that
+   * a crash left behind mid-write: `<file>.<number>` (write-file-atomic's naming). Never loaded;
+   * restore removes them.
    */
   async #atomicWriteLeftovers(): Promise<StrayEntry[]> {
-    const places: [dir: string, file: string][] = [
-      [this.dataDir, JOURNAL_FILE],
-      [this.layout.backupDir, BACKUP_FILE],
-      [join(this.dataDir, 'tables'), 'tables.json'],
+    // write-file-atomic names its temp file `<file>.<number>`.
+    const temp = (file: string): RegExp => new RegExp(`^${file}\\.\\d+$`);
+    const places: [dir: string, pattern: RegExp][] = [
+      [this.dataDir, temp('journal\\.jsonl')],
+      [this.layout.backupDir, temp('registry\\.jsonl')],
+      [this.layout.tables, temp('[^/]+\\.jsonl?')],
     ];
     const found: StrayEntry[] = [];
-    for (const [dir, file] of places) {
+    for (const [dir, pattern] of places) {
       let names: string[];
       try {
         names = await readdir(dir);
@@ -309,7 +314,6 @@ export class FileStorage implements ShapeStorage {
         if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) continue;
         throw error;
       }
-      const pattern = new RegExp(`^${file.replace(/\./g, '\\.')}\\.\\d+$`);
       for (const name of names) if (pattern.test(name)) found.push({ name, kind: 'temp', path: join(dir, name) });
     }
     return found;

@@ -54,6 +54,39 @@ export function decodeFramedLines<T>(buffer: Buffer, validate: (value: unknown) 
   return { records, ends, validBytes: start };
 }
 
+export interface FramedLine<T> {
+  /** 1-based. */
+  readonly line: number;
+  /** Byte offsets: where the line starts, and where the next one does. */
+  readonly start: number;
+  readonly end: number;
+  /** The record, or why the line is not one. */
+  readonly record?: T;
+  readonly problem?: string;
+}
+
+/**
+ * Every line, good or bad: a bad line does not stop the reading (whole lines
+ * after it are read too). The last line is bad when it has no newline.
+ */
+export function decodeEveryFramedLine<T>(buffer: Buffer, validate: (value: unknown) => string | undefined): FramedLine<T>[] {
+  const lines: FramedLine<T>[] = [];
+  let start = 0;
+  while (start < buffer.length) {
+    const nl = buffer.indexOf(0x0a, start);
+    const line = lines.length + 1;
+    if (nl === -1) {
+      lines.push({ line, start, end: buffer.length, problem: 'last line has no newline (interrupted append)' });
+      break;
+    }
+    const into: T[] = [];
+    const problem = decodeLine(buffer.toString('utf8', start, nl), validate, into);
+    lines.push(problem ? { line, start, end: nl + 1, problem } : { line, start, end: nl + 1, record: into[0]! });
+    start = nl + 1;
+  }
+  return lines;
+}
+
 function decodeLine<T>(text: string, validate: (value: unknown) => string | undefined, into: T[]): string | undefined {
   const tab = text.indexOf('\t');
   if (tab !== 8) return 'line is not "<checksum>\\t<record>"';

@@ -11,7 +11,7 @@ import writeFileAtomic from 'write-file-atomic';
 export interface DurableFs {
   mkdir(dir: string): Promise<void>;
   /** Creates a file with exactly `data`, synced, failing if it exists. */
-  createFile(file: string, data: string): Promise<void>;
+  createFile(file: string, data: string | Uint8Array): Promise<void>;
   /** Appends and syncs the data (fdatasync: the size change is data). */
   append(file: string, data: string): Promise<void>;
   /** Replaces a file atomically (temp file, fsync, rename: write-file-atomic), then syncs its directory. */

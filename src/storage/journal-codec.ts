@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decodeFramedLines, encodeFramedLines, type FramedDamage } from './framed-lines.ts';
+import { decodeEveryFramedLine, encodeFramedLines, type FramedDamage } from './framed-lines.ts';
 import type { PreparedBatch } from './storage.ts';
 
 const recordSchema = z.discriminatedUnion('kind', [
@@ -37,34 +37,17 @@ const validate = (value: unknown): string | undefined => (recordSchema.safeParse
  * records after it, not the ones before, say where the journal stands.
  */
 export function readJournal(buffer: Buffer): JournalRead {
-  const damage: FramedDamage[] = [];
+  const damage: (FramedDamage & { readonly start: number })[] = [];
   let last: JournalRecord | undefined;
-  let start = 0;
-  let line = 0;
-  while (start < buffer.length) {
-    line++;
-    const nl = buffer.indexOf(0x0a, start);
-    const end = nl === -1 ? buffer.length : nl + 1;
-    const decoded = decodeFramedLines<JournalRecord>(buffer.subarray(start, end), validate);
-    if (decoded.damage || decoded.records.length !== 1) {
-      const reason = decoded.damage?.reason ?? 'not one record';
-      damage.push({ kind: end >= buffer.length ? 'torn-tail' : 'corrupt-entry', line, reason });
-    } else {
-      last = decoded.records[0];
-    }
-    start = end;
+  for (const line of decodeEveryFramedLine<JournalRecord>(buffer, validate)) {
+    if (line.problem === undefined) last = line.record;
+    else damage.push({ kind: line.end >= buffer.length ? 'torn-tail' : 'corrupt-entry', line: line.line, reason: line.problem, start: line.start });
   }
   // A damaged line in the middle stays (whole records follow it); only a bad tail is cut.
   const tail = damage.at(-1);
-  const cutAt = tail?.kind === 'torn-tail' ? lineStart(buffer, tail.line) : buffer.length;
+  const cutAt = tail?.kind === 'torn-tail' ? tail.start : buffer.length;
   const batch = !last || last.kind === 'commit' ? null : { position: last.position, transactions: last.transactions, handles: last.handles };
-  return { batch, damage, validBytes: cutAt };
-}
-
-function lineStart(buffer: Buffer, line: number): number {
-  let at = 0;
-  for (let k = 1; k < line; k++) at = buffer.indexOf(0x0a, at) + 1;
-  return at;
+  return { batch, damage: damage.map(({ start: _start, ...d }) => d), validBytes: cutAt };
 }
 
 /** The batch in doubt (see readJournal). */

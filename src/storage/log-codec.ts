@@ -9,7 +9,12 @@ export function encodeLogEntries(entries: readonly LogEntry[]): string {
 export type DecodedLog = DecodedFramedLines<LogEntry>;
 
 export function decodeLog(buffer: Buffer): DecodedLog {
-  return decodeFramedLines<LogEntry>(buffer, (value) => (isLogEntry(value) ? undefined : 'entry lacks xid, op, key or row'));
+  return decodeFramedLines<LogEntry>(buffer, logEntryProblem);
+}
+
+/** Why a parsed record is not a log entry (undefined when it is). */
+export function logEntryProblem(value: unknown): string | undefined {
+  return isLogEntry(value) ? undefined : 'entry lacks xid, op, key or row';
 }
 
 /** Byte length of the entries of transactions up to `xid` (entries are in xid order). */

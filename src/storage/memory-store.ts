@@ -1,5 +1,6 @@
 import { isHandle } from '../shapes/handle.ts';
 import { decodeBackup, encodeBackup } from './backup-codec.ts';
+import { MemoryTableFiles } from './rows/table-files.ts';
 import {
   StorageError,
   type BackupContents,
@@ -20,7 +21,7 @@ import {
  */
 export class MemoryStorage implements ShapeStorage {
   readonly description = 'memory store';
-  readonly rowStoreDir = null;
+  readonly tables = new MemoryTableFiles();
   readonly #shapes = new Map<string, { shape: string; log: LogEntry[] }>();
   #backup: string | undefined;
   #inDoubt: PreparedBatch | null = null;

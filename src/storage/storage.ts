@@ -1,5 +1,5 @@
 import type { ShapeDefinition } from '../shapes/definition.ts';
-import type { DurableFs } from './fs-durable.ts';
+import type { TableFiles } from './rows/table-files.ts';
 
 /** A shape as storage keeps it: its definition and the handles its subqueries resolved to. */
 export interface StoredShape {
@@ -76,7 +76,8 @@ export type BackupReadResult =
   | { readonly status: 'missing' }
   | { readonly status: 'unusable'; readonly file: string; readonly reason: string };
 
-export type StorageErrorCode = 'not-found' | 'corrupt' | 'exists' | 'io' | 'locked';
+/** `damaged`: the data is there but lost records, so it is not trusted (a row-store table). */
+export type StorageErrorCode = 'not-found' | 'corrupt' | 'exists' | 'io' | 'locked' | 'damaged';
 
 /** A storage failure that names the shape (when there is one), the file and the reason. */
 export class StorageError extends Error {
@@ -98,10 +99,8 @@ export class StorageError extends Error {
 export interface ShapeStorage {
   /** For reports and logs: what and where this store is. */
   readonly description: string;
-  /** Where the embedded row store keeps its tables (null: rows in memory only). */
-  readonly rowStoreDir: string | null;
-  /** How the row store's changes reach the disk (the same path as this store's). */
-  readonly fs?: DurableFs;
+  /** The embedded row store's files, beside the shapes (its `tables/`, or memory): open it with TableStore.open. */
+  readonly tables: TableFiles;
   listShapes(): Promise<ShapeListing>;
   /** Throws StorageError: `not-found` when the shape has no storage, `corrupt` when its definition cannot be read. */
   readShape(handle: string): Promise<StoredShape>;

@@ -31,7 +31,7 @@ export function crashStates(ops: readonly FsOp[], root: string): CrashState[] {
   return states;
 }
 
-const half = (data: string): Buffer => {
+const half = (data: string | Uint8Array): Buffer => {
   const bytes = Buffer.from(data);
   return bytes.subarray(0, Math.floor(bytes.length / 2));
 };

@@ -10,7 +10,7 @@ import { nodeDurableFs, type DurableFs } from '../../src/storage/fs-durable.ts';
 
 export type FsOp =
   | { readonly kind: 'mkdir'; readonly path: string }
-  | { readonly kind: 'createFile'; readonly path: string; readonly data: string }
+  | { readonly kind: 'createFile'; readonly path: string; readonly data: string | Uint8Array }
   | { readonly kind: 'append'; readonly path: string; readonly data: string }
   | { readonly kind: 'replaceFile'; readonly path: string; readonly data: string }
   | { readonly kind: 'rename'; readonly from: string; readonly to: string }
@@ -176,7 +176,7 @@ export function killingFs(spec: FaultSpec, ctx: FaultContext, onFire?: (op: FsOp
 
 /** The partial effect of an operation interrupted mid-write (synchronous: the kill follows at once). */
 function tear(op: FsOp): void {
-  const half = (data: string): Buffer => {
+  const half = (data: string | Uint8Array): Buffer => {
     const bytes = Buffer.from(data);
     return bytes.subarray(0, Math.floor(bytes.length / 2));
   };

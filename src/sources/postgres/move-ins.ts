@@ -31,7 +31,7 @@ import type pg from 'pg';
 import type { RuntimeLogger } from '../../logging/runtime-logger.ts';
 import type { ShapeRegistry } from '../../registry/shape-registry.ts';
 import { rowKey } from '../../storage/rows/row-key.ts';
-import type { KeyedRow, RowSource } from '../../storage/rows/row-source.ts';
+import type { KeyedRow, MoveInSource } from '../../storage/rows/row-store.ts';
 import type { TableStore } from '../../storage/rows/table-store.ts';
 import { printTableName } from '../../shapes/identifiers.ts';
 import { sublinkTestColumns } from '../../shapes/where/columns.ts';
@@ -72,7 +72,7 @@ export interface MoveInStats {
   retries: number;
 }
 
-export class PostgresMoveInSource implements RowSource {
+export class PostgresMoveInSource implements MoveInSource {
   readonly stats: MoveInStats = { queries: 0, rows: 0, reconciled: 0, retries: 0 };
 
   constructor(private readonly host: MoveInHost) {}
@@ -85,14 +85,14 @@ export class PostgresMoveInSource implements RowSource {
     return this.host.mirror()?.rows(table) ?? [];
   }
 
-  async rowsWithLinkValues(table: string, columns: readonly string[], values: ReadonlySet<string>): Promise<KeyedRow[]> {
+  async rowsWithLinkValues(table: string, columns: readonly string[], values: ReadonlySet<string>): Promise<readonly KeyedRow[]> {
     const mirror = this.host.mirror();
     if (!mirror || values.size === 0) return [];
     // A table not synced (yet, or again after a restart): its shapes hold what the row store holds
     // for it, so the row store answers (empty for a table never synced); the sync brings the
     // table's current rows as changes against exactly those rows.
     if (!this.host.isSynced(table)) return mirror.rowsWithLinkValues(table, columns, values);
-    const position = mirror.lastXid;
+    const position = mirror.position;
     const info = await this.host.tableInfo(table);
     if (!info || columns.some((c) => !(c in info.columnTypes))) {
       // The table or a link column is gone: its shapes are being removed; the row store answers meanwhile.
@@ -136,7 +136,7 @@ export class PostgresMoveInSource implements RowSource {
     }
     // Rows that later transactions (already seen by the query) touched: as of X, from the row store.
     {
-      const candidates = truncated ? mirror.rowsWithLinkValues(table, columns, values).map((r) => r.key) : touched;
+      const candidates = truncated ? (await mirror.rowsWithLinkValues(table, columns, values)).map((r) => r.key) : touched;
       for (const key of candidates) {
         const row = mirror.get(table, key);
         if (!row) continue;

@@ -28,8 +28,10 @@ import type { Pgoutput } from 'pg-logical-replication';
 import { silentLogger, type RuntimeLogger } from '../../logging/runtime-logger.ts';
 import type { ShapeRegistry } from '../../registry/shape-registry.ts';
 import { rowKey } from '../../storage/rows/row-key.ts';
-import type { RowSource } from '../../storage/rows/row-source.ts';
-import { TableStore } from '../../storage/rows/table-store.ts';
+import type { MoveInSource } from '../../storage/rows/row-store.ts';
+import type { TableStore } from '../../storage/rows/table-store.ts';
+import { DirectoryTableFiles } from '../../storage/rows/directory-table-files.ts';
+import { dataDirLayout } from '../../storage/file-store.ts';
 import type { AddedShape, ShapeRuntime } from '../../runtime.ts';
 import { normalizeShape, type ShapeDefinition } from '../../shapes/definition.ts';
 import type { Row } from '../../shapes/where/evaluate.ts';
@@ -245,7 +247,7 @@ export class PostgresSource {
   }
 
   /** What to pass to createShapeRuntime as `moveInSource`. */
-  get moveInSource(): RowSource | undefined {
+  get moveInSource(): MoveInSource | undefined {
     return this.#options.moveIns === 'row-store' ? undefined : this.#moveIns;
   }
 
@@ -255,7 +257,7 @@ export class PostgresSource {
    * stands; a changed key is a schema change, found when the table is synced).
    */
   async runtimeKeyColumns(): Promise<Record<string, readonly string[]>> {
-    const recorded = await TableStore.recordedTables(this.#options.stateDir);
+    const recorded = await new DirectoryTableFiles(dataDirLayout(this.#options.stateDir).tables).recordedTables();
     const out: Record<string, readonly string[]> = {};
     for (const info of this.#catalog.values()) if (info.keyColumns.length > 0 && !recorded.has(info.table)) out[info.table] = info.keyColumns;
     return out;
@@ -267,7 +269,7 @@ export class PostgresSource {
     this.#runtime = runtime;
     const mirror = this.#mirror();
     if (!mirror) throw new Error('the runtime has no row store (a dry run?)');
-    const position = mirror.lastXid;
+    const position = mirror.position;
 
     await this.#ensurePublication();
     const slotConfirmed = await this.#ensureSlot(position);
@@ -366,7 +368,7 @@ export class PostgresSource {
     return {
       slot: this.slot,
       publication: this.publication,
-      position: formatLsn(this.#mirror()?.lastXid ?? 0),
+      position: formatLsn(this.#mirror()?.position ?? 0),
       confirmed: formatLsn(this.stream.confirmed),
       backlog: this.stream.backlog,
       synced: [...this.#baselines.keys()].filter((t) => !this.#pending.has(t)).sort(),
@@ -766,7 +768,7 @@ export class PostgresSource {
   async #dispatch(transaction: StreamTransaction): Promise<InFlight> {
     const runtime = this.#requireRuntime();
     const entry: InFlight = { transaction, applied: null, completed: [], pings: [], settled: false };
-    if (transaction.commitLsn <= this.#mirror()!.lastXid && this.#inFlight.length === 0) return { ...entry, settled: true, skipped: true };
+    if (transaction.commitLsn <= this.#mirror()!.position && this.#inFlight.length === 0) return { ...entry, settled: true, skipped: true };
     this.#recentXids.push({ lsn: transaction.commitLsn, xid: transaction.xid });
     if (this.#recentXids.length > RECENT_XIDS) this.#recentXids.splice(0, this.#recentXids.length - RECENT_XIDS);
     this.logger.debug({ lsn: formatLsn(transaction.commitLsn), xid: transaction.xid, messages: transaction.messages.length }, 'transaction received');
@@ -879,7 +881,7 @@ export class PostgresSource {
     let target = this.#ackable;
     // A keepalive says everything before its position was sent: if all of it is applied, it is safe.
     if (this.#idle && this.stream.backlog === 0 && this.stream.keepaliveLsn > 0) target = Math.max(target, this.stream.keepaliveLsn - 1);
-    if (target <= Math.max(this.stream.confirmed, mirror.lastXid)) return;
+    if (target <= Math.max(this.stream.confirmed, mirror.position)) return;
     if (!this.#idle && target > this.#ackable) target = this.#ackable;
     await this.#state.update((s) => ({ ...s, ackedThrough: formatLsn(Math.max(target, parseLsn(s.ackedThrough))) }));
     this.stream.confirm(target);
