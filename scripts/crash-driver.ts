@@ -15,7 +15,7 @@
  */
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { createShapeRuntime, ShapeRuntimeError } from '../src/runtime.ts';
+import { createShapeRuntime, ShapeRuntimeError } from '../src/runtime/index.ts';
 import { openFileStorage } from '../src/storage/file-store.ts';
 import { StorageError } from '../src/storage/storage.ts';
 import { loadSqlParser } from '../src/shapes/where/sql-parser.ts';

@@ -23,11 +23,20 @@ export {
   type ShapeRuntime,
   type ShapeRuntimeActor,
   type ShapeSummary,
-} from './runtime.ts';
+  type ShapeReads,
+  type ServedShape,
+  type RemovedShape,
+  type ReadPageOptions,
+  type LiveWait,
+  type ShapeColumn,
+  type TableCatalog,
+  type TableSchema,
+} from './runtime/index.ts';
+export { BEFORE_ALL, SNAPSHOT_END, compareLogOffsets, formatLogOffset, parseLogOffset, type LogOffset } from './shapes/log-offset.ts';
 export { causeChain, type Removal, type RemovalReason } from './graph/removal.ts';
 export type { RestorePolicy } from './graph/restore-plan.ts';
 export type { LoadMode, RestoreProblem } from './restore/load-result.ts';
-export { FileStorage, MemoryStorage, openFileStorage, dataDirLayout, StorageError, type LogEntry, type ShapeStorage, type StoredShape } from './storage/index.ts';
+export { FileStorage, MemoryStorage, openFileStorage, dataDirLayout, StorageError, type LogEntry, type LogPage, type LogPageRequest, type PositionedEntry, type ShapeStorage, type StoredShape } from './storage/index.ts';
 export type { ShapeDefinition, Replica } from './shapes/definition.ts';
 export type { Transaction } from './shapes/transaction.ts';
 export { createInspectionRecorder, type InspectionRecorder, type RecordedInspectionEvent } from './inspection/inspection-recorder.ts';

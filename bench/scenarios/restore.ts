@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime.ts';
+import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime/index.ts';
 import { openFileStorage } from '../../src/storage/file-store.ts';
 import { readDataDirFiles, startTrivialActors, stopTrivialActors } from '../lib/floor.ts';
 import { PhaseClock, type RestorePhaseName } from '../lib/phase-clock.ts';

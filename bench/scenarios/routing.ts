@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime.ts';
+import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime/index.ts';
 import { MemoryStorage } from '../../src/storage/memory-store.ts';
 import type { LogEntry } from '../../src/storage/storage.ts';
 import { startTrivialActors, stopTrivialActors } from '../lib/floor.ts';

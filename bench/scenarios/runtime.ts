@@ -18,7 +18,7 @@ import { createActor } from 'xstate';
 import { ActorDirectory } from '../../src/actors/actor-directory.ts';
 import { spawnShapes } from '../../src/actors/spawn-shapes.ts';
 import { interpretStoredShape, type ShapeRecord } from '../../src/registry/shape-record.ts';
-import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime.ts';
+import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime/index.ts';
 import type { LogEntry } from '../../src/storage/storage.ts';
 import { startTrivialActors, stopTrivialActors, trivialMachine, type TrivialActor } from '../lib/floor.ts';
 import { profiled, profilingEnabled, type ProfileSummary } from '../lib/profile.ts';

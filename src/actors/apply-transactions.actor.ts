@@ -6,6 +6,8 @@ import { StorageError, type ShapeStorage } from '../storage/storage.ts';
 import { routeTransactions, type ShapeFailure } from '../live/route-transactions.ts';
 import type { ShapeActorsPort } from '../live/shape-actors-port.ts';
 import { parseTransaction, TransactionError, type Transaction } from '../shapes/transaction.ts';
+import type { LogOffset } from '../shapes/log-offset.ts';
+import type { LogEntry } from '../storage/storage.ts';
 
 export interface ApplyTransactionsInput {
   readonly storage: ShapeStorage;
@@ -25,6 +27,10 @@ export interface ApplyTransactionsOutput {
   readonly failures: readonly (ShapeFailure | { readonly handle: string; readonly reason: 'no-storage'; readonly detail: string })[];
   /** Shapes whose log grew. */
   readonly shapesWritten: number;
+  /** Position after the batch (the last transaction applied). */
+  readonly position: number;
+  /** Each shape whose log grew, with the offset of its new last entry (durable: the batch is committed). */
+  readonly appended: readonly { readonly handle: string; readonly last: LogOffset }[];
 }
 
 /**
@@ -66,9 +72,11 @@ export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, Apply
       handles: [...batch.entries.keys()],
     });
   }
+  const appended: { handle: string; last: LogOffset }[] = [];
   await mapConcurrently([...batch.entries], 32, async ([handle, entries]) => {
     try {
       await input.storage.appendLog(handle, entries);
+      appended.push({ handle, last: lastOffset(entries) });
     } catch (error) {
       if (error instanceof StorageError && error.code === 'not-found') failures.push({ handle, reason: 'no-storage', detail: error.message });
       else throw error;
@@ -86,5 +94,13 @@ export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, Apply
     if (outcome.status === 'rejected') outcomes.push({ requestId, status: 'rejected', error: outcome.error });
     else outcomes.push({ requestId, status: outcome.status, xid: transaction.xid });
   });
-  return { outcomes, failures, shapesWritten: batch.entries.size };
+  return { outcomes, failures, shapesWritten: batch.entries.size, position: batch.position, appended };
 });
+
+/** The offset of the last of a shape's entries in a batch: `<xid>_<k>`, k its index among that transaction's. */
+function lastOffset(entries: readonly LogEntry[]): LogOffset {
+  const xid = entries.at(-1)!.xid;
+  let k = entries.length - 1;
+  while (k > 0 && entries[k - 1]!.xid === xid) k--;
+  return { tx: xid, op: entries.length - 1 - k };
+}

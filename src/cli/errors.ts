@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import type { ShapeRuntimeError } from '../runtime.ts';
+import type { ShapeRuntimeError } from '../runtime/index.ts';
 import { StorageError } from '../storage/storage.ts';
 
 /**

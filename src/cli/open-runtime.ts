@@ -1,6 +1,6 @@
 import { causeChain, type Removal } from '../graph/removal.ts';
 import type { RestoreReport } from '../machines/runtime.types.ts';
-import type { CreateShapeRuntimeOptions, ShapeRuntime } from '../runtime.ts';
+import type { CreateShapeRuntimeOptions, ShapeRuntime } from '../runtime/index.ts';
 import type { CommandContext } from './command.ts';
 import { CliError, isShapeRuntimeError } from './errors.ts';
 
@@ -69,8 +69,8 @@ export async function planRestoreFromOptions(context: CommandContext): Promise<R
  * The runtime (XState, the SQL parser, storage) is loaded only when a command
  * runs, so `--help`, `--version` and argument errors answer at once.
  */
-function loadRuntime(): Promise<typeof import('../runtime.ts')> {
-  return import('../runtime.ts');
+function loadRuntime(): Promise<typeof import('../runtime/index.ts')> {
+  return import('../runtime/index.ts');
 }
 
 /** The removals of a restore report that `handle` caused (itself included), causes first. */

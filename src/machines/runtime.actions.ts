@@ -369,6 +369,8 @@ export function applyTransactionsInput(context: RuntimeContext): ApplyTransactio
 /** Replies to each transaction, takes the batch off the queue, and queues the removal of shapes that failed, first. */
 export function finishTransactions(context: RuntimeContext, event: EventObject, enqueue: Enqueue): void {
   const output = doneOutput<ApplyTransactionsOutput>(event);
+  // Readers first (the logs grew), then each transaction's caller.
+  enqueue.emit({ type: 'BATCH.COMMITTED', position: output.position, appended: output.appended });
   for (const outcome of output.outcomes) {
     if (outcome.status === 'rejected') {
       enqueue.emit({ type: 'REQUEST.FAILED', requestId: outcome.requestId, error: { code: 'invalid-transaction', message: outcome.error.message } });

@@ -9,6 +9,7 @@ import type { TableStore } from '../storage/rows/table-store.ts';
 import type { MoveInSource } from '../storage/rows/row-store.ts';
 import type { LogEntry, ShapeStorage } from '../storage/storage.ts';
 import type { RuntimeLogger } from '../logging/runtime-logger.ts';
+import type { LogOffset } from '../shapes/log-offset.ts';
 
 /** The restore states, in the order a restore passes through them (for timings). */
 export type RestorePhase = 'checkingBackup' | 'loadingBackup' | 'loadingShapes' | 'validatingDependencies' | 'committingRestore' | 'spawning';
@@ -80,6 +81,8 @@ export type RuntimeEmitted =
   | { readonly type: 'SHAPE.REMOVED'; readonly requestId: string | null; readonly removals: readonly Removal[] }
   | { readonly type: 'CASCADE.STOPPED'; readonly phase: 'restore' | 'running'; readonly removal: Removal }
   | { readonly type: 'TRANSACTION.APPLIED'; readonly requestId: string; readonly xid: number; readonly status: 'applied' | 'skipped' }
+  /** A batch of transactions is durable (one event per batch): the position reached, and each shape whose log grew with its new last offset. */
+  | { readonly type: 'BATCH.COMMITTED'; readonly position: number; readonly appended: readonly { readonly handle: string; readonly last: LogOffset }[] }
   | { readonly type: 'SHAPE.USE_RECORDED'; readonly requestId: string; readonly handle: string }
   | { readonly type: 'CHECKPOINT.WRITTEN'; readonly requestId: string; readonly shapes: number }
   | { readonly type: 'REQUEST.FAILED'; readonly requestId: string; readonly error: RequestError }

@@ -8,12 +8,17 @@ import { bytesThroughXid, decodeLog, encodeLogEntries } from './log-codec.ts';
 import { encodeJournalRecord, readJournal } from './journal-codec.ts';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 import { DirectoryTableFiles } from './rows/directory-table-files.ts';
+import { LogFileReader } from './log-file-reader.ts';
+import { fileLogEnd, readFileLogPage, type SnapshotHint } from './log-pages.ts';
+import type { LogOffset } from '../shapes/log-offset.ts';
 import {
   StorageError,
   type BackupContents,
   type BackupReadResult,
   type JournalReadOptions,
   type LogEntry,
+  type LogPage,
+  type LogPageRequest,
   type LogReadResult,
   type PreparedBatch,
   type ShapeListing,
@@ -31,6 +36,8 @@ export const JOURNAL_FILE = 'journal.jsonl';
 /** Past this size a committed journal is emptied. */
 const JOURNAL_RESET_BYTES = 16 * 1024 * 1024;
 const TEMP_PREFIX = '.tmp-';
+/** Shapes whose snapshot is being read page by page, remembered at once. */
+const SNAPSHOT_HINTS = 4096;
 const TRASH_PREFIX = '.trash-';
 
 /** Paths of the on-disk layout (docs/on-disk-format.md describes it for people). */
@@ -84,6 +91,8 @@ export class FileStorage implements ShapeStorage {
   readonly description: string;
   readonly tables: DirectoryTableFiles;
   readonly layout: ReturnType<typeof dataDirLayout>;
+  /** Where each shape's next snapshot page starts, for shapes being read (bounded: oldest dropped first). */
+  readonly #snapshotHints = new Map<string, SnapshotHint>();
 
   constructor(
     readonly dataDir: string,
@@ -152,7 +161,7 @@ export class FileStorage implements ShapeStorage {
     const temp = join(this.layout.shapes, `${TEMP_PREFIX}${shape.handle}-${randomBytes(4).toString('hex')}`);
     await this.fs.mkdir(temp);
     await this.fs.createFile(join(temp, DEFINITION_FILE), encodeDefinitionFile(shape));
-    await this.fs.createFile(join(temp, LOG_FILE), encodeLogEntries(initialLog));
+    await this.fs.createFile(join(temp, LOG_FILE), encodeLogEntries(initialLog, { snapshot: true }));
     await this.fs.syncDirectory(temp);
     await this.fs.rename(temp, target);
   }
@@ -165,6 +174,7 @@ export class FileStorage implements ShapeStorage {
 
   async deleteShape(handle: string): Promise<void> {
     const dir = this.layout.shapeDir(this.checked(handle));
+    this.#snapshotHints.delete(handle);
     // Rename first so the shape disappears in one step, then remove the files.
     const trash = join(this.layout.shapes, `${TRASH_PREFIX}${handle}-${randomBytes(4).toString('hex')}`);
     try {
@@ -204,6 +214,36 @@ export class FileStorage implements ShapeStorage {
       repaired = true;
     }
     return { entries: decoded.records, damage: decoded.damage, repaired };
+  }
+
+  async readLogPage(handle: string, request: LogPageRequest): Promise<LogPage> {
+    return this.#withLog(handle, async (reader) => {
+      const { page, hint } = await readFileLogPage(reader, request, this.#snapshotHints.get(handle));
+      this.#snapshotHints.delete(handle);
+      if (hint) {
+        this.#snapshotHints.set(handle, hint);
+        if (this.#snapshotHints.size > SNAPSHOT_HINTS) this.#snapshotHints.delete(this.#snapshotHints.keys().next().value!);
+      }
+      return page;
+    });
+  }
+
+  async logEnd(handle: string, throughXid = Infinity): Promise<LogOffset> {
+    return this.#withLog(handle, (reader) => fileLogEnd(reader, throughXid));
+  }
+
+  async #withLog<T>(handle: string, read: (reader: LogFileReader) => Promise<T>): Promise<T> {
+    const file = this.layout.log(this.checked(handle));
+    const reader = await LogFileReader.open(file, handle);
+    if (!reader) {
+      if (!(await exists(this.layout.shapeDir(handle)))) throw new StorageError('not-found', file, 'shape has no storage', handle);
+      throw new StorageError('corrupt', file, 'log file is missing', handle);
+    }
+    try {
+      return await read(reader);
+    } finally {
+      await reader.close();
+    }
   }
 
   async hasBackup(): Promise<boolean> {

@@ -1,4 +1,5 @@
 import { isHandle } from '../shapes/handle.ts';
+import { SNAPSHOT_END, type LogOffset } from '../shapes/log-offset.ts';
 import { decodeBackup, encodeBackup } from './backup-codec.ts';
 import { MemoryTableFiles } from './rows/table-files.ts';
 import {
@@ -6,7 +7,10 @@ import {
   type BackupContents,
   type BackupReadResult,
   type LogEntry,
+  type LogPage,
+  type LogPageRequest,
   type LogReadResult,
+  type PositionedEntry,
   type PreparedBatch,
   type ShapeListing,
   type ShapeStorage,
@@ -22,7 +26,8 @@ import {
 export class MemoryStorage implements ShapeStorage {
   readonly description = 'memory store';
   readonly tables = new MemoryTableFiles();
-  readonly #shapes = new Map<string, { shape: string; log: LogEntry[] }>();
+  /** Per shape: its definition (as JSON), its log, and how many of its first entries are the snapshot. */
+  readonly #shapes = new Map<string, { shape: string; log: LogEntry[]; snapshot: number }>();
   #backup: string | undefined;
   #inDoubt: PreparedBatch | null = null;
 
@@ -37,7 +42,7 @@ export class MemoryStorage implements ShapeStorage {
   async createShape(shape: StoredShape, initialLog: readonly LogEntry[] = []): Promise<void> {
     if (!isHandle(shape.handle)) throw new StorageError('not-found', 'memory', `not a shape handle: ${JSON.stringify(shape.handle)}`);
     if (this.#shapes.has(shape.handle)) throw new StorageError('exists', `memory:${shape.handle}`, 'a shape with this handle is already stored', shape.handle);
-    this.#shapes.set(shape.handle, { shape: JSON.stringify(shape), log: structuredClone([...initialLog]) });
+    this.#shapes.set(shape.handle, { shape: JSON.stringify(shape), log: structuredClone([...initialLog]), snapshot: initialLog.length });
   }
 
   async updateShape(shape: StoredShape): Promise<void> {
@@ -57,6 +62,52 @@ export class MemoryStorage implements ShapeStorage {
 
   async readLog(handle: string): Promise<LogReadResult> {
     return { entries: structuredClone(this.#entry(handle, 'log').log), repaired: false };
+  }
+
+  async readLogPage(handle: string, request: LogPageRequest): Promise<LogPage> {
+    const { log, snapshot } = this.#entry(handle, 'log');
+    const { after } = request;
+    const maxBytes = request.maxBytes ?? DEFAULT_PAGE_BYTES;
+    const through = request.throughXid ?? Infinity;
+    const entries: PositionedEntry[] = [];
+    let bytes = 0;
+    if (after.tx <= 0 && after.op !== Infinity) {
+      // The snapshot: entries [0, snapshot), offsets 0_<index>.
+      let i = after.tx < 0 ? 0 : after.op + 1;
+      for (; i < snapshot; i++) {
+        const size = entrySize(log[i]!);
+        if (entries.length > 0 && bytes + size > maxBytes) break;
+        bytes += size;
+        entries.push({ offset: { tx: 0, op: i }, entry: structuredClone(log[i]!) });
+      }
+      const ended = i >= snapshot;
+      return { entries, next: ended ? SNAPSHOT_END : entries.at(-1)?.offset ?? after, snapshotEnded: ended };
+    }
+    // Transactions: the first entry at or after `after.tx`, then skip what `after.op` covers.
+    let i = firstAtOrAfterXid(log, snapshot, after.tx);
+    let op = 0;
+    for (; i < log.length && log[i]!.xid === after.tx && op <= after.op; i++) op++;
+    let xid = -1;
+    for (; i < log.length; i++) {
+      const entry = log[i]!;
+      if (entry.xid > through) break;
+      if (entry.xid !== xid) {
+        if (bytes >= maxBytes) break;
+        op = entry.xid === after.tx ? op : 0;
+        xid = entry.xid;
+      }
+      bytes += entrySize(entry);
+      entries.push({ offset: { tx: entry.xid, op: op++ }, entry: structuredClone(entry) });
+    }
+    return { entries, next: entries.at(-1)?.offset ?? after, snapshotEnded: false };
+  }
+
+  async logEnd(handle: string, throughXid = Infinity): Promise<LogOffset> {
+    const { log, snapshot } = this.#entry(handle, 'log');
+    const end = firstAtOrAfterXid(log, snapshot, throughXid + 1);
+    if (end === snapshot) return SNAPSHOT_END;
+    const xid = log[end - 1]!.xid;
+    return { tx: xid, op: end - firstAtOrAfterXid(log, snapshot, xid) - 1 };
   }
 
   async hasBackup(): Promise<boolean> {
@@ -111,4 +162,23 @@ export class MemoryStorage implements ShapeStorage {
     if (!entry) throw new StorageError('not-found', `memory:${handle}/${what}`, 'shape has no storage', handle);
     return entry;
   }
+}
+
+const DEFAULT_PAGE_BYTES = 10 * 1024 * 1024;
+
+/** What an entry weighs in a page: its JSON length, as the file store counts its lines. */
+function entrySize(entry: LogEntry): number {
+  return JSON.stringify(entry).length;
+}
+
+/** Index of the first transaction entry (from `from`) whose xid is at least `xid`: a binary search. */
+function firstAtOrAfterXid(log: readonly LogEntry[], from: number, xid: number): number {
+  let lo = from;
+  let hi = log.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (log[mid]!.xid < xid) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -1,5 +1,6 @@
 import type { ShapeDefinition } from '../shapes/definition.ts';
 import type { TableFiles } from './rows/table-files.ts';
+import type { LogOffset } from '../shapes/log-offset.ts';
 
 /** A shape as storage keeps it: its definition and the handles its subqueries resolved to. */
 export interface StoredShape {
@@ -43,6 +44,37 @@ export interface LogReadResult {
   readonly damage?: LogDamage;
   /** True when a torn tail was truncated on disk (only with `repair`). */
   readonly repaired: boolean;
+}
+
+/** A log entry and its offset in the shape's log (see shapes/log-offset.ts). */
+export interface PositionedEntry {
+  readonly offset: LogOffset;
+  readonly entry: LogEntry;
+}
+
+export interface LogPageRequest {
+  /** The page holds the entries after this offset. */
+  readonly after: LogOffset;
+  /**
+   * Stop once about this many bytes of entries are read (default 10 MiB). A snapshot page stops
+   * before going over (but holds at least one entry); a transaction is always read whole.
+   */
+  readonly maxBytes?: number;
+  /** Only transactions up to this xid (the durable position: later ones may be half written). */
+  readonly throughXid?: number;
+}
+
+/**
+ * Part of a shape's log. Read from `-1` or a snapshot offset, a page holds snapshot entries
+ * only (the log written when the shape was created); from `0_inf` or a transaction's offset,
+ * whole transactions (unless `after` itself was inside one).
+ */
+export interface LogPage {
+  readonly entries: readonly PositionedEntry[];
+  /** Where the next read starts: the last entry's offset, `0_inf` once the snapshot is read, else `after`. */
+  readonly next: LogOffset;
+  /** This page read to the end of the snapshot (`next` is `0_inf`). */
+  readonly snapshotEnded: boolean;
 }
 
 /**
@@ -114,6 +146,14 @@ export interface ShapeStorage {
   appendLog(handle: string, entries: readonly LogEntry[]): Promise<void>;
   /** Reads the whole log. A torn last line is reported and, with `repair`, cut off on disk. */
   readLog(handle: string, options?: { repair?: boolean }): Promise<LogReadResult>;
+  /**
+   * Reads part of the log, after an offset, without reading what comes before it (a seek, not
+   * a scan). `createShape`'s `initialLog` is the snapshot; `appendLog`s are transactions, whose
+   * xids only grow. `corrupt` when a line on the way is damaged.
+   */
+  readLogPage(handle: string, request: LogPageRequest): Promise<LogPage>;
+  /** The offset of the log's last entry up to `throughXid` (`0_inf` when no transaction gave the shape an entry). */
+  logEnd(handle: string, throughXid?: number): Promise<LogOffset>;
   /** Whether a backup file exists at all (usable or not: reading it tells). */
   hasBackup(): Promise<boolean>;
   readBackup(): Promise<BackupReadResult>;

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RuntimeEmitted } from '../../src/machines/runtime.types.ts';
-import { createShapeRuntime, startRuntimeActor } from '../../src/runtime.ts';
+import { createShapeRuntime, startRuntimeActor } from '../../src/runtime/index.ts';
 import { openFileStorage } from '../../src/storage/file-store.ts';
 import { StorageError } from '../../src/storage/storage.ts';
 import { buildGraphDataDir, type GraphNode } from '../helpers/shape-graph.ts';

@@ -20,7 +20,7 @@ import { cp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createInspectionRecorder } from '../../src/inspection/inspection-recorder.ts';
-import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime.ts';
+import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime/index.ts';
 import { FileStorage } from '../../src/storage/file-store.ts';
 import { buildCrashState, crashStates } from '../helpers/crash-states.ts';
 import { recordingFs, type FsOp } from '../helpers/fault-fs.ts';

@@ -10,7 +10,7 @@
 import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createShapeRuntime } from '../../src/runtime.ts';
+import { createShapeRuntime } from '../../src/runtime/index.ts';
 import { encodeJournalRecord } from '../../src/storage/journal-codec.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
 

@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createShapeRuntime } from '../../src/runtime.ts';
+import { createShapeRuntime } from '../../src/runtime/index.ts';
 import { checkAfterCrash, emptyModel, parseAcks, type CrashModel } from '../helpers/crash-check.ts';
 import { int, rng } from '../helpers/crash-workload.ts';
 import type { FaultPoint, FaultSpec } from '../helpers/fault-fs.ts';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createShapeRuntime } from '../../src/runtime.ts';
+import { createShapeRuntime } from '../../src/runtime/index.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NESTED_WHERE = "id IN (SELECT user_id FROM public.memberships WHERE org_id IN (SELECT id FROM public.orgs WHERE name = 'acme'))";

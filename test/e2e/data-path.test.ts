@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { consumerLogic } from '../../src/actors/consumer.actor.ts';
-import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime.ts';
+import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime/index.ts';
 import type { RuntimeEmitted } from '../../src/machines/runtime.types.ts';
 import { MemoryStorage } from '../../src/storage/memory-store.ts';
 import { decodeLinkKey } from '../../src/shapes/where/link-key.ts';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { causeChain, type Removal } from '../../src/graph/removal.ts';
 import type { RuntimeEmitted } from '../../src/machines/runtime.types.ts';
-import { createShapeRuntime } from '../../src/runtime.ts';
+import { createShapeRuntime } from '../../src/runtime/index.ts';
 import { actorCreations, checkSpawnOrder, rootStateValues } from '../helpers/restore-invariants.ts';
 import { copyDataDir, observeDryRun, observeRestore, type ObservedRuntime } from '../helpers/run-restore.ts';
 import { shapeDirs } from '../helpers/shape-graph.ts';

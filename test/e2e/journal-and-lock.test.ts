@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { readFile, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { createShapeRuntime } from '../../src/runtime.ts';
+import { createShapeRuntime } from '../../src/runtime/index.ts';
 import { FileStorage, StorageError } from '../../src/storage/index.ts';
 import { openFileStorage } from '../../src/storage/file-store.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';

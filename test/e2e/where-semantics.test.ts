@@ -4,7 +4,7 @@
  * psql on a C-locale database).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime.ts';
+import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime/index.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
 import { MemoryStorage } from '../../src/storage/memory-store.ts';
 

@@ -14,7 +14,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInspectionRecorder } from '../../src/inspection/inspection-recorder.ts';
-import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime.ts';
+import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime/index.ts';
 import { normalizeShape, type NormalizedShape } from '../../src/shapes/definition.ts';
 import type { Row } from '../../src/shapes/where/evaluate.ts';
 import type { LogEntry } from '../../src/storage/storage.ts';

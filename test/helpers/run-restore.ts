@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { RestorePolicy } from '../../src/graph/restore-plan.ts';
 import { createInspectionRecorder, type RecordedInspectionEvent } from '../../src/inspection/inspection-recorder.ts';
 import type { RestoreReport } from '../../src/machines/runtime.types.ts';
-import { createShapeRuntime, planRestore, type ShapeRuntime } from '../../src/runtime.ts';
+import { createShapeRuntime, planRestore, type ShapeRuntime } from '../../src/runtime/index.ts';
 import { shapeDirs, snapshotDir } from './shape-graph.ts';
 
 export interface ObservedRestore {

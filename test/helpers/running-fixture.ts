@@ -12,7 +12,7 @@
  */
 import { cp } from 'node:fs/promises';
 import { consumerLogic } from '../../src/actors/consumer.actor.ts';
-import { createShapeRuntime } from '../../src/runtime.ts';
+import { createShapeRuntime } from '../../src/runtime/index.ts';
 import { normalizeShape } from '../../src/shapes/definition.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
 import { StorageError, type ShapeStorage } from '../../src/storage/storage.ts';

@@ -30,7 +30,7 @@ import { createInspectionRecorder } from '../../src/inspection/inspection-record
 import { shapeRuntimeMachine } from '../../src/machines/restore.machine.ts';
 import type { RuntimeEmitted, ShapeRuntimeInput } from '../../src/machines/runtime.types.ts';
 import { interpretStoredShape } from '../../src/registry/shape-record.ts';
-import { createShapeRuntime, startRuntimeActor, type ShapeRuntimeActor } from '../../src/runtime.ts';
+import { createShapeRuntime, startRuntimeActor, type ShapeRuntimeActor } from '../../src/runtime/index.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
 import { dataDirLayout, FileStorage } from '../../src/storage/file-store.ts';
 import { MemoryStorage } from '../../src/storage/memory-store.ts';

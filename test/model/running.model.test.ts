@@ -92,7 +92,7 @@ import { shapeRuntimeMachine } from '../../src/machines/restore.machine.ts';
 import type { RuntimeEmitted, RuntimeRequest, ShapeRuntimeInput } from '../../src/machines/runtime.types.ts';
 import { interpretStoredShape } from '../../src/registry/shape-record.ts';
 import { ShapeRegistry } from '../../src/registry/shape-registry.ts';
-import { createShapeRuntime, startRuntimeActor, type ShapeRuntimeActor } from '../../src/runtime.ts';
+import { createShapeRuntime, startRuntimeActor, type ShapeRuntimeActor } from '../../src/runtime/index.ts';
 import { columnNames, type ShapeDefinition } from '../../src/shapes/definition.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
 import { FileStorage } from '../../src/storage/file-store.ts';

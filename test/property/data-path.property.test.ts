@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime.ts';
+import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime/index.ts';
 import { normalizeShape, type NormalizedShape } from '../../src/shapes/definition.ts';
 import type { Row } from '../../src/shapes/where/evaluate.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createShapeRuntime } from '../../src/runtime.ts';
+import { createShapeRuntime } from '../../src/runtime/index.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
 import { randomDefinition, randomTransaction, rng } from '../helpers/crash-workload.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';

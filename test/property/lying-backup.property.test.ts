@@ -17,7 +17,7 @@ import { cp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime.ts';
+import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime/index.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
 import { randomDefinition, randomTransaction, rng } from '../helpers/crash-workload.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';

@@ -8,7 +8,7 @@ import { withRuntime } from '../open-runtime.ts';
 import { parseKeyColumns } from '../options.ts';
 import { rowKey } from '../../storage/rows/row-key.ts';
 import { parseTransaction, TransactionError, type Transaction } from '../../shapes/transaction.ts';
-import type { ShapeRuntime } from '../../runtime.ts';
+import type { ShapeRuntime } from '../../runtime/index.ts';
 
 /** Transactions sent ahead of their acknowledgement: the runtime commits what is queued together. */
 const IN_FLIGHT = 256;

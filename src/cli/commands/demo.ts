@@ -5,7 +5,7 @@ import type { CliCommand, CommandContext } from '../command.ts';
 import { CliError } from '../errors.ts';
 import { restoreReportJson, restoreReportText, table, type JsonValue } from '../format.ts';
 import { runtimeOptions } from '../open-runtime.ts';
-import type { ShapeRuntime } from '../../runtime.ts';
+import type { ShapeRuntime } from '../../runtime/index.ts';
 
 /** The demo's shapes: what a team-collaboration app might sync. */
 const SHAPES = [
@@ -119,7 +119,7 @@ async function demoDataDir(requested: string | undefined): Promise<string> {
 }
 
 async function runDemo(dataDir: string, context: CommandContext): Promise<{ json: JsonValue; text: string }> {
-  const { createShapeRuntime } = await import('../../runtime.ts');
+  const { createShapeRuntime } = await import('../../runtime/index.ts');
   const { createInspectionRecorder } = await import('../../inspection/inspection-recorder.ts');
   const text: string[] = [];
   const say = (...lines: string[]) => text.push(...lines);

@@ -53,7 +53,7 @@ export const doctorCommand: CliCommand = {
 
 async function diagnose(context: CommandContext): Promise<Diagnosis> {
   const dataDir = context.common.dataDir;
-  const [{ openFileStorage }, { planRestore }] = await Promise.all([import('../../storage/file-store.ts'), import('../../runtime.ts')]);
+  const [{ openFileStorage }, { planRestore }] = await Promise.all([import('../../storage/file-store.ts'), import('../../runtime/index.ts')]);
   // No lock: taking it would write (and delete) a file; doctor reads only.
   const storage = await openFileStorage(dataDir, { create: false, lock: false });
   const { dataDir: _dir, createDataDir: _create, ...options } = runtimeOptions(context);

@@ -6,3 +6,4 @@ export { PostgresSourceError, redactUrl, type PostgresSourceErrorCode } from './
 export { shapeQuery, whereToSql, SqlParams, quoteIdent } from './sql.ts';
 export { parseLsn, formatLsn } from './lsn.ts';
 export { decodeText } from './values.ts';
+export { postgresCatalog } from './column-catalog.ts';

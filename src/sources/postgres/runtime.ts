@@ -1,5 +1,6 @@
-import { createShapeRuntime, type CreateShapeRuntimeOptions, type ShapeRuntime } from '../../runtime.ts';
+import { createShapeRuntime, type CreateShapeRuntimeOptions, type ShapeRuntime } from '../../runtime/index.ts';
 import { PostgresSource, type PostgresSourceOptions } from './source.ts';
+import { postgresCatalog } from './column-catalog.ts';
 
 export interface PostgresRuntimeOptions extends Omit<CreateShapeRuntimeOptions, 'moveInSource' | 'storage'>, Omit<PostgresSourceOptions, 'stateDir' | 'logger'> {
   /** The data dir (the Postgres source keeps its state there too). */
@@ -38,7 +39,7 @@ export async function startPostgresRuntime(options: PostgresRuntimeOptions): Pro
   try {
     const keyColumns = { ...(await source.runtimeKeyColumns()), ...options.keyColumns };
     const moveInSource = source.moveInSource;
-    runtime = await createShapeRuntime({ ...runtimeOptions, keyColumns, ...(moveInSource ? { moveInSource } : {}) });
+    runtime = await createShapeRuntime({ ...runtimeOptions, keyColumns, catalog: postgresCatalog(source.pool), ...(moveInSource ? { moveInSource } : {}) });
   } catch (error) {
     await source.stop();
     throw error;

@@ -32,7 +32,7 @@ import type { MoveInSource } from '../../storage/rows/row-store.ts';
 import type { TableStore } from '../../storage/rows/table-store.ts';
 import { DirectoryTableFiles } from '../../storage/rows/directory-table-files.ts';
 import { dataDirLayout } from '../../storage/file-store.ts';
-import type { AddedShape, ShapeRuntime } from '../../runtime.ts';
+import type { AddedShape, ShapeRuntime } from '../../runtime/index.ts';
 import { normalizeShape, type ShapeDefinition } from '../../shapes/definition.ts';
 import type { Row } from '../../shapes/where/evaluate.ts';
 import { loadSqlParser } from '../../shapes/where/sql-parser.ts';

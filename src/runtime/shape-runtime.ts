@@ -1,15 +1,19 @@
 import { createActor, waitFor, type Actor, type InspectionEvent, type Observer } from 'xstate';
-import { REDO_PREFIX } from './machines/runtime.actions.ts';
-import type { Removal } from './graph/removal.ts';
-import { shapeRuntimeMachine } from './machines/restore.machine.ts';
-import type { RequestError, RestoreReport, RuntimeEmitted, RuntimeOutput, RuntimeRequest, ShapeRuntimeInput } from './machines/runtime.types.ts';
-import type { ShapeDefinition } from './shapes/definition.ts';
-import type { Transaction } from './shapes/transaction.ts';
-import { openFileStorage } from './storage/file-store.ts';
-import type { LogEntry, ShapeStorage, StoredShape } from './storage/storage.ts';
-import { CountedLinkSet } from './live/counted-link-set.ts';
-import { DEFAULT_KEY_COLUMNS } from './storage/rows/table-store.ts';
-import { columnNames } from './shapes/definition.ts';
+import { REDO_PREFIX } from '../machines/runtime.actions.ts';
+import type { Removal } from '../graph/removal.ts';
+import { shapeRuntimeMachine } from '../machines/restore.machine.ts';
+import type { RequestError, RestoreReport, RuntimeEmitted, RuntimeOutput, RuntimeRequest, ShapeRuntimeInput } from '../machines/runtime.types.ts';
+import type { ShapeDefinition } from '../shapes/definition.ts';
+import type { Transaction } from '../shapes/transaction.ts';
+import { openFileStorage } from '../storage/file-store.ts';
+import type { LogEntry, ShapeStorage, StoredShape } from '../storage/storage.ts';
+import { CountedLinkSet } from '../live/counted-link-set.ts';
+import { DEFAULT_KEY_COLUMNS } from '../storage/rows/table-store.ts';
+import { columnNames } from '../shapes/definition.ts';
+import { runtimeReadView } from '../machines/runtime-read-view.ts';
+import { ShapeRuntimeError } from './runtime-error.ts';
+import { createShapeReads, type ShapeReads } from './shape-reads.ts';
+import type { TableCatalog } from './shape-columns.ts';
 
 export type ShapeRuntimeActor = Actor<typeof shapeRuntimeMachine>;
 
@@ -21,18 +25,11 @@ export interface CreateShapeRuntimeOptions extends Omit<ShapeRuntimeInput, 'stor
   readonly storage?: ShapeStorage;
   /** Any XState inspector (`@statelyai/inspect`, the recorder in this package, ...). */
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Where shapes' column types come from (the Postgres source gives one); inferred from values without. */
+  readonly catalog?: TableCatalog;
 }
 
-/** A request the runtime refused; `code` says why (e.g. `invalid-where`, `unknown-shape`). */
-export class ShapeRuntimeError extends Error {
-  override readonly name = 'ShapeRuntimeError';
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { ShapeRuntimeError };
 
 export interface AddedShape {
   readonly handle: string;
@@ -74,6 +71,8 @@ export interface ShapeRuntime {
   readonly ended: Promise<RuntimeOutput>;
   /** The running shapes, dependencies first. */
   list(): ShapeSummary[];
+  /** Reads for clients of shapes: the log from an offset, live waits, rows, columns, removals. */
+  readonly reads: ShapeReads;
 }
 
 type Pending = { resolve: (event: RuntimeEmitted) => void; reject: (error: Error) => void };
@@ -87,6 +86,12 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
   if (options.dryRun) throw new Error('createShapeRuntime does not take dryRun: use planRestore()');
   const storage = options.storage ?? (await openFileStorage(requireDataDir(options), { create: options.createDataDir ?? true }));
   const { actor, done } = startRuntimeActor(storage, options);
+  // Listening from the start: the removals restore makes are what stale clients must learn.
+  const reads = createShapeReads(actor, runtimeReadView(actor), {
+    ...(options.catalog ? { catalog: options.catalog } : {}),
+    use: (handle) => request((requestId) => ({ type: 'SHAPE.USED', requestId, handle })),
+  });
+  done.then(reads.stop, reads.stop);
   // The store this call opened (and its data dir lock) is released when the runtime ends.
   const released = done.then(
     () => (options.storage ? undefined : storage.close()),
@@ -102,6 +107,7 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
   });
   // A batch a crash interrupted is applied again first: resolve once it is, so position() is current.
   await waitFor(actor, (snapshot) => snapshot.status !== 'active' || !snapshot.context.queue.some((r) => r.requestId.startsWith(REDO_PREFIX)), { timeout: Infinity });
+  reads.ready();
 
   actor.on('*', (event: RuntimeEmitted) => {
     const requestId = 'requestId' in event ? event.requestId : null;
@@ -136,6 +142,7 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
 
   return {
     actor,
+    reads,
     report,
     ended,
     async add(definition) {
@@ -212,7 +219,7 @@ export function startRuntimeActor(
   storage: ShapeStorage,
   options: Omit<CreateShapeRuntimeOptions, 'storage'>,
 ): { actor: ShapeRuntimeActor; done: Promise<RuntimeOutput> } {
-  const { dataDir: _dataDir, createDataDir: _create, inspect, ...input } = options;
+  const { dataDir: _dataDir, createDataDir: _create, inspect, catalog: _catalog, ...input } = options;
   const actor = createActor(shapeRuntimeMachine, {
     input: { ...input, storage },
     systemId: 'shapeRuntime',

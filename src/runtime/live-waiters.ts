@@ -1,0 +1,80 @@
+import { compareLogOffsets, type LogOffset } from '../shapes/log-offset.ts';
+import type { RemovedShape } from './shape-reads.ts';
+
+/** How a live wait ended. */
+export type LiveWait =
+  /** An entry after the offset waited from is durable; `last` is the shape's last offset now. */
+  | { readonly status: 'entries'; readonly last: LogOffset }
+  | { readonly status: 'timeout' }
+  | { readonly status: 'aborted' }
+  /** The shape was removed while waiting (by a cascade, expiry, a schema change, a caller). */
+  | { readonly status: 'removed'; readonly removal: RemovedShape }
+  /** The runtime stopped. */
+  | { readonly status: 'stopped' };
+
+interface Waiter {
+  readonly after: LogOffset;
+  settle(result: LiveWait): void;
+}
+
+/**
+ * Live waits per shape. Each is settled once, by whichever comes first: entries past its
+ * offset (one call per committed batch and shape, however many wait), the shape's removal,
+ * the runtime stopping, its timeout, its AbortSignal. Settling clears its timer and listener.
+ */
+export class LiveWaiters {
+  readonly #byHandle = new Map<string, Set<Waiter>>();
+  #stopped = false;
+
+  wait(handle: string, after: LogOffset, options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {}): Promise<LiveWait> {
+    if (this.#stopped) return Promise.resolve({ status: 'stopped' });
+    const { signal, timeoutMs } = options;
+    if (signal?.aborted) return Promise.resolve({ status: 'aborted' });
+    return new Promise<LiveWait>((resolve) => {
+      let set = this.#byHandle.get(handle);
+      if (!set) this.#byHandle.set(handle, (set = new Set()));
+      const waiters = set;
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => waiter.settle({ status: 'aborted' });
+      const waiter: Waiter = {
+        after,
+        settle: (result) => {
+          if (!waiters.delete(waiter)) return;
+          if (waiters.size === 0 && this.#byHandle.get(handle) === waiters) this.#byHandle.delete(handle);
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(result);
+        },
+      };
+      waiters.add(waiter);
+      if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) timer = setTimeout(() => waiter.settle({ status: 'timeout' }), Math.max(0, timeoutMs));
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** The shape's log now ends at `last`: every wait from before it is over. */
+  entriesUpTo(handle: string, last: LogOffset): void {
+    for (const waiter of [...(this.#byHandle.get(handle) ?? [])]) {
+      if (compareLogOffsets(last, waiter.after) > 0) waiter.settle({ status: 'entries', last });
+    }
+  }
+
+  removed(handle: string, removal: () => RemovedShape): void {
+    const waiting = [...(this.#byHandle.get(handle) ?? [])];
+    if (waiting.length === 0) return;
+    const result: LiveWait = { status: 'removed', removal: removal() };
+    for (const waiter of waiting) waiter.settle(result);
+  }
+
+  stopped(): void {
+    this.#stopped = true;
+    for (const set of [...this.#byHandle.values()]) for (const waiter of [...set]) waiter.settle({ status: 'stopped' });
+  }
+
+  /** Waits now pending (for tests and metrics). */
+  get size(): number {
+    let n = 0;
+    for (const set of this.#byHandle.values()) n += set.size;
+    return n;
+  }
+}
