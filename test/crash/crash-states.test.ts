@@ -16,12 +16,13 @@
  *   dependency shape is a shape in its own right), never the outer shape
  *   without them.
  */
-import { cp, readdir, rm } from 'node:fs/promises';
+import { cp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createInspectionRecorder } from '../../src/inspection/inspection-recorder.ts';
 import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime/index.ts';
 import { FileStorage } from '../../src/storage/file-store.ts';
+import { COMPACTION_SLACK, TableStore } from '../../src/storage/rows/table-store.ts';
 import { buildCrashState, crashStates } from '../helpers/crash-states.ts';
 import { recordingFs, type FsOp } from '../helpers/fault-fs.ts';
 import { checkSpawnOrder } from '../helpers/restore-invariants.ts';
@@ -33,6 +34,8 @@ interface Summary {
   readonly shapes: Map<string, string>; // handle -> dependency handles, joined
   readonly logs: Map<string, string>; // handle -> entries as JSON
   readonly position: number;
+  /** The row store's tables, as read back from disk. */
+  readonly rows: string;
 }
 
 async function summarize(runtime: ShapeRuntime, storage: FileStorage): Promise<Summary> {
@@ -42,11 +45,13 @@ async function summarize(runtime: ShapeRuntime, storage: FileStorage): Promise<S
     shapes.set(s.handle, s.dependencyHandles.join(','));
     logs.set(s.handle, JSON.stringify((await storage.readLog(s.handle)).entries));
   }
-  return { shapes, logs, position: runtime.position() };
+  const store = await TableStore.open(storage.tables, { readOnly: true });
+  const rows = JSON.stringify([...store.tables].sort().map((t) => [t, [...store.rows(t)].sort((a, b) => (a.key < b.key ? -1 : 1))]));
+  return { shapes, logs, position: runtime.position(), rows };
 }
 
 function same(a: Summary, b: Summary): boolean {
-  if (a.position !== b.position || a.shapes.size !== b.shapes.size) return false;
+  if (a.position !== b.position || a.rows !== b.rows || a.shapes.size !== b.shapes.size) return false;
   for (const [h, deps] of a.shapes) if (b.shapes.get(h) !== deps || b.logs.get(h) !== a.logs.get(h)) return false;
   return true;
 }
@@ -177,7 +182,7 @@ describe('crash at every prefix of recorded file operations', () => {
         shapes.set(h, rec.after.shapes.get(h)!);
         logs.set(h, rec.after.logs.get(h)!);
       }
-      allowed.push({ shapes, logs, position: rec.before.position });
+      allowed.push({ shapes, logs, position: rec.before.position, rows: rec.before.rows });
     }
     let sawNone = false;
     let sawAll = false;
@@ -236,6 +241,27 @@ describe('crash at every prefix of recorded file operations', () => {
     expect(rec.ops.some((o) => o.kind === 'replaceFile' && o.path.endsWith('registry.jsonl'))).toBe(true);
     const outcomes = await restoreEveryState(rec);
     for (const o of outcomes) expect(same(o.summary, rec.before), o.label).toBe(true);
+  }, 120_000);
+
+  it('(f) a batch that compacts a table log: the batch undone and redone exactly once, or absent; the rows never differ', async () => {
+    // Enough updates of two orgs to take public.orgs past its compaction threshold, in one batch.
+    const updates = Array.from({ length: COMPACTION_SLACK + 8 }, (_, i) => ({ op: 'update', table: 'public.orgs', row: { id: 1 + (i % 2), tier: i % 2 } }));
+    const rec = await record((runtime) => runtime.applyTransaction(tx(4, updates)));
+    const commit = rec.ops.findLastIndex((o) => o.kind === 'append' && o.path.endsWith('journal.jsonl'));
+    const compaction = rec.ops.findIndex((o) => o.kind === 'replaceFile' && o.path.endsWith('/tables/public.orgs.jsonl'));
+    expect(compaction, 'the batch compacts public.orgs, after its commit').toBeGreaterThan(commit);
+    expect(rec.after.position).toBe(4);
+    const prepare = rec.ops.findIndex((o) => o.kind === 'append' && o.path.endsWith('journal.jsonl'));
+    const states = crashStates(rec.ops, rec.live);
+    const outcomes = await restoreEveryState(rec);
+    outcomes.forEach((o, i) => {
+      const durable = states[i]!.completed > prepare;
+      const want = durable ? rec.after : rec.before;
+      if (!same(o.summary, want)) expect.fail(`${o.label}: expected ${durable ? 'the whole batch' : 'no trace of the batch'} (${describeSummary(want)}), rows ${o.summary.rows === want.rows ? 'equal' : 'differ'}`);
+    });
+    // After the compaction, a start reads the live rows, not the history.
+    const lines = (await readFile(join(rec.live, 'tables', 'public.orgs.jsonl'), 'utf8')).split('\n').length - 1;
+    expect(lines).toBe(1 + 2);
   }, 120_000);
 
   it('(e) the restore of a crashed dir: a crash during its own repairs (strays, torn tail, undo and redo of the batch) leaves a dir the next restore repairs the same', async () => {

@@ -108,7 +108,7 @@ export interface DirRun {
   lives: number;
 }
 
-const FAULT_POINTS: readonly FaultPoint[] = ['backup', 'cascade-delete', 'log-append', 'definition', 'journal-append', 'table-append'];
+const FAULT_POINTS: readonly FaultPoint[] = ['backup', 'cascade-delete', 'log-append', 'definition', 'journal-append', 'table-append', 'table-compact'];
 
 /** A life's plan from its seed: mostly random-moment kills, some at fault points (named ones, or the n-th file operation). */
 export function planLife(seed: number): LifePlan {
@@ -117,7 +117,7 @@ export function planLife(seed: number): LifePlan {
   const ops = int(rand, 3, 14);
   if (r < 0.3) {
     const point = FAULT_POINTS[int(rand, 0, FAULT_POINTS.length - 1)]!;
-    return { seed, ops, killAfterRestoreMs: null, killAfterStartMs: null, fault: { point, nth: int(rand, 1, point === 'backup' || point === 'cascade-delete' ? 2 : 6) } };
+    return { seed, ops, killAfterRestoreMs: null, killAfterStartMs: null, fault: { point, nth: int(rand, 1, point === 'backup' || point === 'cascade-delete' || point === 'table-compact' ? 2 : 6) } };
   }
   if (r < 0.45) return { seed, ops, killAfterRestoreMs: null, killAfterStartMs: null, fault: { point: 'any', nth: int(rand, 1, 40) } };
   if (r < 0.55) return { seed, ops, killAfterRestoreMs: null, killAfterStartMs: int(rand, 0, 120) };

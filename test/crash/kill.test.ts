@@ -3,7 +3,8 @@
  * random mix of add / remove / apply / checkpoint and is SIGKILLed at a random
  * moment or at a fault point injected through DurableFs (mid-backup write,
  * between a removal's deletes, mid-log append, mid-definition write, mid-
- * journal and mid-table append, the n-th file operation of any kind); every
+ * journal and mid-table append, mid-compaction of a table log, the n-th file
+ * operation of any kind); every
  * crash is restored and checked against what was acknowledged
  * (test/helpers/crash-check.ts).
  *
@@ -22,7 +23,7 @@ const SOAK = process.env.CRASH_KILLS !== undefined;
 const BUDGET_MS = process.env.CRASH_BUDGET_MS ? Number(process.env.CRASH_BUDGET_MS) : 130_000;
 
 describe('kill -9 at any point', () => {
-  it(`every fault point (mid-backup write, between a removal's deletes, mid-log append, mid-definition write, mid-journal and mid-table append), at its 1st occurrence (1st-3rd in the soak)`, async () => {
+  it(`every fault point (mid-backup write, between a removal's deletes, mid-log append, mid-definition write, mid-journal and mid-table append, mid-compaction of a table log), at its 1st occurrence (1st-3rd in the soak)`, async () => {
     const nths = SOAK ? [1, 2, 3] : [1];
     const fired = await runFaultMatrix(SEED, nths, (line) => SOAK && console.log(line));
     console.log(`fault matrix seed ${SEED}: ${JSON.stringify(Object.fromEntries(fired))}`);

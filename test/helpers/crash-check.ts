@@ -19,6 +19,8 @@ import { normalizeShape, type NormalizedShape } from '../../src/shapes/definitio
 import type { Row } from '../../src/shapes/where/evaluate.ts';
 import type { LogEntry } from '../../src/storage/storage.ts';
 import type { RestoreReport } from '../../src/machines/runtime.types.ts';
+import { FileStorage } from '../../src/storage/file-store.ts';
+import { TableStore } from '../../src/storage/rows/table-store.ts';
 import { checkSpawnOrder } from './restore-invariants.ts';
 import { applyToTables, type WorkloadTransaction } from './crash-workload.ts';
 import { expectedRows, replay } from './data-path-oracle.ts';
@@ -128,6 +130,23 @@ export function logProblems(handle: string, entries: readonly LogEntry[], shape:
   return problems;
 }
 
+/** The row store of `dir`, read only, against the tables the model says. */
+export async function rowStoreProblems(dir: string, tables: Map<string, Map<string, Row>>): Promise<string[]> {
+  const store = await TableStore.open(new FileStorage(dir, null).tables, { readOnly: true });
+  const problems = store.damage.map((d) => `row store: ${d.table} damaged (${JSON.stringify(d.lines)})`);
+  for (const name of new Set([...tables.keys(), ...store.tables])) {
+    const want = tables.get(name) ?? new Map<string, Row>();
+    const got = new Map([...store.rows(name)].map((r) => [r.key, r.row] as const));
+    for (const [key, row] of want) {
+      const g = got.get(key);
+      if (!g) problems.push(`row store: ${name} lost row ${key}`);
+      else if (canonical(g) !== canonical(row)) problems.push(`row store: ${name} row ${key} is ${canonical(g)}, the transactions say ${canonical(row)}`);
+    }
+    if (got.size !== want.size) problems.push(`row store: ${name} holds ${got.size} rows, the transactions leave ${want.size}`);
+  }
+  return problems;
+}
+
 async function shapeDirNames(dir: string): Promise<string[]> {
   try {
     return (await readdir(join(dir, 'shapes'))).filter((n) => /^\d+-\d+$/.test(n));
@@ -230,6 +249,10 @@ export async function checkAfterCrash(dir: string, model: CrashModel, life: Life
 
   // Logs: exactly the applied transactions' effect.
   for (const s of shapes) problems.push(...logProblems(s.handle, await runtime.readLog(s.handle), normalizeShape(s.definition), model.tables));
+  if (problems.length > 0) fail();
+
+  // The row store: exactly the rows the applied transactions leave (a compaction loses none, brings none back).
+  problems.push(...(await rowStoreProblems(dir, model.tables)));
   if (problems.length > 0) fail();
 
   // Fold: the model is now what this restore shows.

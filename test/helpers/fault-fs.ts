@@ -80,7 +80,7 @@ export function recordingFs(inner: DurableFs = nodeDurableFs): { fs: DurableFs; 
 }
 
 /** Named places a crash is injected at (SPEC issue 6), besides `any` (the n-th operation of any kind). */
-export type FaultPoint = 'any' | 'backup' | 'cascade-delete' | 'log-append' | 'definition' | 'journal-append' | 'table-append';
+export type FaultPoint = 'any' | 'backup' | 'cascade-delete' | 'log-append' | 'definition' | 'journal-append' | 'table-append' | 'table-compact';
 
 export interface FaultSpec {
   readonly point: FaultPoint;
@@ -113,6 +113,9 @@ export function matchesPoint(point: FaultPoint, op: FsOp, ctx: FaultContext): bo
       return op.kind === 'append' && name === 'journal.jsonl';
     case 'table-append':
       return op.kind === 'append' && basename(dirname(opPath(op))) === 'tables';
+    case 'table-compact':
+      // A table log replaced by its live rows (compaction, or a cleared damage).
+      return op.kind === 'replaceFile' && basename(dirname(opPath(op))) === 'tables' && name.endsWith('.jsonl');
   }
 }
 

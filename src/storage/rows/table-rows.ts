@@ -1,18 +1,29 @@
 import { linkKey } from '../../shapes/where/link-key.ts';
 import type { Row } from '../../shapes/where/evaluate.ts';
+import { equalityKeys } from '../../shapes/where-index/equality-keys.ts';
 import type { KeyedRow } from './row-store.ts';
 
-/** `columns` tuple value (linkKey) -> keys of the rows holding it. */
-type LinkIndex = Map<string, Set<string>>;
+/** What an index files rows under: a column's equality keys (and NULL), or a column tuple's link key. */
+export type IndexSpec = { readonly kind: 'value'; readonly column: string } | { readonly kind: 'link'; readonly columns: readonly string[] };
+
+/** The key a value index files NULL (and absent) values under; equality keys never start with `-`. */
+export const NULL_KEY = '-null';
+
+interface Index {
+  readonly keysOf: (row: Row) => readonly string[];
+  /** Index key -> keys of the rows filed under it. */
+  readonly rows: Map<string, Set<string>>;
+}
 
 /**
- * One table's current rows, by key, with indexes on column tuples (built on
- * first use, then kept current by every change): the lookups of move-ins and
- * of snapshots with equality conditions read only the rows they name.
+ * One table's current rows, by key, with indexes (built on first use, then
+ * kept current by every change): a column's equality keys (the where-clause
+ * index's, so a lookup is never narrower than the evaluator's `=`) for
+ * snapshots, a column tuple's link key for move-ins and subquery snapshots.
  */
 export class TableRows {
   readonly rows = new Map<string, Row>();
-  readonly #indexes = new Map<string, { readonly columns: readonly string[]; readonly byValue: LinkIndex }>();
+  readonly #indexes = new Map<string, Index>();
 
   constructor(
     readonly name: string,
@@ -28,53 +39,56 @@ export class TableRows {
     const before = this.rows.get(key);
     if (after) this.rows.set(key, after);
     else this.rows.delete(key);
-    for (const { columns, byValue } of this.#indexes.values()) {
-      const old = before ? linkKey(columns.map((c) => before[c])) : null;
-      const now = after ? linkKey(columns.map((c) => after[c])) : null;
-      if (old === now) continue;
-      if (old !== null) {
-        const keys = byValue.get(old);
+    for (const index of this.#indexes.values()) {
+      const old = before ? index.keysOf(before) : [];
+      const now = after ? index.keysOf(after) : [];
+      if (old.length === now.length && old.every((k, i) => k === now[i])) continue;
+      for (const k of old) {
+        const keys = index.rows.get(k);
         keys?.delete(key);
-        if (keys?.size === 0) byValue.delete(old);
+        if (keys?.size === 0) index.rows.delete(k);
       }
-      if (now !== null) addTo(byValue, now, key);
+      for (const k of now) fileUnder(index.rows, k, key);
     }
   }
 
-  /** Rows whose `columns` tuple has one of `values` (linkKey encoding). */
-  withValues(columns: readonly string[], values: Iterable<string>): KeyedRow[] {
-    const index = this.#index(columns);
+  /** Rows filed under any of `keys` in the index `spec` (a row under two of them comes twice). */
+  lookup(spec: IndexSpec, keys: Iterable<string>): KeyedRow[] {
+    const index = this.#index(spec);
     const out: KeyedRow[] = [];
-    for (const value of values) for (const key of index.get(value) ?? []) out.push({ key, row: this.rows.get(key)! });
+    for (const k of keys) for (const key of index.rows.get(k) ?? []) out.push({ key, row: this.rows.get(key)! });
     return out;
   }
 
-  /** How many rows hold each of `values`, without reading them. */
-  countWithValues(columns: readonly string[], values: Iterable<string>): number {
-    const index = this.#index(columns);
-    let n = 0;
-    for (const value of values) n += index.get(value)?.size ?? 0;
-    return n;
-  }
-
-  #index(columns: readonly string[]): LinkIndex {
-    const id = JSON.stringify(columns);
+  #index(spec: IndexSpec): Index {
+    const id = spec.kind === 'value' ? `v${spec.column}` : `l${JSON.stringify(spec.columns)}`;
     let index = this.#indexes.get(id);
     if (!index) {
-      const byValue: LinkIndex = new Map();
-      for (const [key, row] of this.rows) {
-        const value = linkKey(columns.map((c) => row[c]));
-        if (value !== null) addTo(byValue, value, key);
-      }
-      index = { columns: [...columns], byValue };
+      index = { keysOf: keysOf(spec), rows: new Map() };
+      for (const [key, row] of this.rows) for (const k of index.keysOf(row)) fileUnder(index.rows, k, key);
       this.#indexes.set(id, index);
     }
-    return index.byValue;
+    return index;
   }
 }
 
-function addTo(index: LinkIndex, value: string, key: string): void {
-  let keys = index.get(value);
-  if (!keys) index.set(value, (keys = new Set()));
+function keysOf(spec: IndexSpec): (row: Row) => readonly string[] {
+  if (spec.kind === 'value') {
+    const { column } = spec;
+    return (row) => {
+      const value = row[column];
+      return value === null || value === undefined ? [NULL_KEY] : equalityKeys(value);
+    };
+  }
+  const columns = [...spec.columns];
+  return (row) => {
+    const value = linkKey(columns.map((c) => row[c]));
+    return value === null ? [] : [value];
+  };
+}
+
+function fileUnder(index: Map<string, Set<string>>, k: string, key: string): void {
+  let keys = index.get(k);
+  if (!keys) index.set(k, (keys = new Set()));
   keys.add(key);
 }

@@ -19,8 +19,12 @@ export interface TableStoreOptions {
   readonly readOnly?: boolean;
 }
 
-/** A log is compacted once it holds this many lines more than twice its live rows. */
-export const COMPACTION_SLACK = 1000;
+/**
+ * A log is compacted once it holds this many lines more than twice its live
+ * rows: a start reads at most about twice the live rows, and a compaction
+ * (which writes the live rows) follows at least as many appended changes.
+ */
+export const COMPACTION_SLACK = 32;
 
 /**
  * The embedded row store: the current rows of every table transactions
@@ -101,19 +105,17 @@ export class TableStore implements RowStore {
     const t = this.#tables.get(table);
     if (!t) return;
     if (t.damage) throw damagedTableError(t.damage);
-    const lookups = snapshotLookups(selection, (l) => t.rows.countWithValues(l.columns, l.values));
+    const lookups = snapshotLookups(selection);
     if (lookups === null) {
       yield* this.rows(table);
       return;
     }
-    // An OR of lookups may name a row twice: each row once.
-    const seen = lookups.length > 1 ? new Set<string>() : null;
+    // A row may be filed under several of the keys (`'1'` under text and number): each row once.
+    const seen = new Set<string>();
     for (const lookup of lookups) {
-      for (const keyed of t.rows.withValues(lookup.columns, lookup.values)) {
-        if (seen) {
-          if (seen.has(keyed.key)) continue;
-          seen.add(keyed.key);
-        }
+      for (const keyed of t.rows.lookup(lookup.index, lookup.keys)) {
+        if (seen.has(keyed.key)) continue;
+        seen.add(keyed.key);
         yield keyed;
       }
     }
@@ -122,7 +124,7 @@ export class TableStore implements RowStore {
   async rowsWithLinkValues(table: string, columns: readonly string[], values: ReadonlySet<string>): Promise<readonly KeyedRow[]> {
     const t = this.#tables.get(table);
     if (!t || values.size === 0) return [];
-    return t.rows.withValues(columns, values);
+    return t.rows.lookup({ kind: 'link', columns }, values);
   }
 
   /**
