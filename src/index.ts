@@ -51,3 +51,5 @@ export {
   type PostgresSourceOptions,
   type PostgresSourceErrorCode,
 } from './sources/postgres/index.ts';
+export { createShapeHandler, type ShapeHandler, type ShapeHandlerOptions } from './http/shape-handler.ts';
+export { startShapeServer, type ShapeServer, type ShapeServerOptions } from './http/shape-server.ts';

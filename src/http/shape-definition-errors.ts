@@ -1,0 +1,35 @@
+import { ShapeRuntimeError } from '../runtime/index.ts';
+import { ShapeDefinitionError } from '../shapes/errors.ts';
+import { PostgresSourceError } from '../sources/postgres/index.ts';
+import { HttpError, invalidRequest, unavailable } from './http-responses.ts';
+
+/** The query parameter a refused definition is about. */
+export function definitionField(error: ShapeDefinitionError): string {
+  switch (error.code) {
+    case 'invalid-table':
+      return 'table';
+    case 'invalid-columns':
+      return 'columns';
+    case 'invalid-definition':
+      return 'definition';
+    default:
+      return 'where';
+  }
+}
+
+/** A definition the runtime refused is the client's error (400, naming the parameter); anything else is ours. */
+export function definitionError(error: unknown): unknown {
+  return error instanceof ShapeDefinitionError ? invalidRequest({ [definitionField(error)]: [error.message] }) : error;
+}
+
+/** Why a shape could not be created, as a response: the definition's fault (400) or a retry (503). */
+export function creationError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof ShapeDefinitionError) return definitionError(error) as HttpError;
+  // The Postgres source refuses a table it cannot follow (missing, no primary key, ...): the request's table.
+  if (error instanceof PostgresSourceError && error.code === 'protocol') return invalidRequest({ table: [error.message] });
+  if (error instanceof ShapeRuntimeError && (error.code === 'runtime-stopped' || error.code === 'runtime-failed')) {
+    return unavailable('server_stopping', 'the server is stopping: retry shortly', 1);
+  }
+  return unavailable('shape_creation_failed', 'Failed to create shape, please retry', 1);
+}

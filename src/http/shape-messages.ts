@@ -1,0 +1,96 @@
+import type { ShapeColumn } from '../runtime/index.ts';
+import type { PositionedEntry } from '../storage/storage.ts';
+
+/**
+ * The body of a shape response, Electric's way: a JSON array of messages. A change is
+ * `{"key", "value", "headers": {"operation", "relation", "lsn", "op_position", "txids", "last"}}`;
+ * a snapshot row has only `operation` and `relation`. A subquery shape's move-in is a plain
+ * `insert` and its move-out a plain `delete` (the shape's log holds them so), which the
+ * client's `Shape` applies like any other change.
+ */
+export interface MessageContext {
+  readonly relation: readonly [schema: string, table: string];
+  readonly keyColumns: readonly string[];
+  /** Column types: a typed column's values go as Postgres text; an untyped one's as the JSON value held. */
+  readonly types: ReadonlyMap<string, string | null>;
+  /** Put `txids: [xid]` on changes (the embedded store's xid is the caller's transaction id; Postgres' commit LSN is not a txid). */
+  readonly txids: boolean;
+}
+
+export function messageContext(relation: readonly [string, string], keyColumns: readonly string[], columns: readonly ShapeColumn[], txids: boolean): MessageContext {
+  return { relation, keyColumns, types: new Map(columns.map((c) => [c.name, c.type])), txids };
+}
+
+/** Appends the messages of `entries` (in log order) to `out`, each as JSON text. */
+export function encodeEntries(entries: readonly PositionedEntry[], context: MessageContext, out: string[]): void {
+  const relation = JSON.stringify(context.relation);
+  const prefix = relationKeyPrefix(context.relation);
+  for (let i = 0; i < entries.length; i++) {
+    const { offset, entry } = entries[i]!;
+    const key = JSON.stringify(prefix + keySections(entry.row, context.keyColumns));
+    const value = encodeRow(entry.row, context.types);
+    if (offset.tx === 0) {
+      out.push(`{"key":${key},"value":${value},"headers":{"operation":"${entry.op}","relation":${relation}}}`);
+      continue;
+    }
+    const last = entries[i + 1]?.offset.tx !== offset.tx;
+    const lsn = String(offset.tx);
+    out.push(
+      `{"key":${key},"value":${value},"headers":{"operation":"${entry.op}","relation":${relation},"lsn":"${lsn}","op_position":${offset.op}${context.txids ? `,"txids":[${lsn}]` : ''}${last ? ',"last":true' : ''}}}`,
+    );
+  }
+}
+
+export function upToDateMessage(globalLastSeenLsn: number): string {
+  return `{"headers":{"control":"up-to-date","global_last_seen_lsn":"${globalLastSeenLsn}"}}`;
+}
+
+/** Ends an initial snapshot; the embedded and followed positions have no Postgres snapshot, so all three are the position it was read at. */
+export function snapshotEndMessage(position: number): string {
+  return `{"headers":{"control":"snapshot-end","xmin":"${position}","xmax":"${position}","xip_list":[]}}`;
+}
+
+export const MUST_REFETCH_BODY = '[{"headers":{"control":"must-refetch"}}]';
+
+/** `"schema"."table"`, with `/` and `.` doubled inside the names (Electric's `build_key`). */
+function relationKeyPrefix([schema, table]: readonly [string, string]): string {
+  const escape = (part: string) => part.replaceAll('/', '//').replaceAll('.', '..');
+  return `"${escape(schema)}"."${escape(table)}"`;
+}
+
+/** `/"<key value>"` per key column (`/` doubled inside), `/_` for NULL. */
+function keySections(row: Readonly<Record<string, unknown>>, keyColumns: readonly string[]): string {
+  let out = '';
+  for (const column of keyColumns) {
+    const value = row[column];
+    out += value === null || value === undefined ? '/_' : `/"${textOf(value).replaceAll('/', '//')}"`;
+  }
+  return out;
+}
+
+function encodeRow(row: Readonly<Record<string, unknown>>, types: ReadonlyMap<string, string | null>): string {
+  let out = '{';
+  let first = true;
+  for (const column in row) {
+    const value = row[column];
+    const typed = typeof types.get(column) === 'string';
+    out += `${first ? '' : ','}${JSON.stringify(column)}:${value === null || value === undefined ? 'null' : typed ? JSON.stringify(textOf(value)) : JSON.stringify(value)}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+/** A value as Postgres prints it: booleans `t`/`f`, numbers in decimal, JSON documents as JSON text. */
+export function textOf(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return value;
+    case 'boolean':
+      return value ? 't' : 'f';
+    case 'number':
+    case 'bigint':
+      return String(value);
+    default:
+      return JSON.stringify(value);
+  }
+}

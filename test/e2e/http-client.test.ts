@@ -1,0 +1,162 @@
+/**
+ * The real `@electric-sql/client` (ShapeStream + Shape) against the HTTP layer mounted over an
+ * embedded runtime, in process: its rows equal the evaluator's answer over the tables after
+ * random workloads (move-ins and move-outs through nested subqueries); across a clean restart
+ * it keeps its handle and sees no 409; after a dependency's storage is lost, exactly the
+ * clients of the removed closure get one 409 and converge under a new handle.
+ */
+import { rm } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startShapeServer, type ShapeServer } from '../../src/http/shape-server.ts';
+import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime/index.ts';
+import { normalizeShape } from '../../src/shapes/definition.ts';
+import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
+import { dataDirLayout } from '../../src/storage/file-store.ts';
+import { applyToTables, expectedRows, type Change, type Tables } from '../helpers/data-path-oracle.ts';
+import { caughtUp, expectRows, follow, type FollowedShape, type FollowParams } from '../helpers/electric-client.ts';
+import { TransactionSource } from '../helpers/running-fixture.ts';
+import { useTempDirs } from '../helpers/temp-dir.ts';
+
+const tempDir = useTempDirs();
+
+const SHAPES: Record<string, FollowParams> = {
+  // nested: users of memberships of tier-1 orgs
+  nested: { table: 'public.users', where: 'id IN (SELECT user_id FROM public.memberships WHERE org_id IN (SELECT id FROM public.orgs WHERE tier = 1))' },
+  active: { table: 'public.users', where: 'status = 1 AND id IN (SELECT user_id FROM public.memberships WHERE org_id = 2)' },
+  outsiders: { table: 'public.users', where: 'id NOT IN (SELECT user_id FROM public.memberships WHERE org_id = 3)' },
+  memberships: { table: 'public.memberships', where: 'org_id IN (SELECT id FROM public.orgs WHERE tier = 0)' },
+  orgs: { table: 'public.orgs' },
+};
+
+/** A runtime on a data dir with the HTTP layer in front of it, and the oracle's tables. */
+class Service {
+  runtime!: ShapeRuntime;
+  server!: ShapeServer;
+  readonly tables: Tables = new Map();
+  xid = 0;
+  constructor(readonly dataDir: string) {}
+
+  async start(port = 0): Promise<void> {
+    this.runtime = await createShapeRuntime({ dataDir: this.dataDir });
+    this.server = await startShapeServer({ runtime: this.runtime, port, longPollMs: 300 });
+  }
+
+  async stop(): Promise<void> {
+    await this.server.close();
+    await this.runtime.shutdown();
+  }
+
+  async apply(changes: readonly Change[]): Promise<void> {
+    await this.runtime.applyTransaction({ xid: ++this.xid, changes });
+    applyToTables(this.tables, changes);
+  }
+
+  expected(params: FollowParams) {
+    return expectedRows(this.tables, normalizeShape({ table: params.table, ...(params.where ? { where: params.where } : {}), ...(params.columns ? { columns: params.columns } : {}) }));
+  }
+}
+
+const clients: FollowedShape[] = [];
+const services: Service[] = [];
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.stop();
+  for (const service of services.splice(0)) await service.stop().catch(() => undefined);
+});
+
+async function started(): Promise<Service> {
+  await loadSqlParser();
+  const service = new Service(await tempDir());
+  await service.start();
+  services.push(service);
+  return service;
+}
+
+function followAll(service: Service, names: readonly string[]): FollowedShape[] {
+  const followed = names.map((name) => follow(service.server.url, name, SHAPES[name]!));
+  clients.push(...followed);
+  return followed;
+}
+
+async function checkAll(service: Service, followed: readonly FollowedShape[], context: string): Promise<void> {
+  for (const client of followed) {
+    await caughtUp(client, () => service.runtime.reads);
+    await expectRows(client, service.expected(SHAPES[client.name]!), ` ${context}`);
+  }
+}
+
+describe('@electric-sql/client against the embedded runtime', () => {
+  it('holds exactly the rows the where clause selects through random inserts, updates, deletes, move-ins and move-outs (nested subqueries too)', async () => {
+    const service = await started();
+    const source = new TransactionSource(4242);
+    for (let i = 0; i < 10; i++) await service.apply(source.next());
+    const followed = followAll(service, Object.keys(SHAPES));
+    await checkAll(service, followed, 'after the initial sync');
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 6; i++) await service.apply(source.next());
+      await checkAll(service, followed, `after round ${round}`);
+    }
+    for (const client of followed) {
+      expect(client.refetches(), client.name).toBe(0);
+      expect(client.handles(), client.name).toHaveLength(1);
+    }
+  });
+
+  it('goes on after a clean restart from its offset: same handle, no 409, nothing refetched', async () => {
+    const service = await started();
+    const source = new TransactionSource(7);
+    for (let i = 0; i < 8; i++) await service.apply(source.next());
+    const followed = followAll(service, ['nested', 'active', 'orgs']);
+    await checkAll(service, followed, 'before the restart');
+    const handles = followed.map((c) => c.stream.shapeHandle);
+    const port = service.server.port;
+    await service.stop();
+    await service.start(port);
+    for (let i = 0; i < 8; i++) await service.apply(source.next());
+    await checkAll(service, followed, 'after the restart');
+    expect(followed.map((c) => c.stream.shapeHandle)).toEqual(handles);
+    for (const client of followed) {
+      expect(client.refetches(), client.name).toBe(0);
+      expect(client.handles(), client.name).toHaveLength(1);
+    }
+  });
+
+  it('after a dependency shape loses its storage, exactly the clients of the removed closure get one 409 and converge under a new handle', async () => {
+    const service = await started();
+    await service.apply([
+      { op: 'insert', table: 'public.orgs', row: { id: 1, name: 'acme' } },
+      { op: 'insert', table: 'public.orgs', row: { id: 2, name: 'other' } },
+      { op: 'insert', table: 'public.memberships', row: { id: 10, user_id: 1, org_id: 1 } },
+      { op: 'insert', table: 'public.memberships', row: { id: 11, user_id: 2, org_id: 2 } },
+      { op: 'insert', table: 'public.users', row: { id: 1, name: 'ann' } },
+      { op: 'insert', table: 'public.users', row: { id: 2, name: 'bob' } },
+    ]);
+    SHAPES.acmeUsers = { table: 'public.users', where: "id IN (SELECT user_id FROM public.memberships WHERE org_id IN (SELECT id FROM public.orgs WHERE name = 'acme'))" };
+    SHAPES.acmeOrgs = { table: 'public.orgs', where: "name = 'acme'", columns: ['id'] }; // the same definition as the innermost dependency: one shape
+    SHAPES.otherMembers = { table: 'public.memberships', where: 'org_id = 2' };
+    const followed = followAll(service, ['acmeUsers', 'acmeOrgs', 'otherMembers']);
+    await checkAll(service, followed, 'before the loss');
+    const [acmeUsers, acmeOrgs, otherMembers] = followed as [FollowedShape, FollowedShape, FollowedShape];
+    const lost = acmeOrgs.stream.shapeHandle!;
+    expect(service.runtime.list().find((s) => s.handle === lost)?.requested).toBe(true);
+    const before = { users: acmeUsers.stream.shapeHandle, other: otherMembers.stream.shapeHandle };
+
+    const port = service.server.port;
+    await service.stop();
+    await rm(dataDirLayout(service.dataDir).shapeDir(lost), { recursive: true }); // the incident: the backup still names it
+    await service.start(port);
+    expect(service.runtime.report.removed.map((r) => [r.handle, r.reason])).toEqual(expect.arrayContaining([[lost, 'no-storage'], [before.users, 'dependency-removed']]));
+    await service.apply([
+      { op: 'insert', table: 'public.memberships', row: { id: 12, user_id: 2, org_id: 1 } },
+      { op: 'insert', table: 'public.memberships', row: { id: 13, user_id: 1, org_id: 2 } },
+    ]);
+    await checkAll(service, followed, 'after the restart');
+    expect(acmeUsers.refetches()).toBe(1);
+    expect(acmeOrgs.refetches()).toBe(1);
+    expect(otherMembers.refetches()).toBe(0);
+    expect(acmeUsers.stream.shapeHandle).not.toBe(before.users);
+    expect(acmeOrgs.stream.shapeHandle).not.toBe(lost);
+    expect(otherMembers.stream.shapeHandle).toBe(before.other);
+    expect(acmeUsers.handles()).toHaveLength(2);
+    expect(acmeUsers.rows().size).toBe(2);
+  });
+});
