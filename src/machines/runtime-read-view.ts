@@ -2,6 +2,8 @@ import type { Actor } from 'xstate';
 import { DEFAULT_KEY_COLUMNS } from '../storage/rows/table-store.ts';
 import type { KeyedRow } from '../storage/rows/row-store.ts';
 import type { ShapeRecord } from '../registry/shape-record.ts';
+import type { ShapeRegistry } from '../registry/shape-registry.ts';
+import type { TableStore } from '../storage/rows/table-store.ts';
 import type { ShapeStorage, StoredShape } from '../storage/storage.ts';
 import type { shapeRuntimeMachine } from './restore.machine.ts';
 
@@ -24,7 +26,14 @@ export interface RuntimeReadView {
   tableRows(table: string): Iterable<KeyedRow>;
   /** The last transaction applied (0 before any). */
   position(): number;
+  /** The running shapes (the registry, for reading: changes go through requests). */
+  readonly shapes: RuntimeShapesView;
+  /** The row store the runtime resolves changes with (null until the restore committed). */
+  rowStore(): TableStore | null;
 }
+
+/** The running shapes, read-only: what an in-process source (the Postgres source) reads of the runtime. */
+export type RuntimeShapesView = Pick<ShapeRegistry, 'size' | 'get' | 'has' | 'handlesForTable' | 'tables'> & { readonly graph: Pick<ShapeRegistry['graph'], 'dependentsOf'> };
 
 export function runtimeReadView(actor: Actor<typeof shapeRuntimeMachine>): RuntimeReadView {
   const context = () => actor.getSnapshot().context;
@@ -45,5 +54,8 @@ export function runtimeReadView(actor: Actor<typeof shapeRuntimeMachine>): Runti
     },
     tableRows: (table) => context().rows?.rows(table) ?? [],
     position: () => context().rows?.position ?? 0,
+    // The registry object is the runtime's for its whole life: handed out once, read-only by type.
+    shapes: context().registry,
+    rowStore: () => context().rows,
   };
 }

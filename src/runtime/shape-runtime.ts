@@ -10,7 +10,8 @@ import type { LogEntry, ShapeStorage, StoredShape } from '../storage/storage.ts'
 import { CountedLinkSet } from '../live/counted-link-set.ts';
 import { DEFAULT_KEY_COLUMNS } from '../storage/rows/table-store.ts';
 import { columnNames } from '../shapes/definition.ts';
-import { runtimeReadView } from '../machines/runtime-read-view.ts';
+import { runtimeReadView, type RuntimeShapesView } from '../machines/runtime-read-view.ts';
+import type { TableStore } from '../storage/rows/table-store.ts';
 import { ShapeRuntimeError } from './runtime-error.ts';
 import { createShapeReads, type ShapeReads } from './shape-reads.ts';
 import type { TableCatalog } from './shape-columns.ts';
@@ -73,6 +74,10 @@ export interface ShapeRuntime {
   list(): ShapeSummary[];
   /** Reads for clients of shapes: the log from an offset, live waits, rows, columns, removals. */
   readonly reads: ShapeReads;
+  /** The running shapes, read-only (for in-process sources; changes go through requests). */
+  readonly shapes: RuntimeShapesView;
+  /** The row store the runtime resolves changes with (null until the restore committed). */
+  rowStore(): TableStore | null;
 }
 
 type Pending = { resolve: (event: RuntimeEmitted) => void; reject: (error: Error) => void };
@@ -87,7 +92,8 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
   const storage = options.storage ?? (await openFileStorage(requireDataDir(options), { create: options.createDataDir ?? true }));
   const { actor, done } = startRuntimeActor(storage, options);
   // Listening from the start: the removals restore makes are what stale clients must learn.
-  const reads = createShapeReads(actor, runtimeReadView(actor), {
+  const view = runtimeReadView(actor);
+  const reads = createShapeReads(actor, view, {
     ...(options.catalog ? { catalog: options.catalog } : {}),
     use: (handle) => request((requestId) => ({ type: 'SHAPE.USED', requestId, handle })),
   });
@@ -199,6 +205,8 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
     list() {
       return actor.getSnapshot().context.registry.storedShapes();
     },
+    shapes: view.shapes,
+    rowStore: view.rowStore,
   };
 }
 
@@ -241,4 +249,4 @@ function requireDataDir(options: CreateShapeRuntimeOptions): string {
   return options.dataDir;
 }
 
-export type { RequestError };
+export type { RequestError, RuntimeShapesView };

@@ -115,3 +115,33 @@ export function unfollowableReason(info: TableInfo): string | null {
   }
   return null;
 }
+
+/** What the source knows of the database's tables: read once at connect, refreshed where it matters. */
+export class Catalog {
+  constructor(
+    private readonly db: Queryable,
+    private readonly known: Map<string, TableInfo>,
+  ) {}
+
+  /** The table as last read (null when it did not exist then). */
+  get(table: string): TableInfo | null {
+    return this.known.get(table) ?? null;
+  }
+
+  /** The table as it is now (null when it does not exist); remembered. */
+  async refresh(table: string): Promise<TableInfo | null> {
+    const info = await tableInfo(this.db, table);
+    if (info) this.known.set(table, info);
+    else this.known.delete(table);
+    return info;
+  }
+
+  /** The table as last read, or read now when it was not known. */
+  async lookup(table: string): Promise<TableInfo | null> {
+    return this.known.get(table) ?? (await this.refresh(table));
+  }
+
+  tables(): IterableIterator<TableInfo> {
+    return this.known.values();
+  }
+}

@@ -29,11 +29,10 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { RuntimeLogger } from '../../logging/runtime-logger.ts';
-import type { ShapeRegistry } from '../../registry/shape-registry.ts';
+import type { RuntimeShapesView } from '../../runtime/index.ts';
 import { rowKey } from '../../storage/rows/row-key.ts';
 import type { KeyedRow, MoveInSource } from '../../storage/rows/row-store.ts';
 import type { TableStore } from '../../storage/rows/table-store.ts';
-import { printTableName } from '../../shapes/identifiers.ts';
 import { sublinkTestColumns } from '../../shapes/where/columns.ts';
 import type { Row } from '../../shapes/where/evaluate.ts';
 import { decodeLinkKey, linkKey } from '../../shapes/where/link-key.ts';
@@ -42,7 +41,8 @@ import { isConnectionError, PostgresSourceError } from './errors.ts';
 import { pause } from './pause.ts';
 import { PgSnapshot } from './snapshot.ts';
 import { quoteIdent, SqlParams, whereToSql } from './sql.ts';
-import type { ReplicationStream, StreamMessage, StreamTransaction } from './stream.ts';
+import { keysOf, relationName } from './pgoutput-changes.ts';
+import type { ReplicationStream, StreamTransaction } from './stream.ts';
 import { encodeParam } from './values.ts';
 
 export const MARKER_PREFIX = 'shape-actors';
@@ -56,7 +56,7 @@ export interface MoveInHost {
   readonly signal: AbortSignal;
   /** The row store (null before the runtime is restored). */
   mirror(): TableStore | null;
-  registry(): ShapeRegistry | null;
+  registry(): RuntimeShapesView | null;
   /** Whether the row store mirrors the table (synced and followed since). */
   isSynced(table: string): boolean;
   tableInfo(table: string): Promise<TableInfo | null>;
@@ -219,41 +219,4 @@ export class PostgresMoveInSource implements MoveInSource {
 
 export function hasMarker(t: StreamTransaction, marker: string): boolean {
   return t.messages.some((m) => m.tag === 'message' && m.prefix === MARKER_PREFIX && Buffer.from(m.content).toString('utf8') === marker);
-}
-
-export function relationName(relation: { schema: string; name: string }): string {
-  // Called for every change message with the decoder's cached relation object: print its name once.
-  let name = RELATION_NAMES.get(relation);
-  if (name === undefined) {
-    name = printTableName({ schema: relation.schema, name: relation.name });
-    RELATION_NAMES.set(relation, name);
-  }
-  return name;
-}
-
-const RELATION_NAMES = new WeakMap<object, string>();
-
-/** The row keys a change message touches (old and new key of an update). */
-export function keysOf(message: Exclude<StreamMessage, { tag: 'relation' | 'message' | 'truncate' }>, keyColumns: readonly string[]): string[] {
-  const keys: string[] = [];
-  const add = (row: Record<string, unknown> | null | undefined): void => {
-    if (!row) return;
-    const key = rowKey(row, keyColumns);
-    if (key !== null && !keys.includes(key)) keys.push(key);
-  };
-  switch (message.tag) {
-    case 'insert':
-      add(message.new);
-      break;
-    case 'update':
-      add(message.key);
-      add(message.old);
-      add(message.new);
-      break;
-    case 'delete':
-      add(message.key);
-      add(message.old);
-      break;
-  }
-  return keys;
 }

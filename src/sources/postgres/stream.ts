@@ -44,7 +44,7 @@ const BACKLOG_HIGH = 20_000;
 const BACKLOG_LOW = 5_000;
 
 /** pgoutput with our value decoding (values.ts) instead of pg's global type parsers. */
-class DecodingPgoutputPlugin extends PgoutputPlugin {
+export class DecodingPgoutputPlugin extends PgoutputPlugin {
   override parse(buffer: Buffer): Pgoutput.Message {
     const message = super.parse(buffer);
     if (message.tag === 'relation') {
