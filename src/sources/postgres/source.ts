@@ -33,6 +33,7 @@ import { pause } from './pause.ts';
 import { requireRuntime, type PostgresSourceOptions, type SourceCore } from './source-core.ts';
 import { postgresSourceMachine } from './source.machine.ts';
 import type { CaughtUp } from './source.types.ts';
+import type { ApplyLoop } from './apply-loop.ts';
 
 export type { PostgresSourceOptions } from './source-core.ts';
 
@@ -59,10 +60,12 @@ type SourceActor = Actor<typeof postgresSourceMachine>;
 export class PostgresSource {
   readonly #actor: SourceActor;
   readonly #core: SourceCore;
+  readonly #loop: ApplyLoop;
 
-  private constructor(actor: SourceActor, core: SourceCore) {
+  private constructor(actor: SourceActor, core: SourceCore, loop: ApplyLoop) {
     this.#actor = actor;
     this.#core = core;
+    this.#loop = loop;
   }
 
   /**
@@ -77,7 +80,7 @@ export class PostgresSource {
     actor.start();
     const snapshot = await waitFor(actor, (s) => s.value !== 'connecting', { timeout: Infinity });
     if (snapshot.status === 'done') throw snapshot.context.failure ?? new PostgresSourceError('stopped', 'the Postgres source stopped while connecting');
-    const source = new PostgresSource(actor, snapshot.context.core!);
+    const source = new PostgresSource(actor, snapshot.context.core!, snapshot.context.loop!);
     actor.subscribe({
       complete: () => {
         const { failure } = actor.getSnapshot().context;
@@ -173,7 +176,7 @@ export class PostgresSource {
    */
   async caughtUp(timeoutMs = 60_000): Promise<void> {
     this.#refuseWhenStopped();
-    const loop = this.#actor.getSnapshot().context.loop!;
+    const loop = this.#loop;
     const id = `ping:${Date.now()}:${Math.random().toString(16).slice(2)}`;
     const seen = loop.onPing(id);
     const timer = new AbortController();
