@@ -107,7 +107,7 @@ export class OptionReader {
       logLevel: this.oneOf('logLevel', LOG_LEVELS) ?? DEFAULTS.logLevel,
       policy: this.oneOf('policy', POLICIES) ?? DEFAULTS.policy,
       inspect: names.includes('inspect') ? this.port('inspect') : null,
-      inspectWait: this.number('inspectWait') ?? DEFAULTS.inspectWait,
+      inspectWait: this.optionalNumber('inspectWait') ?? DEFAULTS.inspectWait,
       trace: names.includes('trace') ? (this.optionalString('trace') ?? null) : null,
     };
   }
@@ -121,7 +121,7 @@ export class OptionReader {
     throw new InvalidArgumentError(`option ${flagName(name)} takes a port number`);
   }
 
-  private number(name: string): number | undefined {
+  optionalNumber(name: string): number | undefined {
     const value: unknown = this.values[name];
     if (value === undefined) return undefined;
     if (typeof value !== 'number') throw new InvalidArgumentError(`option ${flagName(name)} takes a number`);

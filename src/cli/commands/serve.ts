@@ -1,27 +1,30 @@
 import { DATA_DIR_COMMAND_OPTIONS, type CliCommand, type CommandContext, type CommandResult } from '../command.ts';
-import { CliError } from '../errors.ts';
+import { CliError, ExitCode } from '../errors.ts';
 import { runtimeOptions } from '../open-runtime.ts';
 import { parseKeyColumns, type OptionReader } from '../options.ts';
+import { configureHttpOptions, httpServing, type HttpServing } from '../serve-http.ts';
 
 const MOVE_INS = ['database', 'row-store'] as const;
 const UNFOLLOWABLE = ['keep', 'remove'] as const;
 
 /**
- * `serve`: the runtime beside a real Postgres. Restores the data dir, follows
- * the database's changes by logical replication until SIGINT or SIGTERM, then
- * stops following and shuts down cleanly (a backup is written).
+ * `serve`: the runtime beside a real Postgres, and (with `--http-port`) its shapes served over
+ * Electric's HTTP shape API. Restores the data dir, follows the database's changes by logical
+ * replication until SIGINT or SIGTERM, then stops serving and following and shuts down cleanly
+ * (a backup is written). Without `--database-url`, it serves the embedded store's shapes.
  */
 export const serveCommand: CliCommand = {
   name: 'serve',
-  summary: 'follow a Postgres database (logical replication) into the shapes until SIGINT/SIGTERM, then shut down cleanly',
+  summary: "follow a Postgres database (logical replication) into the shapes and serve them over Electric's HTTP shape API, until SIGINT/SIGTERM",
   examples: [
     'shape-actors add --data-dir ./data --table public.users --where "id IN (SELECT user_id FROM public.memberships WHERE org_id = 7)"',
-    'shape-actors serve --data-dir ./data --database-url postgres://app@127.0.0.1:5432/app --log-level info',
+    'shape-actors serve --data-dir ./data --database-url postgres://app@127.0.0.1:5432/app --http-port 3000 --log-level info',
+    'shape-actors serve --data-dir ./data --http-port 3000    # the embedded store, read-only over HTTP',
   ],
   commonOptions: DATA_DIR_COMMAND_OPTIONS,
   configure: (command) =>
-    command
-      .requiredOption('--database-url <url>', 'the database to follow (wal_level = logical; a role with REPLICATION that may create a publication); default $DATABASE_URL', process.env.DATABASE_URL)
+    configureHttpOptions(command)
+      .option('--database-url <url>', 'the database to follow (wal_level = logical; a role with REPLICATION that may create a publication); default $DATABASE_URL; without it, the embedded store is served', process.env.DATABASE_URL)
       .option('--slot <name>', 'replication slot (default: one chosen for this data dir and kept in it)')
       .option('--publication <name>', 'publication (default: the slot name)')
       .option('--move-ins <source>', 'where move-ins read rows: database (reconciled with the stream) or row-store', 'database')
@@ -37,7 +40,9 @@ export const serveCommand: CliCommand = {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
-      return await serve(options, context, stopped, (error) => onFatal(error));
+      const http = httpServing(options, context);
+      if (options.optionalString('databaseUrl') === undefined) return await serveEmbedded(context, http, stopped);
+      return await serve(options, context, http, stopped, (error) => onFatal(error));
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -45,10 +50,36 @@ export const serveCommand: CliCommand = {
   },
 };
 
+type Stopped = Promise<{ signal: NodeJS.Signals } | { error: Error }>;
+
+/** No database: the embedded store's shapes, served over HTTP (created on request, fed by nobody while `serve` holds the data dir). */
+async function serveEmbedded(context: CommandContext, http: HttpServing, stopped: Stopped): Promise<CommandResult> {
+  if (http.port === undefined) {
+    throw new CliError('usage', 'serve needs --database-url (or $DATABASE_URL) to follow Postgres, or --http-port to serve the embedded store', ExitCode.usage);
+  }
+  const { createShapeRuntime } = await import('../../runtime/index.ts');
+  const runtime = await createShapeRuntime(runtimeOptions(context));
+  const server = await http.start(runtime, (definition) => runtime.add(definition), { txids: true }).catch(async (error: unknown) => {
+    await runtime.shutdown();
+    throw error;
+  });
+  const stop = await stopped;
+  context.logger.info('signal' in stop ? { signal: stop.signal } : { err: stop.error.message }, 'stopping');
+  await server?.close();
+  const shapes = runtime.list().length;
+  await runtime.shutdown();
+  const signal = 'signal' in stop ? stop.signal : 'error';
+  return {
+    json: { stopped: signal, shapes, position: runtime.position(), http: server ? server.url : null },
+    text: `stopped (${signal}) after serving ${shapes} shape(s) of the embedded store at ${server?.url}; backup written`,
+  };
+}
+
 async function serve(
   options: OptionReader,
   context: CommandContext,
-  stopped: Promise<{ signal: NodeJS.Signals } | { error: Error }>,
+  http: HttpServing,
+  stopped: Stopped,
   onFatal: (error: Error) => void,
 ): Promise<CommandResult> {
   const databaseUrl = options.string('databaseUrl');
@@ -76,12 +107,18 @@ async function serve(
     throw error;
   }
   const { runtime, source } = pr;
+  // Shapes asked for over HTTP go through the source: it checks the catalog and syncs their tables first.
+  const server = await http.start(runtime, (definition) => source.add(definition), { txids: false }).catch(async (error: unknown) => {
+    await pr.shutdown();
+    throw error;
+  });
   context.logger.info(
     { database: redactUrl(databaseUrl), slot: source.slot, publication: source.publication, shapes: runtime.list().length, position: source.status().position },
     'serving: following the database',
   );
   const stop = await stopped;
   context.logger.info('signal' in stop ? { signal: stop.signal } : { err: stop.error.message }, 'stopping');
+  await server?.close();
   const status = source.status();
   const shapes = runtime.list().length;
   await pr.shutdown();
@@ -90,7 +127,7 @@ async function serve(
     throw new CliError(code, `stopped following the database: ${stop.error.message} (the data dir keeps everything applied; a restart resumes)`);
   }
   return {
-    json: { stopped: stop.signal, shapes, slot: status.slot, publication: status.publication, position: status.position, confirmed: status.confirmed, synced: [...status.synced] },
+    json: { stopped: stop.signal, shapes, slot: status.slot, publication: status.publication, position: status.position, confirmed: status.confirmed, synced: [...status.synced], http: server ? server.url : null },
     text: `stopped (${stop.signal}) after following ${status.synced.length} table(s) for ${shapes} shape(s); position ${status.position}; backup written`,
   };
 }
