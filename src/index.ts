@@ -5,6 +5,7 @@
  */
 export { shapeRuntimeMachine } from './machines/restore.machine.ts';
 export type {
+  BatchOutcome,
   PhaseTiming,
   RequestError,
   RestorePhase,

@@ -1,6 +1,7 @@
 import { createActor, type AnyActorRef } from 'xstate';
-import type { ConsumerEvent, DeliveryResult, LinkMoves, MaterializerEvent } from '../live/shape-actors-port.ts';
-import { consumerLogic, type ConsumerContext, type ConsumerInput, type ConsumerRef } from './consumer.actor.ts';
+import type { ConsumerDelivery, ConsumerEvent, MaterializerDelivery, MaterializerEvent, ShapeActorsPort } from '../live/shape-actors-port.ts';
+import type { LinkValueSet } from '../storage/rows/row-store.ts';
+import { consumerLogic, type ConsumerInput, type ConsumerRef } from './consumer.actor.ts';
 import { materializerLogic, type MaterializerInput, type MaterializerRef } from './materializer.actor.ts';
 import { RestartTracker, type RestartIntensity } from './restart-intensity.ts';
 
@@ -13,6 +14,8 @@ function stopOwnedActor(ref: AnyActorRef): void {
   // An actor that failed is stopped already; sending to it would only log a warning.
   if (ref.getSnapshot().status === 'active') ref.send({ type: 'xstate.stop' });
 }
+
+const NO_MOVES = { movedIn: [], movedOut: [] } as const;
 
 export const consumerSystemId = (handle: string): string => `shape:${handle}`;
 export const materializerSystemId = (handle: string): string => `materializer:${handle}`;
@@ -41,7 +44,7 @@ export interface ActorDirectoryOptions {
  * restarted (same systemId, same input) and the event delivered again, up to
  * the restart intensity.
  */
-export class ActorDirectory {
+export class ActorDirectory implements ShapeActorsPort {
   readonly #actors = new Map<string, ShapeActors>();
   readonly #restarts: RestartTracker;
 
@@ -74,24 +77,29 @@ export class ActorDirectory {
     return this.#actors.get(handle)?.materializer;
   }
 
-  /** What the consumer produced for the last event it handled. */
-  consumerOutput(handle: string): ConsumerContext['output'] {
-    return this.#actors.get(handle)?.consumer.getSnapshot().context.output ?? null;
+  hasMaterializer(handle: string): boolean {
+    return this.#actors.get(handle)?.materializer !== undefined;
   }
 
-  /** What moved in the materializer with the last entries it was given. */
-  materializerMoves(handle: string): LinkMoves | null {
-    return this.#actors.get(handle)?.materializer?.getSnapshot().context.lastMoves ?? null;
+  /** The current link values of a shape's materializer; undefined when none is running. */
+  linkValues(handle: string): LinkValueSet | undefined {
+    const snapshot = this.#actors.get(handle)?.materializer?.getSnapshot();
+    return snapshot?.status === 'active' ? snapshot.context.values : undefined;
   }
 
-  /** Starts the consumer of a shape. Its dependencies' materializers must be running: they are passed as refs. */
-  spawnConsumer(input: ConsumerInput): ConsumerRef {
+  /**
+   * Starts the consumer of a shape. Its dependencies' materializers must be
+   * running (invariant 1): they are passed as refs, and their ids go into the
+   * consumer's input, to name one that is missing later.
+   */
+  spawnConsumer(input: Omit<ConsumerInput, 'dependencyIds'>, dependencies: readonly MaterializerRef[]): ConsumerRef {
     if (this.#actors.has(input.handle)) throw new Error(`shape ${input.handle} already has a consumer`);
-    for (const dep of input.dependencies) {
+    for (const dep of dependencies) {
       if (dep.getSnapshot().status !== 'active') throw new Error(`shape ${input.handle}: dependency ${dep.id} is not running`);
     }
-    const consumer = this.#startConsumer(input);
-    this.#actors.set(input.handle, { consumer, consumerInput: input });
+    const consumerInput: ConsumerInput = { ...input, dependencyIds: dependencies.map((dep) => dep.id) };
+    const consumer = this.#startConsumer(consumerInput);
+    this.#actors.set(input.handle, { consumer, consumerInput });
     return consumer;
   }
 
@@ -123,8 +131,8 @@ export class ActorDirectory {
     delete entry.materializer;
   }
 
-  /** Sends an event to a consumer, restarting it when it fails, within the restart intensity. */
-  deliverToConsumer(handle: string, event: ConsumerEvent): DeliveryResult {
+  /** Sends an event to a consumer, restarting it when it fails, within the restart intensity; answers the entries it produced. */
+  deliverToConsumer(handle: string, event: ConsumerEvent): ConsumerDelivery {
     const entry = this.#actors.get(handle);
     if (!entry) return { ok: false, error: new Error(`shape ${handle} has no consumer`), restarts: 0 };
     let restarts = 0;
@@ -133,7 +141,7 @@ export class ActorDirectory {
     for (;;) {
       entry.consumer.send(event);
       const snapshot = entry.consumer.getSnapshot();
-      if (snapshot.status === 'active') return { ok: true };
+      if (snapshot.status === 'active') return { ok: true, entries: snapshot.context.output?.entries ?? [] };
       const error = snapshot.error;
       if (error instanceof Error && error.name === 'DependencyMissingError') return { ok: false, error, restarts };
       if (!this.#restarts.allowRestart(handle, this.now())) return { ok: false, error, restarts };
@@ -142,12 +150,14 @@ export class ActorDirectory {
     }
   }
 
-  deliverToMaterializer(handle: string, event: MaterializerEvent): DeliveryResult {
+  /** Sends a materializer its shape's new entries; answers the values that moved in and out. */
+  deliverToMaterializer(handle: string, event: MaterializerEvent): MaterializerDelivery {
     const ref = this.#actors.get(handle)?.materializer;
     if (!ref) return { ok: false, error: new Error(`shape ${handle} has no materializer`), restarts: 0 };
     ref.send(event);
     const snapshot = ref.getSnapshot();
-    return snapshot.status === 'active' ? { ok: true } : { ok: false, error: snapshot.error, restarts: 0 };
+    if (snapshot.status !== 'active') return { ok: false, error: snapshot.error, restarts: 0 };
+    return { ok: true, moves: snapshot.context.lastMoves ?? NO_MOVES };
   }
 
   /** Stops everything in the given order (the runtime passes dependents first). */

@@ -15,14 +15,22 @@ export interface ApplyTransactionsInput {
   readonly actors: ShapeActorsPort;
   readonly rows: RowStore;
   readonly moveInSource: MoveInSource;
-  readonly requests: readonly { readonly requestId: string; readonly transaction: unknown }[];
+  readonly requests: readonly TransactionRequest[];
 }
 
+/** A caller's transaction, validated here, or an in-process source's typed transactions. */
+export type TransactionRequest =
+  | { readonly requestId: string; readonly transaction: unknown }
+  | { readonly requestId: string; readonly transactions: readonly Transaction[] };
+
+/** Per transaction, in request order (a typed request has one per transaction it carried). */
 export type TransactionOutcome =
   | { readonly requestId: string; readonly status: 'applied' | 'skipped'; readonly xid: number }
-  | { readonly requestId: string; readonly status: 'rejected'; readonly error: TransactionError };
+  | { readonly requestId: string; readonly status: 'rejected'; readonly xid: number | null; readonly error: TransactionError };
 
 export interface ApplyTransactionsOutput {
+  /** How many queued requests the batch took (each answered from `outcomes`). */
+  readonly requests: number;
   readonly outcomes: readonly TransactionOutcome[];
   readonly failures: readonly (ShapeFailure | { readonly handle: string; readonly reason: 'no-storage'; readonly detail: string })[];
   /** Shapes whose log grew. */
@@ -47,11 +55,15 @@ export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, Apply
   const outcomes: TransactionOutcome[] = [];
   const valid: { requestId: string; transaction: Transaction }[] = [];
   for (const request of input.requests) {
+    if ('transactions' in request) {
+      for (const transaction of request.transactions) valid.push({ requestId: request.requestId, transaction });
+      continue;
+    }
     try {
       valid.push({ requestId: request.requestId, transaction: parseTransaction(request.transaction) });
     } catch (error) {
       if (!(error instanceof TransactionError)) throw error;
-      outcomes.push({ requestId: request.requestId, status: 'rejected', error });
+      outcomes.push({ requestId: request.requestId, status: 'rejected', xid: error.xid, error });
     }
   }
   const positionBefore = input.rows.position;
@@ -91,10 +103,10 @@ export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, Apply
 
   valid.forEach(({ requestId, transaction }, i) => {
     const outcome = batch.outcomes[i]!;
-    if (outcome.status === 'rejected') outcomes.push({ requestId, status: 'rejected', error: outcome.error });
+    if (outcome.status === 'rejected') outcomes.push({ requestId, status: 'rejected', xid: transaction.xid, error: outcome.error });
     else outcomes.push({ requestId, status: outcome.status, xid: transaction.xid });
   });
-  return { outcomes, failures, shapesWritten: batch.entries.size, position: batch.position, appended };
+  return { requests: input.requests.length, outcomes, failures, shapesWritten: batch.entries.size, position: batch.position, appended };
 });
 
 /** The offset of the last of a shape's entries in a batch: `<xid>_<k>`, k its index among that transaction's. */

@@ -15,9 +15,8 @@ export interface SpawnOptions {
 
 /**
  * Spawns consumers and materializers for `records`, which must come
- * dependencies first: each consumer is handed the refs of its dependencies'
- * materializers, and the directory refuses a consumer whose dependency is not
- * running. Returns the systemIds in spawn order.
+ * dependencies first: the directory refuses a consumer whose dependencies'
+ * materializers are not running. Returns the systemIds in spawn order.
  */
 export function spawnShapes(directory: ActorDirectory, records: readonly ShapeRecord[], options: SpawnOptions): string[] {
   const order: string[] = [];
@@ -30,15 +29,17 @@ export function spawnShapes(directory: ActorDirectory, records: readonly ShapeRe
       return ref;
     });
     const { definition, where } = record.shape;
-    directory.spawnConsumer({
-      handle,
-      ...(where ? { where } : {}),
-      ...(definition.columns ? { columns: columnNames(definition)! } : {}),
-      keyColumns: options.keyColumnsOf(definition.table),
-      replica: definition.replica,
+    directory.spawnConsumer(
+      {
+        handle,
+        ...(where ? { where } : {}),
+        ...(definition.columns ? { columns: columnNames(definition)! } : {}),
+        keyColumns: options.keyColumnsOf(definition.table),
+        replica: definition.replica,
+        lastXid: options.lastXid,
+      },
       dependencies,
-      lastXid: options.lastXid,
-    });
+    );
     order.push(consumerSystemId(handle));
     const log = options.materializerLogs.get(handle);
     if (log) {

@@ -1,8 +1,11 @@
-import type { LinkMoves, ShapeActorsPort } from './shape-actors-port.ts';
+import type { DependencyLinks, LinkMoves, ShapeActorsPort } from './shape-actors-port.ts';
+import type { LinkMovement } from './counted-link-set.ts';
 import type { RemovalReason } from '../graph/removal.ts';
+import type { ShapeRecord } from '../registry/shape-record.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
 import type { KeyedRow, MoveInSource, ResolvedChange, RowStore } from '../storage/rows/row-store.ts';
 import { sublinkTestColumns } from '../shapes/where/columns.ts';
+import type { LinkSet } from '../shapes/where/evaluate.ts';
 import type { WhereExpr } from '../shapes/where/ast.ts';
 import type { LogEntry } from '../storage/storage.ts';
 import { TransactionError, type Transaction } from '../shapes/transaction.ts';
@@ -24,19 +27,22 @@ export interface RoutedBatch {
   readonly outcomes: readonly RoutedOutcome[];
   /** Position after the batch. */
   readonly position: number;
-  /** Entries to append, per shape, in order. */
+  /** Entries to append, per shape, in order: its keys are the shapes whose log grew. */
   readonly entries: ReadonlyMap<string, LogEntry[]>;
   /** Shapes whose consumer failed for good or lost a materializer: they must be removed. */
   readonly failures: readonly ShapeFailure[];
 }
 
 /**
- * Runs transactions through the shapes, in memory: each change goes to the
- * consumers of its table only (the registry's table index), shapes are
- * visited dependencies first, and when a materializer's values move, its
- * dependents are visited too with the rows of their table the move concerns
- * (from `moveInSource`: the row store by default, a database when configured).
- * The caller persists `entries` and the row store, then acknowledges.
+ * Runs transactions through the shapes, in memory. Each change goes only to
+ * the shapes its old or new row may affect, as the registry's where-clause
+ * index finds them (so an update that moves a row out of a shape reaches it).
+ * Shapes are visited dependencies first; when a materializer's values move,
+ * the index follows them at once, and the dependents are visited with every
+ * change of their table and the unchanged rows the move concerns (from
+ * `moveInSource`: the row store by default, a database when configured).
+ * Each consumer gets its dependencies' link values in its event. The caller
+ * persists `entries` and the row store, then acknowledges.
  */
 export async function routeTransactions(
   transactions: readonly Transaction[],
@@ -49,7 +55,11 @@ export async function routeTransactions(
   const entries = new Map<string, LogEntry[]>();
   const failures: ShapeFailure[] = [];
   const failed = new Set<string>();
+  const index = registry.whereIndex;
+  const linksOf = (handle: string): LinkSet | undefined => actors.linkValues(handle);
+  const hits = new Set<string>();
   let position = rows.position;
+  seedIndex();
 
   for (const transaction of transactions) {
     if (transaction.xid <= position) {
@@ -72,19 +82,39 @@ export async function routeTransactions(
   }
   return { outcomes, position, entries, failures };
 
-  async function routeOne(xid: number, changes: readonly ResolvedChange[]): Promise<void> {
-    const byTable = new Map<string, ResolvedChange[]>();
-    for (const change of changes) {
-      let list = byTable.get(change.table);
-      if (!list) byTable.set(change.table, (list = []));
-      list.push(change);
+  /** Gives the index the values of dependencies it does not have yet (a new or restored materializer). */
+  function seedIndex(): void {
+    for (const dependency of [...index.dependenciesToSeed()]) {
+      const values = actors.linkValues(dependency);
+      if (values) index.seedLinks(dependency, values.values());
     }
+  }
+
+  async function routeOne(xid: number, changes: readonly ResolvedChange[]): Promise<void> {
     const levels: Set<string>[] = [];
-    const visit = (handle: string): void => {
-      const depth = registry.graph.depthOf(handle);
-      (levels[depth] ??= new Set()).add(handle);
-    };
-    for (const table of byTable.keys()) for (const handle of registry.handlesForTable(table)) visit(handle);
+    function visit(handle: string): void {
+      (levels[registry.graph.depthOf(handle)] ??= new Set()).add(handle);
+    }
+    // Each change, to the shapes its rows match now (before this transaction's moves).
+    const reached = new Map<string, ResolvedChange[]>();
+    const byTable = new Map<string, ResolvedChange[]>();
+    hits.clear();
+    for (const change of changes) {
+      let ofTable = byTable.get(change.table);
+      if (!ofTable) byTable.set(change.table, (ofTable = []));
+      ofTable.push(change);
+      hits.clear();
+      if (change.oldRow) index.matching(change.table, change.oldRow, linksOf, hits);
+      if (change.row) index.matching(change.table, change.row, linksOf, hits);
+      for (const handle of hits) {
+        let list = reached.get(handle);
+        if (!list) {
+          reached.set(handle, (list = []));
+          visit(handle);
+        }
+        list.push(change);
+      }
+    }
     const moved = new Map<string, LinkMoves>();
 
     for (let depth = 0; depth < levels.length; depth++) {
@@ -93,52 +123,65 @@ export async function routeTransactions(
         if (!record || failed.has(handle)) continue;
         // A shape whose dependency failed in this batch goes with it: do not feed it stale links.
         if (record.stored.dependencyHandles.some((d) => failed.has(d))) continue;
+        // Its dependencies' values moved: every change of its table may matter, and unchanged rows too.
+        const linksMoved = record.stored.dependencyHandles.some((d) => moved.has(d));
         const table = record.shape.definition.table;
-        const tableChanges = byTable.get(table) ?? [];
-        const candidates = await moveCandidates(record.shape.where, record.stored.dependencyHandles, moved, table, tableChanges);
-        const delivery = actors.deliverToConsumer(handle, { type: 'TRANSACTION.ROUTED', xid, changes: tableChanges, candidates });
+        const delivery = actors.deliverToConsumer(handle, {
+          type: 'TRANSACTION.ROUTED',
+          xid,
+          changes: linksMoved ? (byTable.get(table) ?? []) : (reached.get(handle) ?? []),
+          candidates: linksMoved ? await moveCandidates(record, moved, byTable.get(table) ?? []) : [],
+          links: record.stored.dependencyHandles.length === 0 ? NO_DEPENDENCIES : record.stored.dependencyHandles.map((d) => dependencyLinks(d, moved.get(d))),
+        });
         if (!delivery.ok) {
           fail(handle, delivery.error);
           continue;
         }
-        const produced = actors.consumerOutput(handle)?.entries ?? [];
+        const produced = delivery.entries;
         if (produced.length === 0) continue;
         let list = entries.get(handle);
         if (!list) entries.set(handle, (list = []));
         list.push(...produced);
-        if (!actors.materializer(handle)) continue;
+        if (!actors.hasMaterializer(handle)) {
+          // Its values changed, but no materializer says how: its dependents cannot be judged and fail (never a silent empty set).
+          for (const dependent of registry.graph.dependentsOf(handle)) visit(dependent);
+          continue;
+        }
         const fed = actors.deliverToMaterializer(handle, { type: 'SHAPE.ENTRIES_LOGGED', xid, entries: produced });
         if (!fed.ok) {
           fail(handle, fed.error);
           continue;
         }
-        const moves = actors.materializerMoves(handle);
-        if (moves && (moves.movedIn.length > 0 || moves.movedOut.length > 0)) {
-          moved.set(handle, moves);
-          for (const dependent of registry.graph.dependentsOf(handle)) visit(dependent);
-        }
+        const { movedIn, movedOut } = fed.moves;
+        if (movedIn.length === 0 && movedOut.length === 0) continue;
+        moved.set(handle, { xid, movedIn, movedOut });
+        // The index follows the values before any dependent is routed.
+        index.moveLinks(handle, movedIn, movedOut);
+        for (const dependent of registry.graph.dependentsOf(handle)) visit(dependent);
       }
     }
   }
 
-  /** Unchanged rows of `table` whose sublink test values moved in or out in this transaction. */
-  async function moveCandidates(
-    where: WhereExpr | undefined,
-    dependencyHandles: readonly string[],
-    moved: ReadonlyMap<string, LinkMoves>,
-    table: string,
-    tableChanges: readonly ResolvedChange[],
-  ): Promise<KeyedRow[]> {
-    if (!where || moved.size === 0) return [];
+  /** A dependency's values after this transaction and, with its moves undone, before it. */
+  function dependencyLinks(dependency: string, moves: LinkMovement | undefined): DependencyLinks {
+    const after = actors.linkValues(dependency);
+    if (!after) return null;
+    return { before: moves ? valuesBefore(after, moves) : after, after };
+  }
+
+  /** Unchanged rows of the shape's table whose sublink test values moved in or out in this transaction. */
+  async function moveCandidates(record: ShapeRecord, moved: ReadonlyMap<string, LinkMoves>, tableChanges: readonly ResolvedChange[]): Promise<KeyedRow[]> {
+    const where = record.shape.where;
+    if (!where) return [];
     const out = new Map<string, KeyedRow>();
     const changedKeys = new Set(tableChanges.map((c) => c.key));
     const tests = testColumnsOf(where);
-    for (const [i, dep] of dependencyHandles.entries()) {
+    for (const [i, dep] of record.stored.dependencyHandles.entries()) {
       const moves = moved.get(dep);
       if (!moves) continue;
       const values = new Set([...moves.movedIn, ...moves.movedOut]);
       for (const columns of tests.get(i) ?? []) {
-        for (const candidate of await moveInSource.rowsWithLinkValues(table, columns, values)) {
+        for (const candidate of await moveInSource.rowsWithLinkValues(record.shape.definition.table, columns, values)) {
           if (!changedKeys.has(candidate.key)) out.set(candidate.key, candidate);
         }
       }
@@ -156,6 +199,15 @@ export async function routeTransactions(
       detail: error instanceof Error ? error.message : String(error),
     });
   }
+}
+
+const NO_DEPENDENCIES: readonly DependencyLinks[] = [];
+
+/** The values before a transaction, from those after it and what moved. */
+function valuesBefore(now: LinkSet, moves: LinkMovement): LinkSet {
+  const movedIn = new Set(moves.movedIn);
+  const movedOut = new Set(moves.movedOut);
+  return { has: (value) => movedOut.has(value) || (!movedIn.has(value) && now.has(value)) };
 }
 
 const testColumnsCache = new WeakMap<WhereExpr, Map<number, string[][]>>();

@@ -2,19 +2,30 @@
  * What the router (route-transactions.ts) sends the shapes' actors and hears
  * back: the events of consumers and materializers and the port through which
  * it reaches them. The actors implement it; the router imports no actor.
+ * Each delivery is one call that returns the actor's answer; the link values
+ * a consumer needs travel in its event (it reads no other actor).
  */
-import type { KeyedRow } from '../storage/rows/row-store.ts';
+import type { KeyedRow, LinkValueSet } from '../storage/rows/row-store.ts';
+import type { LinkSet } from '../shapes/where/evaluate.ts';
 import type { LogEntry } from '../storage/storage.ts';
 import type { LinkMovement } from './counted-link-set.ts';
 import type { RowChange } from './shape-entries.ts';
 
+/**
+ * A dependency's link values on either side of the transaction, or null when
+ * its materializer is not running (the consumer fails: never an empty set).
+ */
+export type DependencyLinks = { readonly before: LinkSet; readonly after: LinkSet } | null;
+
 export type ConsumerEvent = {
   readonly type: 'TRANSACTION.ROUTED';
   readonly xid: number;
-  /** Changes to rows of this shape's table, in transaction order. */
+  /** Changes to rows of this shape's table that may affect it, in transaction order. */
   readonly changes: readonly RowChange[];
   /** Unchanged rows whose membership may have moved with a dependency's values. */
   readonly candidates: readonly KeyedRow[];
+  /** Per dependency, in subquery order. */
+  readonly links: readonly DependencyLinks[];
 };
 
 /** What moved with one transaction. */
@@ -26,16 +37,28 @@ export type MaterializerEvent =
   /** The dependency shape logged these entries (in log order) for transaction `xid`. */
   { readonly type: 'SHAPE.ENTRIES_LOGGED'; readonly xid: number; readonly entries: readonly LogEntry[] };
 
-export type DeliveryResult =
-  | { readonly ok: true }
+export type DeliveryFailure = {
+  readonly ok: false;
   /** The actor kept failing past its restart intensity, or could not reach a dependency. */
-  | { readonly ok: false; readonly error: unknown; readonly restarts: number };
+  readonly error: unknown;
+  readonly restarts: number;
+};
 
-/** How the router reaches the actors (the ActorDirectory; a fake in unit tests). */
+/** A consumer's answer: the entries the transaction adds to its shape's log. */
+export type ConsumerDelivery = { readonly ok: true; readonly entries: readonly LogEntry[] } | DeliveryFailure;
+
+/** A materializer's answer: which values moved in and out with the entries. */
+export type MaterializerDelivery = { readonly ok: true; readonly moves: LinkMovement } | DeliveryFailure;
+
+/**
+ * How the router reaches the actors (the ActorDirectory). `deliverToConsumer`
+ * is the one step that hands a change to a shape: waking a sleeping shape
+ * belongs there.
+ */
 export interface ShapeActorsPort {
-  deliverToConsumer(handle: string, event: ConsumerEvent): DeliveryResult;
-  consumerOutput(handle: string): { readonly xid: number; readonly entries: readonly LogEntry[] } | null;
-  deliverToMaterializer(handle: string, event: MaterializerEvent): DeliveryResult;
-  materializerMoves(handle: string): LinkMoves | null;
-  materializer(handle: string): unknown;
+  deliverToConsumer(handle: string, event: ConsumerEvent): ConsumerDelivery;
+  deliverToMaterializer(handle: string, event: MaterializerEvent): MaterializerDelivery;
+  hasMaterializer(handle: string): boolean;
+  /** The current link values of a shape's materializer; undefined when none is running. */
+  linkValues(handle: string): LinkValueSet | undefined;
 }

@@ -19,6 +19,7 @@ import type { LoadResult } from '../restore/load-result.ts';
 import { ShapeDefinitionError } from '../shapes/errors.ts';
 import { StorageError, type LogEntry } from '../storage/storage.ts';
 import type {
+  BatchOutcome,
   RequestError,
   RestorePhase,
   RestoreReport,
@@ -239,7 +240,7 @@ export function createShapeInput(context: RuntimeContext): CreateShapeInput {
     position: rows.position,
     keyColumnsOf: (table) => rows.keyColumnsOf(table),
     definition: headRequest(context, 'SHAPE.ADD_REQUESTED').definition,
-    linkValuesOf: (handle) => context.directory.materializer(handle)?.getSnapshot().context.values,
+    linkValuesOf: (handle) => context.directory.linkValues(handle),
   };
 }
 
@@ -343,12 +344,20 @@ export function touchUsedShape(context: RuntimeContext): void {
 
 // ---------------------------------------------------------------- running: transactions
 
-/** The transactions at the head of the queue: applied together (one durable write per shape). */
-function transactionBatch(context: RuntimeContext): Extract<RuntimeRequest, { type: 'TRANSACTION.RECEIVED' }>[] {
-  const batch: Extract<RuntimeRequest, { type: 'TRANSACTION.RECEIVED' }>[] = [];
+type TransactionsRequest = Extract<RuntimeRequest, { type: 'TRANSACTION.RECEIVED' | 'TRANSACTIONS.RECEIVED' }>;
+
+export function isTransactionRequest(request: RuntimeRequest | undefined): request is TransactionsRequest {
+  return request?.type === 'TRANSACTION.RECEIVED' || request?.type === 'TRANSACTIONS.RECEIVED';
+}
+
+/** The transaction requests at the head of the queue, up to MAX_BATCH transactions (a typed request whole): applied together (one durable write per shape). */
+function transactionBatch(context: RuntimeContext): TransactionsRequest[] {
+  const batch: TransactionsRequest[] = [];
+  let transactions = 0;
   for (const request of context.queue) {
-    if (request.type !== 'TRANSACTION.RECEIVED' || batch.length >= MAX_BATCH) break;
+    if (!isTransactionRequest(request) || (batch.length > 0 && transactions >= MAX_BATCH)) break;
     batch.push(request);
+    transactions += request.type === 'TRANSACTIONS.RECEIVED' ? request.transactions.length : 1;
   }
   return batch;
 }
@@ -371,13 +380,18 @@ export function finishTransactions(context: RuntimeContext, event: EventObject, 
   const output = doneOutput<ApplyTransactionsOutput>(event);
   // Readers first (the logs grew), then each transaction's caller.
   enqueue.emit({ type: 'BATCH.COMMITTED', position: output.position, appended: output.appended });
+  const typed = new Map<string, BatchOutcome[]>();
+  for (const request of context.queue.slice(0, output.requests)) if (request.type === 'TRANSACTIONS.RECEIVED') typed.set(request.requestId, []);
   for (const outcome of output.outcomes) {
-    if (outcome.status === 'rejected') {
+    const batch = typed.get(outcome.requestId);
+    if (batch) batch.push(outcome.status === 'rejected' ? { xid: outcome.xid ?? 0, status: 'rejected', reason: outcome.error.message } : { xid: outcome.xid, status: outcome.status });
+    else if (outcome.status === 'rejected') {
       enqueue.emit({ type: 'REQUEST.FAILED', requestId: outcome.requestId, error: { code: 'invalid-transaction', message: outcome.error.message } });
     } else {
       enqueue.emit({ type: 'TRANSACTION.APPLIED', requestId: outcome.requestId, xid: outcome.xid, status: outcome.status });
     }
   }
+  for (const [requestId, outcomes] of typed) enqueue.emit({ type: 'TRANSACTIONS.APPLIED', requestId, outcomes });
   const failures: RuntimeRequest[] = output.failures.map((f) => ({
     type: 'SHAPE.FAILED',
     requestId: `failure:${f.handle}`,
@@ -386,7 +400,7 @@ export function finishTransactions(context: RuntimeContext, event: EventObject, 
     detail: f.detail,
   }));
   for (const f of output.failures) context.logger.warn({ handle: f.handle, reason: f.reason, detail: f.detail }, 'shape failed: removing it');
-  enqueue.assign({ queue: [...failures, ...context.queue.slice(output.outcomes.length)] });
+  enqueue.assign({ queue: [...failures, ...context.queue.slice(output.requests)] });
 }
 
 export function checkpointWritten(context: RuntimeContext, event: EventObject): RuntimeEmitted {

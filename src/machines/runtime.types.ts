@@ -10,6 +10,7 @@ import type { MoveInSource } from '../storage/rows/row-store.ts';
 import type { LogEntry, ShapeStorage } from '../storage/storage.ts';
 import type { RuntimeLogger } from '../logging/runtime-logger.ts';
 import type { LogOffset } from '../shapes/log-offset.ts';
+import type { Transaction } from '../shapes/transaction.ts';
 
 /** The restore states, in the order a restore passes through them (for timings). */
 export type RestorePhase = 'checkingBackup' | 'loadingBackup' | 'loadingShapes' | 'validatingDependencies' | 'committingRestore' | 'spawning';
@@ -41,6 +42,11 @@ export type RuntimeRequest =
   | { readonly type: 'SHAPE.REMOVE_REQUESTED'; readonly requestId: string; readonly handle: string }
   /** A transaction `{ xid, changes: [{ op, table, row, oldRow? }] }`, validated when applied. */
   | { readonly type: 'TRANSACTION.RECEIVED'; readonly requestId: string; readonly transaction: unknown }
+  /**
+   * Transactions from an in-process source, typed already (table names
+   * normalized, `public.users`): not validated again; applied in order, one reply.
+   */
+  | { readonly type: 'TRANSACTIONS.RECEIVED'; readonly requestId: string; readonly transactions: readonly Transaction[] }
   /** A shape is in use (a client read it): it moves to the back of the expiry order. */
   | { readonly type: 'SHAPE.USED'; readonly requestId: string; readonly handle: string }
   | { readonly type: 'CHECKPOINT.REQUESTED'; readonly requestId: string }
@@ -69,6 +75,11 @@ export interface ActorErrorEvent {
 
 export type RuntimeEvent = RuntimeRequest | RuntimeInternalEvent | ActorErrorEvent;
 
+/** What became of one transaction of a `TRANSACTIONS.RECEIVED` batch. */
+export type BatchOutcome =
+  | { readonly xid: number; readonly status: 'applied' | 'skipped' }
+  | { readonly xid: number; readonly status: 'rejected'; readonly reason: string };
+
 export interface RequestError {
   readonly code: string;
   readonly message: string;
@@ -83,6 +94,7 @@ export type RuntimeEmitted =
   | { readonly type: 'TRANSACTION.APPLIED'; readonly requestId: string; readonly xid: number; readonly status: 'applied' | 'skipped' }
   /** A batch of transactions is durable (one event per batch): the position reached, and each shape whose log grew with its new last offset. */
   | { readonly type: 'BATCH.COMMITTED'; readonly position: number; readonly appended: readonly { readonly handle: string; readonly last: LogOffset }[] }
+  | { readonly type: 'TRANSACTIONS.APPLIED'; readonly requestId: string; readonly outcomes: readonly BatchOutcome[] }
   | { readonly type: 'SHAPE.USE_RECORDED'; readonly requestId: string; readonly handle: string }
   | { readonly type: 'CHECKPOINT.WRITTEN'; readonly requestId: string; readonly shapes: number }
   | { readonly type: 'REQUEST.FAILED'; readonly requestId: string; readonly error: RequestError }

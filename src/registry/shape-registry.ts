@@ -1,15 +1,19 @@
 import { DependencyGraph } from '../graph/dependency-graph.ts';
+import { WhereIndex } from '../shapes/where-index/where-index.ts';
 import type { StoredShape } from '../storage/storage.ts';
 import type { ShapeRecord } from './shape-record.ts';
 import { ShapeUsage } from './shape-usage.ts';
 
 /**
  * The running shapes (Electric's ShapeStatus): handle -> shape,
- * definition -> handle, table -> handles, and the dependency graph between
- * them. Pure bookkeeping: no I/O, no actors.
+ * definition -> handle, table -> handles, the dependency graph between
+ * them, and the where-clause index the router finds a change's shapes by.
+ * Pure bookkeeping: no I/O, no actors.
  */
 export class ShapeRegistry {
   readonly graph = new DependencyGraph();
+  /** Kept with the shapes: a shape is in it exactly while it is registered. */
+  readonly whereIndex = new WhereIndex();
   /** Least-recently-used order, for expiry. */
   readonly usage = new ShapeUsage(this.graph);
   readonly #records = new Map<string, ShapeRecord>();
@@ -45,6 +49,7 @@ export class ShapeRegistry {
     this.graph.add(handle, record.shape.key, record.stored.dependencyHandles);
     this.#records.set(handle, record);
     const table = record.shape.definition.table;
+    this.whereIndex.add({ handle, table, where: record.shape.where, dependencyHandles: record.stored.dependencyHandles });
     let handles = this.#byTable.get(table);
     if (!handles) this.#byTable.set(table, (handles = new Set()));
     handles.add(handle);
@@ -61,6 +66,7 @@ export class ShapeRegistry {
     const record = this.#records.get(handle);
     if (!record) return;
     this.graph.delete(handle);
+    this.whereIndex.remove(handle);
     this.usage.forget(handle);
     this.#records.delete(handle);
     const table = record.shape.definition.table;

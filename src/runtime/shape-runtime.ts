@@ -2,7 +2,7 @@ import { createActor, waitFor, type Actor, type InspectionEvent, type Observer }
 import { REDO_PREFIX } from '../machines/runtime.actions.ts';
 import type { Removal } from '../graph/removal.ts';
 import { shapeRuntimeMachine } from '../machines/restore.machine.ts';
-import type { RequestError, RestoreReport, RuntimeEmitted, RuntimeOutput, RuntimeRequest, ShapeRuntimeInput } from '../machines/runtime.types.ts';
+import type { BatchOutcome, RequestError, RestoreReport, RuntimeEmitted, RuntimeOutput, RuntimeRequest, ShapeRuntimeInput } from '../machines/runtime.types.ts';
 import type { ShapeDefinition } from '../shapes/definition.ts';
 import type { Transaction } from '../shapes/transaction.ts';
 import { openFileStorage } from '../storage/file-store.ts';
@@ -47,8 +47,16 @@ export interface ShapeRuntime {
   readonly report: RestoreReport;
   add(definition: ShapeDefinition | Record<string, unknown>): Promise<AddedShape>;
   remove(handle: string): Promise<readonly Removal[]>;
-  /** Applies a transaction; resolves once every affected shape's log has it on disk. */
+  /** Applies a transaction (validated first); resolves once every affected shape's log has it on disk. */
   applyTransaction(transaction: Transaction | Record<string, unknown>): Promise<{ readonly xid: number; readonly status: 'applied' | 'skipped' }>;
+  /**
+   * The entry point for in-process sources: typed transactions (table names
+   * normalized, `public.users`), in xid order, applied together and not
+   * validated again; resolves once every affected shape's log has them on
+   * disk, with each one's outcome (a transaction the row store refuses, for a
+   * missing key column, is `rejected` and nothing of it is applied).
+   */
+  applyTransactions(transactions: readonly Transaction[]): Promise<readonly BatchOutcome[]>;
   /** Records that a client used a shape (expiry keeps recently used shapes). */
   use(handle: string): Promise<void>;
   /**
@@ -163,13 +171,18 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
       const event = await request<Extract<RuntimeEmitted, { type: 'TRANSACTION.APPLIED' }>>((requestId) => ({ type: 'TRANSACTION.RECEIVED', requestId, transaction }));
       return { xid: event.xid, status: event.status };
     },
+    async applyTransactions(transactions) {
+      if (transactions.length === 0) return [];
+      const event = await request<Extract<RuntimeEmitted, { type: 'TRANSACTIONS.APPLIED' }>>((requestId) => ({ type: 'TRANSACTIONS.RECEIVED', requestId, transactions }));
+      return event.outcomes;
+    },
     async use(handle) {
       await request((requestId) => ({ type: 'SHAPE.USED', requestId, handle }));
     },
     async linkValues(handle) {
       const { directory, registry } = actor.getSnapshot().context;
-      const running = directory.materializer(handle);
-      if (running) return running.getSnapshot().context.values.values();
+      const running = directory.linkValues(handle);
+      if (running) return [...running.values()];
       const record = registry.get(handle);
       if (!record) throw new ShapeRuntimeError('unknown-shape', `no running shape has handle ${handle}`);
       const columns = columnNames(record.shape.definition);

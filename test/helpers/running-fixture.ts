@@ -206,6 +206,20 @@ export class TransactionSource {
   }
 }
 
+/**
+ * A change that surely reaches the shape a failure outcome is about: a change
+ * goes only to the shapes its rows may affect (the where-clause index), so a
+ * random transaction need not reach it. A new membership of org 2 reaches
+ * MEM_ORG2; a new active user enters USERS_ACTIVE, whose values then change
+ * with no materializer to say how, so its dependent ROW_IN must fail.
+ */
+export function changeReaching(role: 'MEM_ORG2' | 'USERS_ACTIVE', xid: number): Change {
+  const id = 1_000 + xid;
+  return role === 'MEM_ORG2'
+    ? { op: 'insert', table: 'public.memberships', row: { id, user_id: 1, org_id: 2 } }
+    : { op: 'insert', table: 'public.users', row: { id, org: 1, status: 1 } };
+}
+
 /** A transaction the runtime must refuse as a whole (a change without its key column). */
 export function invalidTransaction(xid: number): { xid: number; changes: Change[] } {
   return { xid, changes: [{ op: 'insert', table: 'public.users', row: { id: 1, org: 1, status: 1 } }, { op: 'insert', table: 'public.orgs', row: { tier: 1 } }] };

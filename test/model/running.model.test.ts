@@ -102,6 +102,7 @@ import { applyToTables, checkShapeData, logLinkValues, type Change, type Tables 
 import { actorCreations, checkSpawnOrder, rootStateValues } from '../helpers/restore-invariants.ts';
 import {
   buildRunningTemplate,
+  changeReaching,
   copyTemplate,
   failingConsumerFor,
   faultyStorage,
@@ -265,11 +266,11 @@ async function captureInvokeEvents(): Promise<Map<Label, EventObject>> {
   // (each failure on its own copy: one run's outcome does not depend on another's)
   await run('capture-cf', {}, async ({ send, failing }) => {
     failing.add(H.MEM_ORG2);
-    await send({ type: 'TRANSACTION.RECEIVED', requestId: 'e1', transaction: { xid: ++xid, changes: tx.next() } });
+    await send({ type: 'TRANSACTION.RECEIVED', requestId: 'e1', transaction: { xid: ++xid, changes: [...tx.next(), changeReaching('MEM_ORG2', xid)] } });
   });
   await run('capture-mm', {}, async ({ actor, send }) => {
     actor.getSnapshot().context.directory.stopMaterializer(H.USERS_ACTIVE);
-    await send({ type: 'TRANSACTION.RECEIVED', requestId: 'f1', transaction: { xid: ++xid, changes: tx.next() } });
+    await send({ type: 'TRANSACTION.RECEIVED', requestId: 'f1', transaction: { xid: ++xid, changes: [...tx.next(), changeReaching('USERS_ACTIVE', xid)] } });
   });
   await run('capture-b', { withoutBackup: true }, async ({ send, fault }) => {
     fault.arm('deleteShape');
@@ -788,7 +789,11 @@ async function executePath(mp: ModelPath, restoreValues: { backup: ModelPath['va
         if (outcomes.includes('applyTransactions:consumer-failed')) failing.add(H.MEM_ORG2);
         if (outcomes.includes('applyTransactions:materializer-missing')) directory().stopMaterializer(H.USERS_ACTIVE);
         const rejected = outcomes.includes('applyTransactions:rejected');
-        const transaction = rejected ? invalidTransaction(++xid) : { xid: ++xid, changes: tx.next() };
+        const reaching = [
+          ...(outcomes.includes('applyTransactions:consumer-failed') ? [changeReaching('MEM_ORG2', xid + 1)] : []),
+          ...(outcomes.includes('applyTransactions:materializer-missing') ? [changeReaching('USERS_ACTIVE', xid + 1)] : []),
+        ];
+        const transaction = rejected ? invalidTransaction(++xid) : { xid: ++xid, changes: [...tx.next(), ...reaching] };
         if (!rejected) pendingTx.set(requestId, transaction.changes);
         actor.send({ type: 'TRANSACTION.RECEIVED', requestId, transaction });
         break;

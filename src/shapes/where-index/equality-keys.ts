@@ -6,28 +6,32 @@
  * says "cannot be equal", so the keys must never be finer than the evaluator's equality.
  *
  * A value's keys, one per way the evaluator may compare it:
- * - as a number (`n` + canonical decimal): numbers, bigints, big numeric literals, and strings
- *   that spell a decimal (`'1.50'` and `1.5` share `n15e-1`); NaN and the infinities by name;
+ * - as a number: numbers, bigints, big numeric literals, and strings that spell a decimal
+ *   (`'1.50'` and `1.5` share `n15e-1`; integers below 10^15 are keyed by the number itself, so
+ *   `7`, `'7'` and `'7.0'` share `7`); NaN and the infinities by name;
  * - as text (`s` + the string): strings, compared by code point;
  * - as a boolean (`b1` / `b0`): booleans, and strings Postgres reads as one (`'t'`, `'yes'`);
  * - NULL, and values the evaluator never finds equal to anything (JSON objects), have none.
  */
 import type { ConstExpr } from '../where/ast.ts';
-import { decimalKey, decimalOfNumber, parseBooleanText, parseDecimal } from '../where/values.ts';
+import { decimalKey, decimalOfNumber, parseBooleanText, parseDecimal, type Decimal } from '../where/values.ts';
 
-const NONE: readonly string[] = [];
-const TRUE_KEYS: readonly string[] = ['b1'];
-const FALSE_KEYS: readonly string[] = ['b0'];
+/** A key: a number for integers of up to 15 digits (no string built on the hot path), else a string. */
+export type EqualityKey = string | number;
+
+const NONE: readonly EqualityKey[] = [];
+const TRUE_KEYS: readonly EqualityKey[] = ['b1'];
+const FALSE_KEYS: readonly EqualityKey[] = ['b0'];
 
 /** The keys of a row's value (see the module doc). */
-export function equalityKeys(value: unknown): readonly string[] {
+export function equalityKeys(value: unknown): readonly EqualityKey[] {
   switch (typeof value) {
     case 'number':
       return [numberKey(value)];
     case 'string': {
-      const keys = [`s${value}`];
+      const keys: EqualityKey[] = [`s${value}`];
       const decimal = parseDecimal(value);
-      if (decimal !== undefined) keys.push(`n${decimalKey(decimal)}`);
+      if (decimal !== undefined) keys.push(decimalKeyOf(decimal));
       const bool = parseBooleanText(value);
       if (bool !== undefined) keys.push(bool ? 'b1' : 'b0');
       return keys;
@@ -35,33 +39,33 @@ export function equalityKeys(value: unknown): readonly string[] {
     case 'boolean':
       return value ? TRUE_KEYS : FALSE_KEYS;
     case 'bigint':
-      return [`n${decimalKey(parseDecimal(value.toString())!)}`];
+      return [decimalKeyOf(parseDecimal(value.toString())!)];
     default:
       return NONE;
   }
 }
 
 /** The keys of a constant of the where clause (a big numeric literal compares as its decimal). */
-export function constKeys(expr: ConstExpr): readonly string[] {
+export function constKeys(expr: ConstExpr): readonly EqualityKey[] {
   if (expr.numeric === true && typeof expr.value === 'string') {
     const decimal = parseDecimal(expr.value);
-    return decimal === undefined ? NONE : [`n${decimalKey(decimal)}`];
+    return decimal === undefined ? NONE : [decimalKeyOf(decimal)];
   }
   return equalityKeys(expr.value);
 }
 
-/** The one key of a number; integers (the common key column) without the decimal parser. */
-function numberKey(n: number): string {
-  if (Number.isSafeInteger(n)) {
-    if (n === 0) return 'n0';
-    let digits = String(n < 0 ? -n : n);
-    let exp = 0;
-    while (digits.charCodeAt(digits.length - 1) === 48) {
-      digits = digits.slice(0, -1);
-      exp++;
-    }
-    return `n${n < 0 ? '-' : ''}${digits}e${exp}`;
-  }
+/** The one key of a number: itself when an integer below 10^15, as every decimal of that value is keyed. */
+export function numberKey(n: number): EqualityKey {
+  if (Number.isSafeInteger(n) && n < SMALL && n > -SMALL) return n === 0 ? 0 : n;
   const decimal = decimalOfNumber(n);
-  return decimal === undefined ? `n${String(n)}` : `n${decimalKey(decimal)}`;
+  return decimal === undefined ? `n${String(n)}` : decimalKeyOf(decimal);
+}
+
+const SMALL = 1e15;
+
+/** A decimal's key: the number for an integer of at most 15 digits (exact in a double), else `n` + its canonical text. */
+function decimalKeyOf(d: Decimal): EqualityKey {
+  if (d.sign === 0) return 0;
+  if (d.exp >= 0 && d.digits.length + d.exp <= 15) return d.sign * Number(d.digits) * 10 ** d.exp;
+  return `n${decimalKey(d)}`;
 }

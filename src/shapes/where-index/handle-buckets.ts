@@ -3,14 +3,14 @@
  * document), so a lone handle is kept as the string itself and a Set only from the second on:
  * at 100k `user_id = k` shapes that is 100k strings instead of 100k Sets.
  */
-export class HandleBuckets {
-  readonly #buckets = new Map<string, string | Set<string>>();
+export class HandleBuckets<K extends string | number = string> {
+  readonly #buckets = new Map<K, string | Set<string>>();
 
   get size(): number {
     return this.#buckets.size;
   }
 
-  add(key: string, handle: string): void {
+  add(key: K, handle: string): void {
     const held = this.#buckets.get(key);
     if (held === undefined) this.#buckets.set(key, handle);
     else if (typeof held === 'string') {
@@ -18,7 +18,7 @@ export class HandleBuckets {
     } else held.add(handle);
   }
 
-  delete(key: string, handle: string): void {
+  delete(key: K, handle: string): void {
     const held = this.#buckets.get(key);
     if (held === undefined) return;
     if (typeof held === 'string') {
@@ -30,7 +30,7 @@ export class HandleBuckets {
   }
 
   /** The handles under `key`: one handle, several, or none (no closure per lookup on the hot path). */
-  get(key: string): string | ReadonlySet<string> | undefined {
+  get(key: K): string | ReadonlySet<string> | undefined {
     return this.#buckets.get(key);
   }
 }

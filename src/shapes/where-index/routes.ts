@@ -13,10 +13,10 @@
  * against every row of its table.
  */
 import type { WhereExpr } from '../where/ast.ts';
-import { constKeys, equalityKeys } from './equality-keys.ts';
+import { constKeys, equalityKeys, type EqualityKey } from './equality-keys.ts';
 
 export type Route =
-  | { readonly kind: 'value'; readonly column: string; readonly keys: readonly string[] }
+  | { readonly kind: 'value'; readonly column: string; readonly keys: readonly EqualityKey[] }
   | { readonly kind: 'null'; readonly column: string }
   | { readonly kind: 'link'; readonly columns: readonly string[]; readonly dependency: number };
 
@@ -42,7 +42,7 @@ export function planRoutes(expr: WhereExpr): RoutePlan {
     }
     case 'inList': {
       if (expr.negated || expr.expr.kind !== 'column') return LINEAR;
-      const keys = new Set<string>();
+      const keys = new Set<EqualityKey>();
       for (const item of expr.list) {
         if (item.kind !== 'const') return LINEAR;
         for (const key of constKeys(item)) keys.add(key);
@@ -86,7 +86,7 @@ export function planRoutes(expr: WhereExpr): RoutePlan {
   }
 }
 
-function valuePlan(column: string, keys: readonly string[]): RoutePlan {
+function valuePlan(column: string, keys: readonly EqualityKey[]): RoutePlan {
   return keys.length === 0 ? NEVER : { kind: 'routes', routes: [{ kind: 'value', column, keys }] };
 }
 

@@ -14,7 +14,7 @@
 import type { WhereExpr } from '../where/ast.ts';
 import { evaluateWhere, type LinkSet, type Row } from '../where/evaluate.ts';
 import { linkKey } from '../where/link-key.ts';
-import { equalityKeys } from './equality-keys.ts';
+import { equalityKeys, numberKey, type EqualityKey } from './equality-keys.ts';
 import { HandleBuckets } from './handle-buckets.ts';
 import { LinkGroup, LinkIndex } from './link-index.ts';
 import { planRoutes } from './routes.ts';
@@ -38,7 +38,7 @@ export type LinkLookup = (dependencyHandle: string) => LinkSet | undefined;
 interface Filed extends IndexedShape {
   readonly kind: RouteKind;
   /** [column, key] pairs, NULL columns, [group, dependency] pairs: what to undo on removal. */
-  readonly values: readonly (readonly [string, string])[];
+  readonly values: readonly (readonly [string, EqualityKey])[];
   readonly nulls: readonly string[];
   readonly links: readonly (readonly [LinkGroup, string])[];
 }
@@ -46,7 +46,7 @@ interface Filed extends IndexedShape {
 class TableIndex {
   readonly everyRow = new Set<string>();
   readonly linear = new Set<string>();
-  readonly values = new Map<string, HandleBuckets>();
+  readonly values = new Map<string, HandleBuckets<EqualityKey>>();
   readonly nulls = new Map<string, Set<string>>();
   readonly links = new Map<string, LinkGroup>();
   size = 0;
@@ -59,6 +59,7 @@ export class WhereIndex {
   readonly #tables = new Map<string, TableIndex>();
   readonly #shapes = new Map<string, Filed>();
   readonly #links = new LinkIndex();
+  readonly #found: string[] = [];
 
   get size(): number {
     return this.#shapes.size;
@@ -78,7 +79,7 @@ export class WhereIndex {
     if (!table) this.#tables.set(shape.table, (table = new TableIndex()));
     table.size++;
     const plan = shape.where === undefined ? null : planRoutes(shape.where);
-    const values: [string, string][] = [];
+    const values: [string, EqualityKey][] = [];
     const nulls: string[] = [];
     const links: [LinkGroup, string][] = [];
     let kind: RouteKind;
@@ -93,7 +94,7 @@ export class WhereIndex {
       for (const route of plan.routes) {
         if (route.kind === 'value') {
           let buckets = table.values.get(route.column);
-          if (!buckets) table.values.set(route.column, (buckets = new HandleBuckets()));
+          if (!buckets) table.values.set(route.column, (buckets = new HandleBuckets<EqualityKey>()));
           for (const key of route.keys) {
             buckets.add(key, shape.handle);
             values.push([route.column, key]);
@@ -156,42 +157,46 @@ export class WhereIndex {
 
   /** Adds to `out` every shape of `table` that `row` may match (a superset: the where clauses are not checked). */
   candidates(table: string, row: Row, out: Set<string>): void {
-    this.#visit(table, row, (handle) => void out.add(handle));
+    const t = this.#tables.get(table);
+    if (!t) return;
+    for (const handle of t.everyRow) out.add(handle);
+    for (const handle of this.#reach(t, row)) out.add(handle);
   }
 
   /** Adds to `out` every shape of `table` whose where clause `row` matches, with these link values. */
   matching(table: string, row: Row, links: LinkLookup, out: Set<string>): void {
-    this.#visit(table, row, (handle, checked) => {
-      if (out.has(handle)) return;
-      if (checked || this.#matches(this.#shapes.get(handle)!, row, links)) out.add(handle);
-    });
-  }
-
-  #visit(table: string, row: Row, visit: (handle: string, checked: boolean) => void): void {
     const t = this.#tables.get(table);
     if (!t) return;
-    for (const handle of t.everyRow) visit(handle, true);
-    for (const handle of t.linear) visit(handle, false);
+    for (const handle of t.everyRow) out.add(handle);
+    for (const handle of this.#reach(t, row)) {
+      if (!out.has(handle) && this.#matches(this.#shapes.get(handle)!, row, links)) out.add(handle);
+    }
+  }
+
+  /** The shapes of a table `row` reaches by their routes, and the linear ones (with repeats): in a buffer reused per call. */
+  #reach(t: TableIndex, row: Row): readonly string[] {
+    const found = this.#found;
+    found.length = 0;
+    for (const handle of t.linear) found.push(handle);
     for (const [column, buckets] of t.values) {
-      for (const key of equalityKeys(valueOf(row, column))) {
-        const held = buckets.get(key);
-        if (held === undefined) continue;
-        if (typeof held === 'string') visit(held, false);
-        else for (const handle of held) visit(handle, false);
-      }
+      const value = valueOf(row, column);
+      if (typeof value === 'number') collect(found, buckets.get(numberKey(value)));
+      else for (const key of equalityKeys(value)) collect(found, buckets.get(key));
     }
     for (const [column, handles] of t.nulls) {
-      if (valueOf(row, column) === undefined || valueOf(row, column) === null) for (const handle of handles) visit(handle, false);
+      const value = valueOf(row, column);
+      if (value === undefined || value === null) for (const handle of handles) found.push(handle);
     }
     for (const group of t.links.values()) {
-      for (const dependency of group.unseeded) for (const handle of group.shapesOf.get(dependency)!) visit(handle, false);
+      for (const dependency of group.unseeded) for (const handle of group.shapesOf.get(dependency)!) found.push(handle);
       const key = linkKey(group.columns.map((c) => valueOf(row, c)));
       if (key === null) continue;
       const held = group.dependenciesOf.get(key);
       if (held === undefined) continue;
-      if (typeof held === 'string') for (const handle of group.shapesOf.get(held)!) visit(handle, false);
-      else for (const dependency of held) for (const handle of group.shapesOf.get(dependency)!) visit(handle, false);
+      if (typeof held === 'string') for (const handle of group.shapesOf.get(held)!) found.push(handle);
+      else for (const dependency of held) for (const handle of group.shapesOf.get(dependency)!) found.push(handle);
     }
+    return found;
   }
 
   /** The residual: the shape's whole where clause on the row; a dependency without link values counts as a match. */
@@ -207,6 +212,12 @@ export class WhereIndex {
     }
     return evaluateWhere(shape.where, row, (i) => sets[i] ?? EMPTY);
   }
+}
+
+function collect(found: string[], held: string | ReadonlySet<string> | undefined): void {
+  if (held === undefined) return;
+  if (typeof held === 'string') found.push(held);
+  else for (const handle of held) found.push(handle);
 }
 
 /** A column's value as the evaluator reads it: an absent column is NULL (undefined here). */

@@ -24,7 +24,7 @@
  *   where SQL would say FALSE / TRUE). NULLs selected by the subquery are not tracked (they have
  *   no linkKey), so `x NOT IN (SELECT ...)` is TRUE when x is not among the non-NULL values.
  */
-import type { CompareOp, WhereExpr } from './ast.ts';
+import type { CompareOp, LikeExpr, WhereExpr } from './ast.ts';
 import { linkKey } from './link-key.ts';
 import type { Decimal } from './values.ts';
 import { compareCodePoints, compareDecimals, decimalOfNumber, parseBooleanText, parseDecimal } from './values.ts';
@@ -164,6 +164,18 @@ function likeRegex(pattern: string, caseInsensitive: boolean): RegExp | null {
   return re;
 }
 
+/**
+ * A constant pattern's regex, kept with its node: thousands of `LIKE` shapes on a table (each
+ * checked per change) would otherwise evict each other from the 1000-entry cache above.
+ */
+const constLikeCache = new WeakMap<LikeExpr, RegExp | null>();
+
+function constLikeRegex(expr: LikeExpr, pattern: string): RegExp | null {
+  let re = constLikeCache.get(expr);
+  if (re === undefined) constLikeCache.set(expr, (re = likeRegex(pattern, expr.caseInsensitive)));
+  return re;
+}
+
 function escapeRegex(ch: string): string {
   return /[\\^$.*+?()[\]{}|/]/.test(ch) ? `\\${ch}` : ch;
 }
@@ -247,7 +259,7 @@ function evaluateValue(expr: WhereExpr, row: Row, links: LinkValues): Value {
       const v = evaluateValue(expr.expr, row, links);
       const p = evaluateValue(expr.pattern, row, links);
       if (typeof v !== 'string' || typeof p !== 'string') return null;
-      const re = likeRegex(p, expr.caseInsensitive);
+      const re = expr.pattern.kind === 'const' ? constLikeRegex(expr, p) : likeRegex(p, expr.caseInsensitive);
       if (re === null) return null;
       const t = re.test(v);
       return expr.negated ? !t : t;

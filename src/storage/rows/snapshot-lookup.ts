@@ -1,3 +1,4 @@
+import type { EqualityKey } from '../../shapes/where-index/equality-keys.ts';
 import { planRoutes } from '../../shapes/where-index/routes.ts';
 import type { RowSelection } from './row-store.ts';
 import { NULL_KEY, type IndexSpec } from './table-rows.ts';
@@ -5,7 +6,7 @@ import { NULL_KEY, type IndexSpec } from './table-rows.ts';
 /** Rows filed under one of `keys` in an index of the table. */
 export interface Lookup {
   readonly index: IndexSpec;
-  readonly keys: readonly string[];
+  readonly keys: readonly EqualityKey[];
 }
 
 /**

@@ -1,6 +1,6 @@
 import { linkKey } from '../../shapes/where/link-key.ts';
 import type { Row } from '../../shapes/where/evaluate.ts';
-import { equalityKeys } from '../../shapes/where-index/equality-keys.ts';
+import { equalityKeys, type EqualityKey } from '../../shapes/where-index/equality-keys.ts';
 import type { KeyedRow } from './row-store.ts';
 
 /** What an index files rows under: a column's equality keys (and NULL), or a column tuple's link key. */
@@ -10,9 +10,9 @@ export type IndexSpec = { readonly kind: 'value'; readonly column: string } | { 
 export const NULL_KEY = '-null';
 
 interface Index {
-  readonly keysOf: (row: Row) => readonly string[];
+  readonly keysOf: (row: Row) => readonly EqualityKey[];
   /** Index key -> keys of the rows filed under it. */
-  readonly rows: Map<string, Set<string>>;
+  readonly rows: Map<EqualityKey, Set<string>>;
 }
 
 /**
@@ -53,7 +53,7 @@ export class TableRows {
   }
 
   /** Rows filed under any of `keys` in the index `spec` (a row under two of them comes twice). */
-  lookup(spec: IndexSpec, keys: Iterable<string>): KeyedRow[] {
+  lookup(spec: IndexSpec, keys: Iterable<EqualityKey>): KeyedRow[] {
     const index = this.#index(spec);
     const out: KeyedRow[] = [];
     for (const k of keys) for (const key of index.rows.get(k) ?? []) out.push({ key, row: this.rows.get(key)! });
@@ -72,7 +72,7 @@ export class TableRows {
   }
 }
 
-function keysOf(spec: IndexSpec): (row: Row) => readonly string[] {
+function keysOf(spec: IndexSpec): (row: Row) => readonly EqualityKey[] {
   if (spec.kind === 'value') {
     const { column } = spec;
     return (row) => {
@@ -87,7 +87,7 @@ function keysOf(spec: IndexSpec): (row: Row) => readonly string[] {
   };
 }
 
-function fileUnder(index: Map<string, Set<string>>, k: string, key: string): void {
+function fileUnder(index: Map<EqualityKey, Set<string>>, k: EqualityKey, key: string): void {
   let keys = index.get(k);
   if (!keys) index.set(k, (keys = new Set()));
   keys.add(key);
