@@ -20,7 +20,10 @@ interface DemoJson {
   actorsSpawned: string[];
   actorsSpawnedForRemovedShapes: string[];
   afterRestart: { xid: number; received: { name: string; entries: { op: string; row: Record<string, unknown> }[] }[]; adminValues: unknown[] };
+  clients: Record<'served' | 'afterRestart' | 'afterIncident', { name: string; handle: string; refetches: number; rows: Record<string, unknown>[] }[]>;
 }
+
+const ids = (rows: Record<string, unknown>[]) => rows.map((r) => r.id);
 
 describe('demo', () => {
   it('replays the incident: removed shapes named with their causes, nothing spawned for them, survivors serving (--json)', async () => {
@@ -47,8 +50,30 @@ describe('demo', () => {
     expect(received.get('admins')).toEqual([expect.objectContaining({ op: 'insert', row: { id: 5, name: 'eve', active: true } })]);
     expect([...received.keys()].sort()).toEqual(['active-users', 'admins', "memberships[role = 'admin']"]);
     expect(demo.afterRestart.adminValues).toEqual([1, 3, 5]);
-    // The removed shapes' storage is gone, the survivors' is there.
-    expect((await readdir(join(dir, 'shapes'))).sort()).toEqual([...demo.restore.loaded].sort());
+    // The real @electric-sql/client followed four shapes over HTTP. Across the clean restart: same handles, no refetch.
+    const clients = (phase: keyof DemoJson['clients']) => new Map(demo.clients[phase].map((c) => [c.name, c]));
+    const served = clients('served');
+    const restarted = clients('afterRestart');
+    const afterIncident = clients('afterIncident');
+    expect([...served.keys()]).toEqual(['acme-members', 'acme-projects', 'admins', 'eu-orgs']);
+    for (const [name, client] of restarted) expect([name, client.handle, client.refetches]).toEqual([name, served.get(name)!.handle, 0]);
+    expect(ids(served.get('acme-members')!.rows)).toEqual([1]);
+    expect(ids(restarted.get('acme-members')!.rows)).toEqual([1, 4]); // dee joined acme while it was served again
+    // After the incident: only the clients of the lost closure refetched (once), under new handles, and hold the right rows.
+    for (const name of ['acme-members', 'acme-projects']) {
+      expect(afterIncident.get(name)!.refetches, name).toBe(1);
+      expect(afterIncident.get(name)!.handle, name).not.toBe(served.get(name)!.handle);
+    }
+    for (const name of ['admins', 'eu-orgs']) expect([afterIncident.get(name)!.handle, afterIncident.get(name)!.refetches], name).toEqual([served.get(name)!.handle, 0]);
+    expect(ids(afterIncident.get('acme-members')!.rows)).toEqual([1, 4]);
+    expect(ids(afterIncident.get('acme-projects')!.rows)).toEqual([100]);
+    expect(ids(afterIncident.get('admins')!.rows)).toEqual([1, 3, 5]);
+    expect(ids(afterIncident.get('eu-orgs')!.rows)).toEqual([1, 3]);
+    // The removed shapes' storage is gone; the survivors' is there, and the refetching clients' shapes were created again.
+    const dirs = await readdir(join(dir, 'shapes'));
+    expect(dirs).toEqual(expect.arrayContaining([...demo.restore.loaded, afterIncident.get('acme-members')!.handle, afterIncident.get('acme-projects')!.handle]));
+    expect(dirs.filter((d) => demo.restore.removed.some((r) => r.handle === d))).toEqual([]);
+    expect(dirs).toHaveLength(demo.restore.loaded.length + 4); // acme-members, acme-projects and their two dependencies
   });
 
   it('prints the report for people: removed shapes, their reasons and cause chains, and the survivors receiving a transaction', async () => {
@@ -63,6 +88,9 @@ describe('demo', () => {
       expect(run.stdout).toMatch(/\d+-\d+\s+public\.projects\s+dependency-removed\s+<- \d+-\d+ \(public\.orgs\): no-storage/);
       expect(run.stdout).toContain('Actors ever created for the 4 removed shapes: none');
       expect(run.stdout).toMatch(/admins\s+\d+-\d+\s+insert \{"id":5,"name":"eve","active":true\}/);
+      expect(run.stdout).toMatch(/Every client goes on from its offset under the same handle, with no refetch/);
+      expect(run.stdout).toMatch(/acme-members\s+\d+-\d+ \(new\)\s+1\s+\{"id":1,"name":"ada","active":true\} \{"id":4,"name":"dee","active":true\}/);
+      expect(run.stdout).toMatch(/eu-orgs\s+\d+-\d+\s+0\s+\{"id":1,"name":"acme","region":"eu"\}/);
       expect(run.stdout).toContain(`Data dir kept: ${dataDir}`);
     } finally {
       await import('node:fs/promises').then((fs) => fs.rm(dataDir, { recursive: true, force: true }));

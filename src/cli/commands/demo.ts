@@ -6,6 +6,7 @@ import { CliError } from '../errors.ts';
 import { restoreReportJson, restoreReportText, table, type JsonValue } from '../format.ts';
 import { runtimeOptions } from '../open-runtime.ts';
 import type { ShapeRuntime } from '../../runtime/index.ts';
+import { clientsTable, DemoServing } from '../demo-serving.ts';
 
 /** The demo's shapes: what a team-collaboration app might sync. */
 const SHAPES = [
@@ -67,9 +68,15 @@ const TRANSACTIONS: { xid: number; changes: Change[] }[] = [
   { xid: 4, changes: [{ op: 'delete', table: 'public.memberships', row: { id: 11, user_id: 2, org_id: 1, role: 'member' } }] },
 ];
 
-/** After the restart: a new user who is made an admin. `admins` and `active-users` must receive it. */
+/** The demo's clients: the real @electric-sql/client, over HTTP, on four shapes (three with subqueries). */
+const FOLLOWED = ['acme-members', 'acme-projects', 'admins', 'eu-orgs'] as const;
+
+/** While the clients follow, across a clean restart: dee joins acme (a move-in for acme-members). */
+const WHILE_SERVING = { xid: 5, changes: [ins('public.memberships', { id: 15, user_id: 4, org_id: 1, role: 'member' })] };
+
+/** After the incident's restart: a new user who is made an admin. `admins` and `active-users` must receive it. */
 const AFTER_RESTART = {
-  xid: 5,
+  xid: 6,
   changes: [ins('public.users', { id: 5, name: 'eve', active: true }), ins('public.memberships', { id: 14, user_id: 5, org_id: 3, role: 'admin' })],
 };
 
@@ -84,10 +91,12 @@ interface AddedShape {
 
 /**
  * `demo`: the incident this project exists for, on a small realistic data set,
- * start to finish in a couple of seconds: shapes with nested subqueries,
- * transactions, a clean shutdown (backup), a dependency shape's storage lost
- * while the backup still names it, a restart, the report, and a transaction
- * after the restart that the surviving shapes receive.
+ * start to finish in a few seconds: shapes with nested subqueries,
+ * transactions, real @electric-sql/client clients following four shapes over
+ * HTTP through a clean restart (no refetch), a dependency shape's storage lost
+ * while the backup still names it, a restart, the report, a transaction
+ * after the restart that the surviving shapes receive, and the clients: only
+ * those of the lost closure refetch, then hold the right rows.
  */
 export const demoCommand: CliCommand = {
   name: 'demo',
@@ -120,7 +129,6 @@ async function demoDataDir(requested: string | undefined): Promise<string> {
 
 async function runDemo(dataDir: string, context: CommandContext): Promise<{ json: JsonValue; text: string }> {
   const { createShapeRuntime } = await import('../../runtime/index.ts');
-  const { createInspectionRecorder } = await import('../../inspection/inspection-recorder.ts');
   const text: string[] = [];
   const say = (...lines: string[]) => text.push(...lines);
 
@@ -142,22 +150,71 @@ async function runDemo(dataDir: string, context: CommandContext): Promise<{ json
   say(`2. Applied ${TRANSACTIONS.length} transactions (orgs, users, memberships, projects; then bob leaves acme). Rows per shape:`);
   say(await rowsTable(first, names), '');
 
-  // 3. Clean shutdown: the backup names every shape.
-  const shapesBefore = first.list();
-  await first.shutdown();
-  // The innermost dependency of acme-members: the acme org shape, which acme-projects uses too.
-  const membershipsOfAcme = added.find((s) => s.name === 'acme-members')!.dependencyHandles[0]!;
-  const lost = shapesBefore.find((s) => s.handle === membershipsOfAcme)!.dependencyHandles[0]!;
-  const pointing = shapesBefore.filter((s) => s.dependencyHandles.includes(lost)).map((s) => names.get(s.handle) ?? s.handle);
-  say(`3. Clean shutdown: backup written, naming all ${shapesBefore.length} shapes.`, '');
+  // 3. Clients follow four shapes over Electric's HTTP protocol, with the real client.
+  const serving = await DemoServing.create();
+  const clients: Record<string, JsonValue> = {};
+  try {
+    await serving.serve(first);
+    serving.follow(FOLLOWED.map((name) => ({ name, definition: SHAPES.find((s) => s.name === name)!.definition })));
+    const served = await serving.settled();
+    clients.served = served as unknown as JsonValue;
+    if (serving.missing) say(`3. (Skipped: ${serving.missing}.)`, '');
+    else {
+      say(`3. Served over Electric's HTTP shape protocol at ${serving.url}/v1/shape; four @electric-sql/client`);
+      say('   clients (ShapeStream + Shape) follow four shapes, three of them with subqueries:');
+      say(clientsTable(served), '');
+    }
 
-  // 4. The incident: a dependency shape's storage is gone; the backup still names it.
+    // 4. The server restarts (clean shutdown, restore from the backup); the clients go on from their offsets.
+    await serving.stopServer();
+    await first.shutdown();
+    const restarted = await createShapeRuntime(runtimeOptions(context, { dataDir }));
+    await serving.serve(restarted);
+    await restarted.applyTransaction(WHILE_SERVING);
+    const afterRestart = await serving.settled();
+    clients.afterRestart = afterRestart as unknown as JsonValue;
+    say(`4. The server restarts (clean shutdown, restore from the backup: ${restarted.report.loaded.length} shapes kept, ${restarted.report.removed.length} removed), then dee`);
+    say('   joins acme. Every client goes on from its offset under the same handle, with no refetch (Electric drops');
+    say('   every subquery shape on restart, so three of these four clients would start again from scratch):');
+    say(serving.missing ? `   (Skipped: ${serving.missing}.)` : clientsTable(afterRestart, served), '');
+    await serving.stopServer();
+
+    // 5. Clean shutdown: the backup names every shape.
+    const shapesBefore = restarted.list();
+    await restarted.shutdown();
+    // The innermost dependency of acme-members: the acme org shape, which acme-projects uses too.
+    const membershipsOfAcme = added.find((s) => s.name === 'acme-members')!.dependencyHandles[0]!;
+    const lost = shapesBefore.find((s) => s.handle === membershipsOfAcme)!.dependencyHandles[0]!;
+    const pointing = shapesBefore.filter((s) => s.dependencyHandles.includes(lost)).map((s) => names.get(s.handle) ?? s.handle);
+    say(`5. Clean shutdown: backup written, naming all ${shapesBefore.length} shapes.`, '');
+    return await theIncident(dataDir, context, { names, added, lost, pointing, serving, clients, say, text });
+  } finally {
+    await serving.stop();
+  }
+}
+
+interface DemoSoFar {
+  readonly names: Map<string, string>;
+  readonly added: readonly AddedShape[];
+  readonly lost: string;
+  readonly pointing: readonly string[];
+  readonly serving: DemoServing;
+  readonly clients: Record<string, JsonValue>;
+  readonly say: (...lines: string[]) => void;
+  readonly text: string[];
+}
+
+async function theIncident(dataDir: string, context: CommandContext, demo: DemoSoFar): Promise<{ json: JsonValue; text: string }> {
+  const { createShapeRuntime } = await import('../../runtime/index.ts');
+  const { createInspectionRecorder } = await import('../../inspection/inspection-recorder.ts');
+  const { names, added, lost, pointing, serving, clients, say, text } = demo;
+  // 6. The incident: a dependency shape's storage is gone; the backup still names it.
   await rm(join(dataDir, 'shapes', lost), { recursive: true });
-  say(`4. The incident: the storage of ${lost} (${names.get(lost)}) is lost, while the backup still names it`);
+  say(`6. The incident: the storage of ${lost} (${names.get(lost)}) is lost, while the backup still names it`);
   say(`   and ${pointing.join(' and ')} still point at it. Electric restored such shapes from its backup: their`);
   say(`   consumers asked a materializer that did not exist, crashed, restarted, crashed again.`, '');
 
-  // 5. Restart: restore from the backup, watched through the inspection events.
+  // 7. Restart: restore from the backup, watched through the inspection events.
   const recorder = createInspectionRecorder({ types: ['@xstate.actor'] });
   const inspect = context.inspect;
   const second = await createShapeRuntime({
@@ -170,7 +227,7 @@ async function runDemo(dataDir: string, context: CommandContext): Promise<{ json
   const report = second.report;
   const removed = new Set(report.removed.map((r) => r.handle));
   const spawnedForRemoved = recorder.events.filter((e) => e.systemId !== null && removed.has(e.systemId.slice(e.systemId.indexOf(':') + 1)));
-  say('5. Restart. The restore report:', '');
+  say('7. Restart. The restore report:', '');
   say(indent(restoreReportText(report)), '');
   say(
     spawnedForRemoved.length === 0
@@ -179,7 +236,7 @@ async function runDemo(dataDir: string, context: CommandContext): Promise<{ json
     '',
   );
 
-  // 6. Everything else serves: one more transaction reaches the surviving shapes.
+  // 8. Everything else serves: one more transaction reaches the surviving shapes.
   const before = new Map<string, number>();
   for (const shape of second.list()) before.set(shape.handle, (await second.readLog(shape.handle)).length);
   await second.applyTransaction(AFTER_RESTART);
@@ -192,7 +249,7 @@ async function runDemo(dataDir: string, context: CommandContext): Promise<{ json
   const admins = added.find((s) => s.name === 'admins')!;
   const { decodeLinkKey } = await import('../../shapes/where/link-key.ts');
   const adminValues = (await second.linkValues(admins.dependencyHandles[0]!)).map((key) => decodeLinkKey(key)[0] as JsonValue);
-  say(`6. Every other shape serves. Transaction ${AFTER_RESTART.xid} after the restart (eve joins, as an admin of initech):`);
+  say(`8. Every other shape serves. Transaction ${AFTER_RESTART.xid} after the restart (eve joins, as an admin of initech):`);
   say(
     table(
       ['SHAPE', 'HANDLE', 'RECEIVED'],
@@ -200,6 +257,17 @@ async function runDemo(dataDir: string, context: CommandContext): Promise<{ json
     ),
   );
   say(`   The admins' membership materializer now holds user ids ${adminValues.join(', ')}.`, '');
+
+  // 9. The clients come back: only those of the lost closure get a 409 and refetch, under new handles.
+  const beforeIncident = (clients.afterRestart ?? []) as unknown as Parameters<typeof clientsTable>[0];
+  await serving.serve(second);
+  const afterIncident = await serving.settled();
+  clients.afterIncident = afterIncident as unknown as JsonValue;
+  say('9. The clients reconnect. Those of the removed shapes get one 409 must-refetch each and start again under');
+  say('   a new handle (the shapes are created again, with their dependencies), then hold the right rows; the');
+  say('   others go on under the same handle, with no refetch:');
+  say(serving.missing ? `   (Skipped: ${serving.missing}.)` : clientsTable(afterIncident, beforeIncident), '');
+  await serving.stopServer();
   await second.shutdown();
 
   say(`Data dir kept: ${dataDir}`);
@@ -216,6 +284,7 @@ async function runDemo(dataDir: string, context: CommandContext): Promise<{ json
       actorsSpawned: recorder.events.flatMap((e) => (e.systemId !== null && /^(shape|materializer):/.test(e.systemId) ? [e.systemId] : [])),
       actorsSpawnedForRemovedShapes: spawnedForRemoved.map((e) => e.systemId),
       afterRestart: { xid: AFTER_RESTART.xid, received, adminValues },
+      clients,
     },
   };
 }
