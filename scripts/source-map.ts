@@ -27,7 +27,7 @@ export interface Room {
 export const ROOMS: readonly Room[] = [
   { path: 'shapes', layer: 0, shared: true, pure: true, says: 'the shared vocabulary: definitions (validate, normalize), handles, transactions', subs: { where: 'where clauses: parse (libpg-query), evaluate, print', 'where-index': 'the where-clause index: from a row to the shapes it may affect (hash routes, link values, linear rest)' } },
   { path: 'logging', layer: 0, shared: true, pure: true, says: "the runtime's logger interface, pino on stderr" },
-  { path: 'storage', layer: 1, pure: true, says: 'disk: the storage port, the file store (default) and the memory store, codecs, the data dir lock', subs: { rows: 'the embedded row store (the default source of rows)' } },
+  { path: 'storage', layer: 1, pure: true, says: 'disk: the storage port, the file store (default) and the memory store, codecs, the data dir lock', subs: { rows: 'the row-store port (row-store.ts) and the embedded row store: table logs (compacted), column indexes, damage' } },
   { path: 'graph', layer: 2, pure: true, says: 'pure: dependency graph, cascade closure, cycles, topological order, the restore plan' },
   { path: 'registry', layer: 3, pure: true, says: "the runtime's shapes: handle -> shape, definition -> handle, table -> handles, usage (expiry)" },
   { path: 'restore', layer: 4, pure: true, says: 'what restore reads from storage (backup, scan) and what it found on the way' },

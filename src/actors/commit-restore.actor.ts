@@ -3,8 +3,8 @@ import type { Removal } from '../graph/removal.ts';
 import type { LogEntry, ShapeStorage, StrayEntry } from '../storage/storage.ts';
 import { mapConcurrently } from '../restore/map-concurrently.ts';
 import type { RestoreProblem } from '../restore/load-result.ts';
-import { TableStore } from '../storage/rows/table-store.ts';
-import { xidOf } from '../shapes/transaction.ts';
+import type { TableStore } from '../storage/rows/table-store.ts';
+import { restoreRowStore } from '../storage/rows/restore-row-store.ts';
 
 export interface CommitRestoreInput {
   readonly storage: ShapeStorage;
@@ -19,6 +19,8 @@ export interface CommitRestoreInput {
   readonly retireBackup: 'used' | 'unusable' | null;
   /** Declared key columns per table, for the row store. */
   readonly keyColumns: Readonly<Record<string, readonly string[]>>;
+  /** Row-store tables whose damage the operator acknowledged. */
+  readonly acceptTableDamage: readonly string[];
 }
 
 export interface CommitRestoreOutput {
@@ -33,9 +35,10 @@ export interface CommitRestoreOutput {
  * Carries out a restore plan on disk before anything is spawned: deletes the
  * removed shapes' storage, clears leftovers of interrupted creates and
  * deletes, retires the backup (it is used once), cuts torn log tails back,
- * opens the row store, undoes a batch a crash interrupted, compacts the row
- * store's logs that outgrew their rows, and reads the logs the materializers
- * are rebuilt from.
+ * restores the row store (restoreRowStore: the batch a crash interrupted
+ * undone there, acknowledged damage cleared, logs compacted), undoes that
+ * batch in the shape logs, and reads the logs the materializers are rebuilt
+ * from.
  */
 export const commitRestoreActor = fromPromise<CommitRestoreOutput, CommitRestoreInput>(async ({ input }) => {
   const { storage } = input;
@@ -45,30 +48,11 @@ export const commitRestoreActor = fromPromise<CommitRestoreOutput, CommitRestore
   if (input.retireBackup) await storage.retireBackup(input.retireBackup);
   const deletedSet = new Set(input.deleteHandles);
   for (const handle of input.tornLogs) if (!deletedSet.has(handle)) await storage.readLog(handle, { repair: true });
-  // The row store first: what it holds says whether a batch the journal names is still in doubt.
-  const rows = await TableStore.open(storage.tables, { keyColumns: input.keyColumns });
-  // A batch prepared but never committed: cut every log it may have touched back to where it began.
-  let inDoubt = await storage.readInDoubtBatch({
-    repair: true,
-    onDamage: (d) => problems.push({ handle: null, file: d.file, reason: d.reason, action: d.repaired ? 'repaired' : 'kept' }),
-  });
-  // Every batch reaches the row store before its commit: transactions in it beyond the prepared
-  // ones mean batches were committed after it, and the journal lost their records (damage, not a
-  // crash). Undoing back to that prepare would drop acknowledged transactions: leave it.
+  // The row store's part (the journal's batch in doubt, undone there; acknowledged damage; compaction).
+  const { rows, inDoubt, problems: found } = await restoreRowStore(storage, { keyColumns: input.keyColumns, acceptTableDamage: input.acceptTableDamage });
+  for (const p of found) problems.push({ handle: null, file: p.file, reason: p.reason, action: p.action });
   if (inDoubt) {
-    const prepared = Math.max(inDoubt.position, ...inDoubt.transactions.map((t) => xidOf(t) ?? 0));
-    if (rows.position > prepared) {
-      problems.push({
-        handle: null,
-        file: `${storage.description}: journal`,
-        reason: `stale prepare: the journal ends with the prepare of transactions up to ${prepared}, but the row store holds transactions up to ${rows.position} (the journal lost later records): nothing undone`,
-        action: 'kept',
-      });
-      inDoubt = null;
-    }
-  }
-  if (inDoubt) {
-    await rows.rollback(inDoubt.position);
+    // Cut every shape log the batch may have touched back to where it began.
     for (const handle of inDoubt.handles) if (!deletedSet.has(handle)) await storage.rollbackLog(handle, inDoubt.position);
     problems.push({
       handle: null,
@@ -77,9 +61,6 @@ export const commitRestoreActor = fromPromise<CommitRestoreOutput, CommitRestore
       action: 'repaired',
     });
   }
-  for (const p of rows.problems) problems.push({ handle: null, file: p.file, reason: p.reason, action: p.action });
-  // Nothing is in doubt in the row store now: logs that outgrew their rows are folded before the start reads them again.
-  await rows.compact();
   const logs = await mapConcurrently(input.materializerHandles, 32, async (handle) => [handle, (await storage.readLog(handle)).entries] as const);
   return { materializerLogs: new Map(logs), rows, redo: inDoubt?.transactions ?? [], problems };
 });

@@ -1,5 +1,6 @@
 import { causeChain, type Removal } from '../graph/removal.ts';
 import type { RestoreReport } from '../machines/runtime.types.ts';
+import type { DamagedTable } from '../restore/table-damage.ts';
 
 /** What `--json` prints: plain JSON data, nothing else. */
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue | undefined };
@@ -37,7 +38,12 @@ export function restoreReportJson(report: RestoreReport): JsonValue {
     spawnOrder: [...report.spawnOrder],
     phases: report.phases.map((p) => ({ phase: p.phase, ms: p.ms })),
     tables: { ...report.tables },
+    damagedTables: report.damagedTables.map(damagedTableJson),
   };
+}
+
+function damagedTableJson(t: DamagedTable): JsonValue {
+  return { table: t.table, file: t.file, lostLines: [...t.lostLines], kept: t.kept, shapes: [...t.shapes], dependents: [...t.dependents], snapshots: t.snapshots };
 }
 
 /** Milliseconds from entering the first restore state to leaving the last one. */
@@ -45,9 +51,9 @@ export function restoreDurationMs(report: RestoreReport): number {
   return Math.round(report.phases.reduce((sum, p) => sum + (p.ms ?? 0), 0) * 1000) / 1000;
 }
 
-/** The part of a restore every other command reports: what it used and what it removed. */
+/** The part of a restore every other command reports: what it used, what it removed, which tables lost records. */
 export function restoreSummaryJson(report: RestoreReport): JsonValue {
-  return { mode: report.mode, fallbackReason: report.fallbackReason, loaded: report.loaded.length, removed: report.removed.map(removalJson) };
+  return { mode: report.mode, fallbackReason: report.fallbackReason, loaded: report.loaded.length, removed: report.removed.map(removalJson), damagedTables: report.damagedTables.map(damagedTableJson) };
 }
 
 /** A left-aligned text table; the last column is not padded. */
@@ -96,6 +102,7 @@ export function restoreReportText(report: RestoreReport): string {
     out.push('', report.dryRun ? `Shapes restore would keep (${report.loaded.length}), in spawn order:` : `Loaded (${report.loaded.length}), spawned in this order (dependencies first):`);
     out.push(loadedShapesTable(report));
   }
+  if (report.damagedTables.length > 0) out.push('', damagedTablesText(report.damagedTables));
   if (report.problems.length > 0) {
     out.push('', 'Problems found on disk:', table(['FILE', 'REASON', 'ACTION'], report.problems.map((p) => [p.file, p.reason, p.action])));
   }
@@ -146,6 +153,28 @@ function formatMs(ms: number): string {
  * was clean, else the shapes it removed, so no deletion goes unreported.
  */
 export function restoreNoticeText(report: RestoreReport): string | null {
-  if (report.removed.length === 0) return null;
-  return [`Restore removed ${plural(report.removed.length, 'shape')} before this command ran:`, removalTable(report.removed)].join('\n');
+  const out: string[] = [];
+  if (report.removed.length > 0) out.push(`Restore removed ${plural(report.removed.length, 'shape')} before this command ran:`, removalTable(report.removed));
+  if (report.damagedTables.length > 0) out.push(...(out.length > 0 ? [''] : []), damagedTablesText(report.damagedTables));
+  return out.length > 0 ? out.join('\n') : null;
+}
+
+/**
+ * Row-store tables that lost records: what was lost, which shapes can no longer
+ * be trusted, what the runtime does, and how to lift it.
+ */
+export function damagedTablesText(tables: readonly DamagedTable[]): string {
+  const out = [`The row store lost records of ${plural(tables.length, 'table')} (bad lines in the middle of its log; every valid record around them was kept):`];
+  for (const t of tables) {
+    const lines = t.lostLines.length > 0 ? `line${t.lostLines.length > 1 ? 's' : ''} ${t.lostLines.join(', ')} of ${t.file} unreadable` : `compacted rows missing from ${t.file}`;
+    out.push(`  ${t.table}: ${lines}, ${plural(t.kept, 'record')} kept.`);
+    const reached = [...t.shapes, ...t.dependents];
+    out.push(
+      reached.length === 0
+        ? '    No shape reads it now.'
+        : `    May be wrong from here on (kept, not removed): ${t.shapes.length > 0 ? `on it ${t.shapes.join(', ')}` : ''}${t.dependents.length > 0 ? `${t.shapes.length > 0 ? '; ' : ''}depending on those ${t.dependents.join(', ')}` : ''}.`,
+    );
+    out.push(`    New shapes on it are refused (their snapshot could miss rows) until you accept the loss: shape-actors restore --accept-table-damage ${t.table}`);
+  }
+  return out.join('\n');
 }

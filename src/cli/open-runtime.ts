@@ -11,6 +11,8 @@ export interface OpenRuntimeOptions {
   readonly createDataDir?: boolean;
   /** Declared primary key columns per table (`--key`). */
   readonly keyColumns?: Readonly<Record<string, readonly string[]>>;
+  /** Row-store tables whose damage the operator acknowledges (`restore --accept-table-damage`). */
+  readonly acceptTableDamage?: readonly string[];
 }
 
 /**
@@ -24,6 +26,7 @@ export function runtimeOptions(context: CommandContext, options: OpenRuntimeOpti
     dataDir: options.dataDir ?? context.common.dataDir,
     createDataDir: options.createDataDir ?? false,
     ...(options.keyColumns ? { keyColumns: options.keyColumns } : {}),
+    ...(options.acceptTableDamage ? { acceptTableDamage: options.acceptTableDamage } : {}),
     policy: context.common.policy,
     logger: context.logger,
     ...(context.inspect ? { inspect: context.inspect } : {}),
@@ -60,9 +63,9 @@ export async function withRuntime<T>(context: CommandContext, options: OpenRunti
 }
 
 /** A dry-run restore: the report of what restore would do; nothing on disk changes. */
-export async function planRestoreFromOptions(context: CommandContext): Promise<RestoreReport> {
+export async function planRestoreFromOptions(context: CommandContext, options: OpenRuntimeOptions = {}): Promise<RestoreReport> {
   const { planRestore } = await loadRuntime();
-  return planRestore(runtimeOptions(context));
+  return planRestore(runtimeOptions(context, options));
 }
 
 /**

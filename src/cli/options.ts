@@ -184,11 +184,18 @@ export function parseHandle(text: string): string {
 export function parseKeyColumns(text: string, previous: Readonly<Record<string, readonly string[]>>): Record<string, readonly string[]> {
   const eq = text.lastIndexOf('=');
   if (eq <= 0) throw new InvalidArgumentError(`expected table=columns, e.g. public.memberships=user_id,org_id (got ${JSON.stringify(text)})`);
-  let table: string;
+  return { ...previous, [tableNameArgument(text.slice(0, eq))]: parseColumnList(text.slice(eq + 1)) };
+}
+
+/** A table name (repeatable), normalized like shape tables (`users` is `public.users`). */
+export function parseTableNames(text: string, previous: readonly string[] = []): string[] {
+  return [...previous, tableNameArgument(text)];
+}
+
+function tableNameArgument(text: string): string {
   try {
-    table = printTableName(parseTableName(text.slice(0, eq)));
+    return printTableName(parseTableName(text));
   } catch (error) {
     throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
   }
-  return { ...previous, [table]: parseColumnList(text.slice(eq + 1)) };
 }

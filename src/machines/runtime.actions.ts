@@ -17,7 +17,8 @@ import { toPlanNode, type ShapeRecord } from '../registry/shape-record.ts';
 import type { BackupLoad } from '../restore/load-shapes.ts';
 import type { LoadResult } from '../restore/load-result.ts';
 import { ShapeDefinitionError } from '../shapes/errors.ts';
-import { StorageError, type LogEntry } from '../storage/storage.ts';
+import { StorageError, type LogEntry, type StoredShape } from '../storage/storage.ts';
+import { damagedTableProblems, damagedTables } from '../restore/table-damage.ts';
 import type {
   BatchOutcome,
   RequestError,
@@ -156,6 +157,7 @@ export function plannedSpawnOrder(context: RuntimeContext): string[] {
 
 export function buildReport(context: RuntimeContext): RestoreReport {
   const load = context.load;
+  const damaged = context.rows && load && context.plan ? damagedTables(context.rows.damage, keptShapes(load, context.plan.keep)) : [];
   return {
     mode: load?.mode ?? 'storage',
     policy: context.policy,
@@ -163,11 +165,18 @@ export function buildReport(context: RuntimeContext): RestoreReport {
     fallbackReason: load?.fallbackReason ?? context.fallbackReason,
     loaded: context.plan?.keep ?? [],
     removed: context.plan?.removals ?? [],
-    problems: load?.problems ?? [],
+    problems: [...(load?.problems ?? []), ...damagedTableProblems(damaged)],
     spawnOrder: plannedSpawnOrder(context),
     phases: closePhases(context.phases, performance.now()),
     tables: load?.tables ?? {},
+    damagedTables: damaged,
   };
+}
+
+/** The stored shapes a plan keeps. */
+export function keptShapes(load: LoadResult, keep: readonly string[]): StoredShape[] {
+  const records = recordsByHandle(load);
+  return keep.map((h) => records.get(h)!.stored);
 }
 
 export function completeRestore(context: RuntimeContext, enqueue: Enqueue): void {

@@ -5,6 +5,7 @@ import type { Removal, RemovalReason } from '../graph/removal.ts';
 import type { RestorePlan, RestorePolicy } from '../graph/restore-plan.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
 import type { LoadMode, LoadResult, RestoreProblem } from '../restore/load-result.ts';
+import type { DamagedTable } from '../restore/table-damage.ts';
 import type { TableStore } from '../storage/rows/table-store.ts';
 import type { MoveInSource } from '../storage/rows/row-store.ts';
 import type { LogEntry, ShapeStorage } from '../storage/storage.ts';
@@ -27,6 +28,11 @@ export interface ShapeRuntimeInput {
   readonly restartIntensity?: RestartIntensity;
   /** Primary key columns per table (schema-qualified name); `['id']` when not listed. */
   readonly keyColumns?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Row-store tables whose damage the operator acknowledges (their lost records cannot come back):
+   * their kept rows are trusted again and snapshots from them allowed (`restore --accept-table-damage`).
+   */
+  readonly acceptTableDamage?: readonly string[];
   /** Where move-ins find rows that now qualify (default: the embedded row store; a database source can stand in). */
   readonly moveInSource?: MoveInSource;
   /** Expiry: past this many shapes, the least recently used are evicted (dependents before their dependencies). */
@@ -122,6 +128,8 @@ export interface RestoreReport {
   readonly phases: readonly PhaseTiming[];
   /** Table of every loaded or removed shape whose definition restore could read (from storage, or the backup). */
   readonly tables: Readonly<Record<string, string>>;
+  /** Row-store tables that lost records, the kept shapes they reach, and what the runtime does about them. */
+  readonly damagedTables: readonly DamagedTable[];
 }
 
 export interface RuntimeContext {
@@ -129,6 +137,7 @@ export interface RuntimeContext {
   readonly policy: RestorePolicy;
   readonly dryRun: boolean;
   readonly keyColumns: Readonly<Record<string, readonly string[]>>;
+  readonly acceptTableDamage: readonly string[];
   readonly maxShapes: number | null;
   readonly moveInSource: MoveInSource | null;
   readonly logger: RuntimeLogger;

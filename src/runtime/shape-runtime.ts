@@ -9,6 +9,8 @@ import { openFileStorage } from '../storage/file-store.ts';
 import type { LogEntry, ShapeStorage, StoredShape } from '../storage/storage.ts';
 import { CountedLinkSet } from '../live/counted-link-set.ts';
 import { DEFAULT_KEY_COLUMNS } from '../storage/rows/table-store.ts';
+import { restoreRowStore } from '../storage/rows/restore-row-store.ts';
+import { damagedTableProblems, damagedTables } from '../restore/table-damage.ts';
 import { columnNames } from '../shapes/definition.ts';
 import { runtimeReadView, type RuntimeShapesView } from '../machines/runtime-read-view.ts';
 import type { TableStore } from '../storage/rows/table-store.ts';
@@ -226,10 +228,30 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
 /** Restore as a dry run: what restore would keep, remove and spawn; nothing on disk changes. */
 export async function planRestore(options: CreateShapeRuntimeOptions): Promise<RestoreReport> {
   const storage = options.storage ?? (await openFileStorage(requireDataDir(options), { create: false }));
-  const { done } = startRuntimeActor(storage, { ...options, dryRun: true });
-  const output = await done.finally(() => (options.storage ? undefined : storage.close()));
-  if (output.status === 'failed' || !output.report) throw new Error(`restore failed: ${output.status === 'failed' ? output.error : 'no report'}`);
-  return output.report;
+  try {
+    const { done } = startRuntimeActor(storage, { ...options, dryRun: true });
+    const output = await done;
+    if (output.status === 'failed' || !output.report) throw new Error(`restore failed: ${output.status === 'failed' ? output.error : 'no report'}`);
+    return await withRowStoreFindings(output.report, storage, options);
+  } finally {
+    if (!options.storage) await storage.close();
+  }
+}
+
+/**
+ * A dry run's report with what the row store's part of the restore would find
+ * and do (restoreRowStore, read only): its repairs, its damage and the kept
+ * shapes that damage reaches, as a restore reports them.
+ */
+async function withRowStoreFindings(report: RestoreReport, storage: ShapeStorage, options: CreateShapeRuntimeOptions): Promise<RestoreReport> {
+  const { rows, problems } = await restoreRowStore(storage, { keyColumns: options.keyColumns ?? {}, acceptTableDamage: options.acceptTableDamage ?? [], readOnly: true });
+  const kept = rows.damage.length > 0 ? await Promise.all(report.loaded.map((h) => storage.readShape(h))) : [];
+  const damaged = damagedTables(rows.damage, kept);
+  return {
+    ...report,
+    problems: [...report.problems, ...problems.map((p) => ({ handle: null, ...p })), ...damagedTableProblems(damaged)],
+    damagedTables: damaged,
+  };
 }
 
 /**

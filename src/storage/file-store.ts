@@ -305,7 +305,7 @@ export class FileStorage implements ShapeStorage {
     const repair = options.repair === true && read.validBytes < buffer.length;
     if (repair) await this.fs.truncate(file, read.validBytes);
     for (const d of read.damage) {
-      options.onDamage?.({ file, line: d.line, reason: d.kind === 'torn-tail' ? `line ${d.line}: ${d.reason} (interrupted append)` : `line ${d.line}: ${d.reason}`, repaired: repair && d.kind === 'torn-tail' });
+      options.onDamage?.({ file, line: d.line, reason: d.kind === 'torn-tail' ? `line ${d.line}: ${d.reason} (interrupted append)` : `line ${d.line}: ${d.reason}`, torn: d.kind === 'torn-tail', repaired: repair && d.kind === 'torn-tail' });
     }
     return read.batch;
   }

@@ -93,7 +93,8 @@ export interface PreparedBatch {
 
 export interface JournalReadOptions {
   readonly repair?: boolean;
-  readonly onDamage?: (damage: { readonly file: string; readonly line: number; readonly reason: string; readonly repaired: boolean }) => void;
+  /** `torn`: the last line, an interrupted append (cut back with `repair`). */
+  readonly onDamage?: (damage: { readonly file: string; readonly line: number; readonly reason: string; readonly torn: boolean; readonly repaired: boolean }) => void;
 }
 
 export interface BackupContents {

@@ -16,7 +16,7 @@
  *   dependency shape is a shape in its own right), never the outer shape
  *   without them.
  */
-import { cp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createInspectionRecorder } from '../../src/inspection/inspection-recorder.ts';
@@ -36,6 +36,8 @@ interface Summary {
   readonly position: number;
   /** The row store's tables, as read back from disk. */
   readonly rows: string;
+  /** Row-store tables the restore found damaged (not compared by `same`). */
+  readonly damaged?: string;
 }
 
 async function summarize(runtime: ShapeRuntime, storage: FileStorage): Promise<Summary> {
@@ -47,7 +49,7 @@ async function summarize(runtime: ShapeRuntime, storage: FileStorage): Promise<S
   }
   const store = await TableStore.open(storage.tables, { readOnly: true });
   const rows = JSON.stringify([...store.tables].sort().map((t) => [t, [...store.rows(t)].sort((a, b) => (a.key < b.key ? -1 : 1))]));
-  return { shapes, logs, position: runtime.position(), rows };
+  return { shapes, logs, position: runtime.position(), rows, damaged: runtime.report.damagedTables.map((t) => t.table).join(',') };
 }
 
 function same(a: Summary, b: Summary): boolean {
@@ -262,6 +264,37 @@ describe('crash at every prefix of recorded file operations', () => {
     // After the compaction, a start reads the live rows, not the history.
     const lines = (await readFile(join(rec.live, 'tables', 'public.orgs.jsonl'), 'utf8')).split('\n').length - 1;
     expect(lines).toBe(1 + 2);
+  }, 120_000);
+
+  it('(g) accepting a damaged table (restore --accept-table-damage): the damaged log kept aside, then replaced by the kept rows; a crash between finds the damage again, never loses a row', async () => {
+    const root = await tempDir();
+    const start = join(root, 'start');
+    await setupDir(start);
+    // Damage a middle line of public.users' log.
+    const file = join(start, 'tables', 'public.users.jsonl');
+    const lines = (await readFile(file, 'utf8')).split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(3); // two records, then the last newline
+    lines[0] = 'garbage';
+    await writeFile(file, lines.join('\n'));
+    const live = join(root, 'live');
+    await cp(start, live, { recursive: true });
+    const rec = recordingFs();
+    const storage = new FileStorage(live, null, rec.fs);
+    const runtime = await createShapeRuntime({ storage, acceptTableDamage: ['public.users'] });
+    expect(runtime.report.damagedTables).toEqual([]);
+    const after = await summarize(runtime, storage);
+    runtime.actor.stop();
+    const aside = rec.ops.findIndex((o) => o.kind === 'createFile' && o.path.includes('/tables/public.users.jsonl.damaged-acknowledged-'));
+    const replaced = rec.ops.findIndex((o) => o.kind === 'replaceFile' && o.path.endsWith('/tables/public.users.jsonl'));
+    expect(aside).toBeGreaterThanOrEqual(0);
+    expect(replaced).toBeGreaterThan(aside);
+    const states = crashStates(rec.ops, live);
+    const outcomes = await restoreEveryState({ root, live, start, ops: rec.ops, before: after, after, created: [] });
+    outcomes.forEach((o, i) => {
+      // The rows are the kept ones whichever way it is cut (the damaged log replays to them too).
+      if (!same(o.summary, after)) expect.fail(`${o.label}: differs from the accepted dir (${describeSummary(after)}), rows ${o.summary.rows === after.rows ? 'equal' : 'differ'}`);
+      expect(o.summary.damaged, `${o.label}: damage found again until the log is replaced`).toBe(states[i]!.completed <= replaced ? 'public.users' : '');
+    });
   }, 120_000);
 
   it('(e) the restore of a crashed dir: a crash during its own repairs (strays, torn tail, undo and redo of the batch) leaves a dir the next restore repairs the same', async () => {

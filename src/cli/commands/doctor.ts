@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CliCommand, CommandContext } from '../command.ts';
 import { ExitCode } from '../errors.ts';
-import { plural, removedShapesTable, restoreReportJson, table, type JsonValue } from '../format.ts';
+import { damagedTablesText, plural, removedShapesTable, restoreReportJson, table, type JsonValue } from '../format.ts';
 import { runtimeOptions } from '../open-runtime.ts';
 import type { RestoreReport } from '../../machines/runtime.types.ts';
 import { LOCK_FILE, readLockState } from '../../storage/data-dir-lock.ts';
@@ -108,7 +108,7 @@ function diagnosisJson(d: Diagnosis): JsonValue {
   return {
     dataDir: d.dataDir,
     readOnly: true,
-    healthy: d.report.removed.length === 0,
+    healthy: d.report.removed.length === 0 && d.report.damagedTables.length === 0,
     wouldRemove: d.report.removed.length,
     exitCode: d.report.removed.length > 0 ? ExitCode.wouldRemove : ExitCode.ok,
     restore: restoreReportJson(d.report),
@@ -124,6 +124,7 @@ function diagnosisText(d: Diagnosis): string {
   out.push(`Restore would load from ${source} (policy ${report.policy}): keep ${plural(report.loaded.length, 'shape')}, remove ${report.removed.length}.`);
   if (report.fallbackReason !== null) out.push(`Backup not used: ${report.fallbackReason}.`);
   if (report.removed.length > 0) out.push('', 'Restore would remove, before spawning anything:', removedShapesTable(report));
+  if (report.damagedTables.length > 0) out.push('', damagedTablesText(report.damagedTables));
   const repairs = report.problems.filter((p) => p.action !== 'removed');
   if (report.problems.length > 0) {
     out.push('', 'Found on disk:', table(['FILE', 'FINDING', 'RESTORE'], report.problems.map((p) => [p.file, p.reason, p.action])));
@@ -136,6 +137,9 @@ function diagnosisText(d: Diagnosis): string {
   } else {
     const extra = repairs.length > 0 || d.inDoubt ? ' (it would repair what is listed above)' : '';
     out.push(`Verdict: restore would remove nothing${extra} (exit 0).`);
+  }
+  if (report.damagedTables.length > 0) {
+    out.push(`Not healthy: ${plural(report.damagedTables.length, 'row-store table')} lost records (${report.damagedTables.map((t) => t.table).join(', ')}): restore keeps every valid record and refuses new shapes on them until the loss is accepted.`);
   }
   return out.join('\n');
 }

@@ -1,5 +1,5 @@
 import { DATA_DIR_COMMAND_OPTIONS, type CliCommand } from '../command.ts';
-import { plural, restoreNoticeText, table, type JsonValue } from '../format.ts';
+import { plural, restoreNoticeText, restoreSummaryJson, table, type JsonValue } from '../format.ts';
 import { shapeRequestError, withRuntime } from '../open-runtime.ts';
 import { parseHandle } from '../options.ts';
 
@@ -18,7 +18,7 @@ export const logCommand: CliCommand = {
       });
       const notice = restoreNoticeText(runtime.report);
       return {
-        json: { entries: entries.map((e) => ({ op: e.op, key: e.key, row: e.row as JsonValue, xid: e.xid })) },
+        json: { entries: entries.map((e) => ({ op: e.op, key: e.key, row: e.row as JsonValue, xid: e.xid })), restore: restoreSummaryJson(runtime.report) },
         text: [
           ...(notice ? [notice, ''] : []),
           `Shape ${handle}: ${plural(entries.length, 'entry', 'entries')}.`,

@@ -1,5 +1,5 @@
 import { DATA_DIR_COMMAND_OPTIONS, type CliCommand } from '../command.ts';
-import { plural, restoreNoticeText } from '../format.ts';
+import { plural, restoreNoticeText, restoreSummaryJson } from '../format.ts';
 import { shapeRequestError, withRuntime } from '../open-runtime.ts';
 import { parseHandle } from '../options.ts';
 import { decodeLinkKey } from '../../shapes/where/link-key.ts';
@@ -22,7 +22,7 @@ export const valuesCommand: CliCommand = {
       const values = keys.map(decodeLinkKey).map((tuple) => (tuple.length === 1 ? tuple[0] : tuple)).sort(byValue);
       const notice = restoreNoticeText(runtime.report);
       return {
-        json: { values: values as never },
+        json: { values: values as never, restore: restoreSummaryJson(runtime.report) },
         text: [...(notice ? [notice, ''] : []), `Shape ${handle}: ${plural(values.length, 'value')}.`, ...values.map((v) => `  ${JSON.stringify(v)}`)].join('\n'),
       };
     });

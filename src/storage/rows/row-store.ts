@@ -112,7 +112,9 @@ export interface RowStore {
   /**
    * The damage of `table` is dealt with: an operator accepted the loss
    * (`acknowledged`), or a database source re-read the table and applied it as
-   * changes (`resynced`). The table's kept rows are trusted again.
+   * changes (`resynced`). The table's kept rows are trusted again. Resolves to
+   * where the damaged data was kept for people (null when there was none).
+   * Like `compact`, only with no batch in doubt.
    */
-  clearDamage(table: string, how: 'acknowledged' | 'resynced'): Promise<void>;
+  clearDamage(table: string, how: 'acknowledged' | 'resynced'): Promise<string | null>;
 }

@@ -189,15 +189,18 @@ export class TableStore implements RowStore {
     return done;
   }
 
-  async clearDamage(table: string, how: 'acknowledged' | 'resynced'): Promise<void> {
+  async clearDamage(table: string, how: 'acknowledged' | 'resynced'): Promise<string | null> {
     const t = this.#tables.get(table);
-    if (!t?.damage) return;
+    if (!t?.damage) return null;
     if (this.#readOnly) throw new Error(`${this.#files.description} was opened read only`);
-    // The damaged log is kept beside, for people; the table's log becomes its kept rows.
+    // The damaged log is kept beside, for people (created before the log is replaced: a crash
+    // between leaves the damage in place, found again); the table's log becomes its kept rows.
+    const aside = `${t.file}.damaged-${how}-${timestamp()}`;
     const bytes = await this.#files.read(t.file);
-    if (bytes) await this.#files.create(`${t.file}.damaged-${how}-${timestamp()}`, bytes);
+    if (bytes) await this.#files.create(aside, bytes);
     await this.#rewrite(table, t);
     t.damage = null;
+    return this.#files.pathOf(aside);
   }
 
   /**

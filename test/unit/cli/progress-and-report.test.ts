@@ -66,6 +66,7 @@ const REPORT: RestoreReport = {
     { phase: 'loadingBackup', startedAt: 1, ms: 2.5 },
   ],
   tables: { '1-1': 'public.orgs', '2-2': 'public.memberships', '3-3': 'public.users', '5-5': 'public.items' },
+  damagedTables: [],
 };
 
 describe('restore report', () => {
