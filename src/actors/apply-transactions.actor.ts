@@ -98,7 +98,7 @@ export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, Apply
   if (written) {
     await input.storage.commitBatch(batch.position);
     // Every flushed transaction is committed now: table logs that outgrew their rows may be folded.
-    await input.rows.compact();
+    await input.rows.compact('batch');
   }
 
   valid.forEach(({ requestId, transaction }, i) => {

@@ -253,7 +253,7 @@ export const shapeRuntimeMachine = setup({
           invoke: {
             id: 'writeBackup',
             src: 'writeBackup',
-            input: ({ context }) => ({ storage: context.storage, shapes: context.registry.storedShapes(), position: context.rows?.position ?? null }),
+            input: ({ context }) => ({ storage: context.storage, shapes: context.registry.storedShapes(), rows: context.rows }),
             onDone: { target: 'idle', actions: ['announceCheckpoint', 'dequeueRequest'] },
             onError: { target: 'idle', actions: ['rejectRequest', 'dequeueRequest'] },
           },
@@ -265,7 +265,7 @@ export const shapeRuntimeMachine = setup({
       invoke: {
         id: 'writeBackup',
         src: 'writeBackup',
-        input: ({ context }) => ({ storage: context.storage, shapes: context.registry.storedShapes(), position: context.rows?.position ?? null }),
+        input: ({ context }) => ({ storage: context.storage, shapes: context.registry.storedShapes(), rows: context.rows }),
         onDone: { target: 'stopped', actions: ['announceStopped', 'dequeueRequest', 'rejectQueuedRequests'] },
         onError: { target: 'failed' },
       },

@@ -53,7 +53,7 @@ describe('damaged row store', () => {
     await runtime.shutdown();
     const again = await createShapeRuntime({ dataDir: dir });
     expect(again.position()).toBe(6);
-    expect(again.report.problems.filter((p) => p.file.endsWith('public.users.jsonl')).map((p) => p.action)).toEqual(['kept']);
+    expect(again.report.problems.filter((p) => p.file.endsWith('public.users.jsonl')).map((p) => [p.handle, p.action])).toEqual([[null, 'kept'], [handle, 'kept']]);
     await again.shutdown();
   });
 

@@ -44,7 +44,7 @@ describe('apply, log, values', () => {
     expect([...replay(log.entries).values()]).toEqual([{ id: 3, name: 'C' }]);
 
     const values = JSON.parse((await cli('values', '--data-dir', dir, '--handle', added.dependencyHandles[0]!, '--json')).stdout);
-    expect(values).toEqual({ values: [3] });
+    expect(values).toEqual({ values: [3], restore: expect.objectContaining({ removed: [], damagedTables: [] }) });
 
     // Applying the same file again changes nothing: every transaction is recognised.
     const again = JSON.parse((await cli('apply', '--data-dir', dir, '--file', file, '--json')).stdout);
@@ -83,7 +83,7 @@ describe('apply, log, values', () => {
     const file = join(dir, '..', `${added.handle}-keys.jsonl`);
     await writeFile(file, lines({ xid: 1, changes: [ins('m', { org: 7, usr: 1 }), ins('m', { org: 7, usr: 2 }), ins('m', { org: 5, usr: 1 })] }));
     expect((await cli('apply', '--data-dir', dir, '--file', file, '--key', 'm=org,usr')).code).toBe(0);
-    expect(JSON.parse((await cli('values', '--data-dir', dir, '--handle', added.handle, '--json')).stdout)).toEqual({ values: [5, 7] });
+    expect(JSON.parse((await cli('values', '--data-dir', dir, '--handle', added.handle, '--json')).stdout)).toEqual({ values: [5, 7], restore: expect.objectContaining({ removed: [], damagedTables: [] }) });
     const plain = JSON.parse((await cli('add', '--data-dir', dir, '--table', 'public.n', '--json')).stdout) as { handle: string };
     const refused = await cli('values', '--data-dir', dir, '--handle', plain.handle);
     expect(refused.code).toBe(1);

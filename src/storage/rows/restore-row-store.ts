@@ -59,6 +59,6 @@ export async function restoreRowStore(storage: ShapeStorage, options: RowStoreRe
     const aside = readOnly ? `${damage.file}.damaged-acknowledged-<time>` : await rows.clearDamage(table, 'acknowledged');
     problems.push({ file: damage.file, reason: `damage acknowledged: ${table}'s ${damage.kept} kept record(s) are trusted again (snapshots allowed); the damaged log is kept as ${aside}`, action: 'repaired' });
   }
-  if (!readOnly) await rows.compact();
+  if (!readOnly) await rows.compact('batch');
   return { rows, inDoubt, problems };
 }

@@ -103,10 +103,13 @@ export interface RowStore {
   flush(): Promise<void>;
   /**
    * Folds the history of tables whose logs outgrew their live rows into their
-   * live rows. Call only when every flushed transaction is committed (no batch
-   * in doubt): what it folds can no longer be undone.
+   * live rows: after a `batch`, those with more than twice as many lines (the
+   * rewrite is paid for by as many appends); at a `checkpoint` (and a clean
+   * shutdown), those with any history to speak of, so the next start reads
+   * little more than the live rows. Call only when every flushed transaction
+   * is committed (no batch in doubt): what it folds can no longer be undone.
    */
-  compact(): Promise<readonly CompactedTable[]>;
+  compact(moment: 'batch' | 'checkpoint'): Promise<readonly CompactedTable[]>;
   /** Tables that lost records (found when the store was opened), not yet cleared. */
   readonly damage: readonly TableDamage[];
   /**
