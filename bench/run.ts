@@ -5,7 +5,7 @@
  *
  * Options:
  *   --quick              1k and 10k shapes, fewer runs
- *   --only=a,b           scenarios to run: validation, restore, runtime (with its routing cases), routing (those alone)
+ *   --only=a,b           scenarios to run: validation, restore, runtime (with its routing cases), routing (those alone), cli (CLI start-up: needs npm run build)
  *   --sizes=1000,10000   override the sizes
  *   --runs=N             runs per case (medians are over these; default 3, --quick: 2 at 1k, 1 above)
  *   --profile            CPU-profile the measured sections (bench/results/profiles/*.cpuprofile)
@@ -23,6 +23,7 @@ import { RESTORE_COLUMNS, RESTORE_DESCRIPTION, summarizeRestore, type RestoreCas
 import { ROUTING_COLUMNS, ROUTING_DESCRIPTION, summarizeRouting, type RoutingCaseResult } from './scenarios/routing.ts';
 import { RUNTIME_COLUMNS, RUNTIME_DESCRIPTION, summarizeRuntime, transactionCount, type RuntimeCaseResult } from './scenarios/runtime.ts';
 import { ROUTING_KINDS } from './lib/routing-dataset.ts';
+import { CLI_STARTUP_COLUMNS, CLI_STARTUP_DESCRIPTION, runCliStartup } from './scenarios/cli-startup.ts';
 import { fmtSize, VALIDATION_COLUMNS, VALIDATION_DESCRIPTION, type ValidationRow } from './scenarios/validation.ts';
 import type { TargetCheck as Check } from './lib/report.ts';
 
@@ -32,7 +33,7 @@ const option = (name: string): string | undefined => argv.find((a) => a.startsWi
 
 const quick = flag('quick');
 const sizes = option('sizes')?.split(',').map(Number) ?? (quick ? [1_000, 10_000] : [1_000, 10_000, 100_000]);
-const only = new Set(option('only')?.split(',') ?? ['validation', 'restore', 'runtime']);
+const only = new Set(option('only')?.split(',') ?? ['validation', 'restore', 'runtime', 'cli']);
 // The routing cases are part of the runtime scenario; `--only=routing` runs them alone.
 if (only.has('runtime')) only.add('routing');
 const runsOption = option('runs');
@@ -155,6 +156,23 @@ if (only.has('routing')) {
   );
   printScenario('runtime: routing', ROUTING_DESCRIPTION, table, checks, file);
   allChecks.push(...checks.map((c) => ({ ...c, scenario: 'routing' })));
+}
+
+if (only.has('cli')) {
+  const t0 = performance.now();
+  const runs = Number(runsOption ?? (quick ? 3 : 7));
+  const { rows, checks } = await runCliStartup({ runs, log: (line) => console.error(line) });
+  const file = writeResults('cli-startup', {
+    mode,
+    runs,
+    description: CLI_STARTUP_DESCRIPTION,
+    units: { ms: 'milliseconds, median of the runs', ratio: 'built / tsx, medians' },
+    targets: checks,
+    rows,
+    seconds: round((performance.now() - t0) / 1000, 1),
+  });
+  printScenario('cli start-up', CLI_STARTUP_DESCRIPTION, formatTable(CLI_STARTUP_COLUMNS, rows.map(({ raw: _raw, ...r }) => r)), checks, file);
+  allChecks.push(...checks.map((c) => ({ ...c, scenario: 'cli' })));
 }
 
 console.log(`\n== targets (${mode}, ${round((performance.now() - started) / 1000, 1)} s) ==`);

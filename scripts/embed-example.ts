@@ -1,5 +1,9 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { assign, createActor, fromCallback, sendTo, setup, spawnChild, waitFor, type ActorRefFrom, type DoneActorEvent, type EventObject } from 'xstate';
-import { shapeRuntimeMachine, type Removal, type RestoreReport, type RuntimeEmitted, type RuntimeOutput, type ShapeStorage } from 'shape-actors';
+import { openFileStorage, shapeRuntimeMachine, type Removal, type RequestError, type RestoreReport, type RuntimeEmitted, type RuntimeOutput, type ShapeStorage } from 'shape-actors';
 
 type ShapeRuntimeRef = ActorRefFrom<typeof shapeRuntimeMachine>;
 
@@ -20,13 +24,13 @@ type HostEvent =
 export const hostMachine = setup({
   types: {
     input: {} as { storage: ShapeStorage },
-    context: {} as { storage: ShapeStorage; runtime: ShapeRuntimeRef | null; report: RestoreReport | null; shapes: string[]; removed: Removal[]; applied: number },
+    context: {} as { storage: ShapeStorage; runtime: ShapeRuntimeRef | null; report: RestoreReport | null; shapes: string[]; removed: Removal[]; applied: number; refused: RequestError[] },
     events: {} as HostEvent,
   },
   actors: { shapeRuntime: shapeRuntimeMachine, runtimeEvents },
 }).createMachine({
   id: 'host',
-  context: ({ input }) => ({ storage: input.storage, runtime: null, report: null, shapes: [], removed: [], applied: 0 }),
+  context: ({ input }) => ({ storage: input.storage, runtime: null, report: null, shapes: [], removed: [], applied: 0, refused: [] }),
   entry: [
     // In: the runtime's input (storage, policy, ...). Its actors join this system: `shape:<h>`, `materializer:<h>`.
     assign({ runtime: ({ spawn, context }) => spawn('shapeRuntime', { id: 'shapes', systemId: 'shapeRuntime', input: { storage: context.storage, policy: 'validate' } }) }),
@@ -35,6 +39,8 @@ export const hostMachine = setup({
   on: {
     // Out: removals at restore and at run time, each with its reason and cause.
     'CASCADE.STOPPED': { actions: assign({ removed: ({ context, event }) => [...context.removed, event.removal] }) },
+    // A refused request (a bad where clause, an invalid transaction) is answered, never dropped.
+    'REQUEST.FAILED': { actions: assign({ refused: ({ context, event }) => [...context.refused, event.error] }) },
   },
   initial: 'restoring',
   states: {
@@ -68,12 +74,19 @@ export const hostMachine = setup({
 });
 
 /** Using it: start the host, let it restore, subscribe a client, feed a transaction, stop cleanly. */
-export async function runHost(storage: ShapeStorage) {
+export async function runHost(storage: ShapeStorage, where = 'id IN (SELECT user_id FROM public.memberships WHERE org_id = 7)') {
   const host = createActor(hostMachine, { input: { storage } });
   host.start();
   await waitFor(host, (s) => s.matches('serving'));
-  host.send({ type: 'CLIENT.SUBSCRIBED', table: 'public.users', where: 'id IN (SELECT user_id FROM public.memberships WHERE org_id = 7)' });
-  await waitFor(host, (s) => s.context.shapes.length === 1);
+  host.send({ type: 'CLIENT.SUBSCRIBED', table: 'public.users', where });
+  // The runtime answers every request: SHAPE.ADDED, or REQUEST.FAILED with a code and a message.
+  const answered = await waitFor(host, (s) => s.context.shapes.length === 1 || s.context.refused.length > 0);
+  if (answered.context.refused.length > 0) {
+    host.send({ type: 'HOST.STOP' });
+    await waitFor(host, (s) => s.status === 'done');
+    const [error] = answered.context.refused;
+    throw new Error(`subscription refused: ${error!.message}`);
+  }
   host.send({
     type: 'DB.TRANSACTION',
     transaction: {
@@ -87,5 +100,20 @@ export async function runHost(storage: ShapeStorage) {
   await waitFor(host, (s) => s.context.applied === 1);
   host.send({ type: 'HOST.STOP' });
   await waitFor(host, (s) => s.status === 'done');
-  return host.getSnapshot().context; // { report, shapes, removed, applied, ... }
+  return host.getSnapshot().context; // { report, shapes, removed, applied, refused, ... }
+}
+
+// Run directly (`npx tsx scripts/embed-example.ts [where]`): one host on a new data dir in the temp dir.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'shape-actors-embed-'));
+  const storage = await openFileStorage(dataDir);
+  try {
+    const { report, shapes, applied } = await runHost(storage, process.argv[2]);
+    console.log(JSON.stringify({ dataDir, restoredFrom: report?.mode, shapes, applied }));
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exitCode = 1;
+  } finally {
+    await storage.close();
+  }
 }

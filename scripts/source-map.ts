@@ -27,6 +27,7 @@ export interface Room {
 export const ROOMS: readonly Room[] = [
   { path: 'shapes', layer: 0, shared: true, pure: true, says: 'the shared vocabulary: definitions (validate, normalize), handles, transactions', subs: { where: 'where clauses: parse (libpg-query), evaluate, print', 'where-index': 'the where-clause index: from a row to the shapes it may affect (hash routes, link values, linear rest)' } },
   { path: 'logging', layer: 0, shared: true, pure: true, says: "the runtime's logger interface, pino on stderr" },
+  { path: 'optional-peers', layer: 0, shared: true, pure: true, says: "optional peer packages (pg, the live inspector's) loaded on first use: a missing one is an error naming it" },
   { path: 'storage', layer: 1, pure: true, says: 'disk: the storage port, the file store (default) and the memory store, codecs, the data dir lock', subs: { rows: 'the row-store port (row-store.ts) and the embedded row store: table logs (compacted), column indexes, damage' } },
   { path: 'graph', layer: 2, pure: true, says: 'pure: dependency graph, cascade closure, cycles, topological order, the restore plan' },
   { path: 'registry', layer: 3, pure: true, says: "the runtime's shapes: handle -> shape, definition -> handle, table -> handles, usage (expiry)" },
@@ -39,7 +40,7 @@ export const ROOMS: readonly Room[] = [
   { path: 'http', layer: 10, says: "Electric's HTTP shape protocol: a request handler a host mounts" },
   { path: 'inspection', layer: 11, says: 'the recorder inspector (--trace), the live inspector relay (--inspect)' },
   { path: 'cli', layer: 12, says: 'the CLI (cli.ts, cli/): main.ts (commander, exit codes), options, sessions (--inspect, --trace), reports, progress', subs: { commands: 'one file per command' } },
-  { path: 'index', layer: 13, says: "the public API (`import ... from 'shape-actors'`)" },
+  { path: 'index', layer: 13, says: "the public API (`import ... from 'shape-actors'`; subpaths `/postgres`, `/http`, `/inspector`: package.json `exports`)" },
 ];
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -1,7 +1,10 @@
 /**
  * shape-actors' public API (`import ... from 'shape-actors'`): the runtime as
  * XState actor logic for hosts that embed it in their own actor system, the
- * promise facade for hosts without XState, storage, and the inspection tools.
+ * promise facade for hosts without XState, storage, and the inspection recorder.
+ * Parts that need optional packages have subpaths of their own:
+ * `shape-actors/postgres` (the Postgres source: `pg`, `pg-logical-replication`)
+ * and `shape-actors/inspector` (the live Stately inspector: `@statelyai/inspect`, `ws`).
  */
 export { shapeRuntimeMachine } from './machines/restore.machine.ts';
 export type {
@@ -41,16 +44,7 @@ export { FileStorage, MemoryStorage, openFileStorage, dataDirLayout, StorageErro
 export type { ShapeDefinition, Replica } from './shapes/definition.ts';
 export type { Transaction } from './shapes/transaction.ts';
 export { createInspectionRecorder, type InspectionRecorder, type RecordedInspectionEvent } from './inspection/inspection-recorder.ts';
-export { startLiveInspector, type LiveInspector, type LiveInspectorOptions } from './inspection/inspector-server.ts';
 export { createStderrLogger, silentLogger, type LogLevel, type RuntimeLogger } from './logging/runtime-logger.ts';
-export {
-  startPostgresRuntime,
-  PostgresSource,
-  PostgresSourceError,
-  type PostgresRuntime,
-  type PostgresRuntimeOptions,
-  type PostgresSourceOptions,
-  type PostgresSourceErrorCode,
-} from './sources/postgres/index.ts';
 export { createShapeHandler, type ShapeHandler, type ShapeHandlerOptions } from './http/shape-handler.ts';
 export { startShapeServer, type ShapeServer, type ShapeServerOptions } from './http/shape-server.ts';
+export { MissingPackageError } from './optional-peers.ts';

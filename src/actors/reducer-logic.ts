@@ -2,6 +2,9 @@ import type { ActorLogic, ActorRefFrom, EventObject, NonReducibleUnknown, Snapsh
 
 export type ReducerSnapshot<TContext> = Snapshot<undefined> & { readonly context: TContext };
 
+/** What `fromReducer` returns (named, so the declarations emitted for its users can refer to it). */
+export type ReducerLogic<TContext, TEvent extends EventObject, TInput> = ActorLogic<ReducerSnapshot<TContext>, TEvent, TInput>;
+
 /**
  * Like XState's `fromTransition`, with two differences that matter for
  * actors the runtime owns:
@@ -13,7 +16,7 @@ export type ReducerSnapshot<TContext> = Snapshot<undefined> & { readonly context
 export function fromReducer<TContext, TEvent extends EventObject, TInput = NonReducibleUnknown>(
   reduce: (context: TContext, event: TEvent) => TContext,
   initial: (input: TInput) => TContext,
-): ActorLogic<ReducerSnapshot<TContext>, TEvent, TInput> {
+): ReducerLogic<TContext, TEvent, TInput> {
   return {
     config: reduce,
     transition: (snapshot, event) => {

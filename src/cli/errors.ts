@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander';
 import type { ShapeRuntimeError } from '../runtime/index.ts';
+import { MissingPackageError } from '../optional-peers.ts';
 import { StorageError } from '../storage/storage.ts';
 
 /**
@@ -49,6 +50,7 @@ export function describeFailure(error: unknown): CliFailure {
     return failure(ExitCode.failure, code, `${error.handle ? `shape ${error.handle}: ` : ''}${error.reason}: ${error.file}`);
   }
   if (isShapeRuntimeError(error)) return failure(ExitCode.failure, error.code, error.message);
+  if (error instanceof MissingPackageError) return failure(ExitCode.failure, error.code, error.message);
   if (isErrnoError(error)) return failure(ExitCode.failure, `io-${error.code.toLowerCase()}`, error.message);
   if (error instanceof Error && error.message.startsWith('restore failed:')) return failure(ExitCode.failure, 'restore-failed', error.message);
   const message = error instanceof Error ? error.message : String(error);

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createWebSocketInspector } from '@statelyai/inspect';
-import { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
 import type { InspectionEvent, Observer } from 'xstate';
+import { importOptional } from '../optional-peers.ts';
 
 /**
  * The Stately inspector, live, for a process on this machine: a small HTTP +
@@ -50,7 +50,12 @@ export interface LiveInspectorOptions {
 /** The inspector connects on this path; everything else is a viewer. */
 const SOURCE_PATH = '/source';
 
+/** The optional packages the live inspector needs (optional peer dependencies), loaded when it starts. */
+export const INSPECTOR_PACKAGES = ['@statelyai/inspect', 'ws'] as const;
+
 export async function startLiveInspector(options: LiveInspectorOptions = {}): Promise<LiveInspector> {
+  const load = <T>(load: () => Promise<T>) => importOptional('the live inspector', INSPECTOR_PACKAGES, load);
+  const [{ createWebSocketInspector }, { WebSocketServer }] = await Promise.all([load(() => import('@statelyai/inspect')), load(() => import('ws'))]);
   const host = options.host ?? '127.0.0.1';
   const replayLimit = options.replayLimit ?? 50_000;
   const uiUrl = options.inspectorUiUrl ?? 'https://stately.ai/inspect';
@@ -72,7 +77,7 @@ export async function startLiveInspector(options: LiveInspectorOptions = {}): Pr
         const message = data.toString();
         replay.push(message);
         if (replay.length > replayLimit) replay.shift();
-        for (const viewer of viewers) if (viewer.readyState === WebSocket.OPEN) viewer.send(message);
+        for (const viewer of viewers) if (viewer.readyState === viewer.OPEN) viewer.send(message);
       });
       socket.on('close', () => sourceClosed?.());
       return;

@@ -1,6 +1,7 @@
 /**
- * The CLI end to end: every case runs the real CLI in a child process
- * (`node --import tsx src/cli.ts ...`) against a temp data dir. Fixtures are
+ * The CLI end to end: every case runs the real CLI in a child process (the
+ * built `node dist/cli.js ...`, or the sources through tsx when dist/ is not
+ * current: test/helpers/built-cli.ts) against a temp data dir. Fixtures are
  * built in-process with the runtime (fast), then copied per case.
  */
 import { execFile } from 'node:child_process';
@@ -10,6 +11,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createShapeRuntime } from '../../src/runtime/index.ts';
+import { CLI_ARGS } from '../helpers/built-cli.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NESTED_WHERE = "id IN (SELECT user_id FROM public.memberships WHERE org_id IN (SELECT id FROM public.orgs WHERE name = 'acme'))";
@@ -20,7 +22,7 @@ interface Run {
   readonly stderr: string;
 }
 
-function cli(args: readonly string[], bin: readonly string[] = ['--import', 'tsx', 'src/cli.ts']): Promise<Run> {
+function cli(args: readonly string[], bin: readonly string[] = CLI_ARGS): Promise<Run> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [...bin, ...args], { cwd: ROOT, timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
       if (error && typeof error.code !== 'number') reject(error);
@@ -331,8 +333,11 @@ describe.concurrent('shape-actors CLI', { timeout: 180_000 }, () => {
     });
   });
 
-  it('bin/shape-actors.js runs the CLI (the shim registers tsx)', async () => {
-    const run = await cli(['--help'], ['bin/shape-actors.js']);
+  it("package.json's bin runs the built CLI with plain node", async () => {
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    expect(pkg.bin).toEqual({ 'shape-actors': 'dist/cli.js' });
+    expect(await readFile(join(ROOT, pkg.bin['shape-actors']!), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
+    const run = await cli(['--help'], [pkg.bin['shape-actors']!]);
     expectSuccess(run);
     expect(run.stdout).toMatch(/^Usage: shape-actors \[options\] \[command\]/);
     for (const command of ['add', 'remove', 'list', 'restore']) expect(run.stdout).toContain(`  ${command} [options]`);

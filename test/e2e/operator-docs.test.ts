@@ -43,11 +43,11 @@ describe('README statechart', () => {
 });
 
 describe('README: embedding the runtime as a child actor', () => {
-  it('quotes scripts/embed-example.ts verbatim', async () => {
+  it.each(['embed-example', 'package-example'])('quotes scripts/%s.ts verbatim', async (name) => {
     const readme = await readFile(README, 'utf8');
-    const code = await readFile(new URL('../../scripts/embed-example.ts', import.meta.url), 'utf8');
-    const block = /<!-- embed-example:begin[^\n]*-->\n```ts\n([\s\S]*?)```\n<!-- embed-example:end -->/.exec(readme);
-    expect(block, 'README embed-example markers').not.toBeNull();
+    const code = await readFile(new URL(`../../scripts/${name}.ts`, import.meta.url), 'utf8');
+    const block = new RegExp(`<!-- ${name}:begin[^\\n]*-->\\n\`\`\`ts\\n([\\s\\S]*?)\`\`\`\\n<!-- ${name}:end -->`).exec(readme);
+    expect(block, `README ${name} markers`).not.toBeNull();
     expect(block![1]).toBe(code);
   });
 
@@ -72,5 +72,12 @@ describe('README: embedding the runtime as a child actor', () => {
     ]);
     expect(second.shapes).toHaveLength(1); // the client subscribed again: a new shape, new handles
     expect(second.shapes[0]).not.toBe(first.shapes[0]);
+  });
+
+  it('a refused request reaches the host as REQUEST.FAILED: runHost says why instead of waiting forever', async () => {
+    const storage = new MemoryStorage();
+    await expect(runHost(storage, 'id IN (SELECT')).rejects.toThrow(/^subscription refused: invalid-where: syntax error at end of input/);
+    await expect(runHost(storage, 'nosuchfunction(id)')).rejects.toThrow(/^subscription refused: /);
+    expect((await storage.listShapes()).handles).toEqual([]);
   });
 });

@@ -9,9 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { cli } from '../helpers/run-cli.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
 import { REPO_ROOT, waitFor } from '../integration/postgres-harness.ts';
+import { CLI_ARGS } from '../helpers/built-cli.ts';
 
 const tempDir = useTempDirs();
-const CLI = join(REPO_ROOT, 'bin', 'shape-actors.js');
 
 describe('serve --http-port on the embedded store', () => {
   it('serves the data dir over HTTP until SIGTERM; the CLI reaches it through HTTP meanwhile', async () => {
@@ -21,7 +21,7 @@ describe('serve --http-port on the embedded store', () => {
     expect((await cli('add', '--data-dir', dir, '--table', 'users')).code).toBe(0);
     expect((await cli('apply', '--data-dir', dir, '--file', tx)).code).toBe(0);
 
-    const child = spawn(process.execPath, [CLI, 'serve', '--data-dir', dir, '--http-port', '0', '--secret', 'k'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: withoutDatabase() });
+    const child = spawn(process.execPath, [...CLI_ARGS, 'serve', '--data-dir', dir, '--http-port', '0', '--secret', 'k'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: withoutDatabase() });
     let stderr = '';
     let stdout = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

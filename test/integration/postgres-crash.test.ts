@@ -16,11 +16,11 @@ import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireServer, announceSkip, connect, createTestDatabase, keyed, REPO_ROOT, replay, sortedEntries, waitFor, type ReplayedEntry } from './postgres-harness.ts';
 import { rng } from '../helpers/crash-workload.ts';
+import { CLI_ARGS } from '../helpers/built-cli.ts';
 
 const acquired = await acquireServer();
 announceSkip('postgres-crash', acquired.skip);
 
-const CLI = join(REPO_ROOT, 'bin', 'shape-actors.js');
 const ROUNDS = Number(process.env.SHAPE_ACTORS_PG_CRASH_ROUNDS ?? 6);
 const SEED = Number(process.env.SHAPE_ACTORS_PG_CRASH_SEED ?? 20261129);
 
@@ -81,7 +81,7 @@ describe.skipIf(acquired.server === null)('serve beside Postgres, SIGKILLed and 
 
     const random = rng(SEED);
     const serve = (): { child: ChildProcess; streaming: Promise<void> } => {
-      const c = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--database-url', database.url, '--log-level', 'info'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const c = spawn(process.execPath, [...CLI_ARGS, 'serve', '--data-dir', dataDir, '--database-url', database.url, '--log-level', 'info'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
       c.stdout!.on('data', (d: Buffer) => serveLog.write(d));
       let seen = '';
       const streaming = new Promise<void>((resolve) => {
@@ -245,7 +245,7 @@ function expectAppliedOnce(entries: readonly (ReplayedEntry & { xid?: number })[
 
 function runCli(args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [...CLI_ARGS, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     c.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -17,10 +17,10 @@ import { dataDirLayout } from '../../src/storage/file-store.ts';
 import { canonicalRows, follow, type FollowedShape, type FollowParams } from '../helpers/electric-client.ts';
 import { rng } from '../helpers/crash-workload.ts';
 import { acquireServer, announceSkip, connect, createTestDatabase, REPO_ROOT, waitFor } from './postgres-harness.ts';
+import { CLI_ARGS } from '../helpers/built-cli.ts';
 
 const acquired = await acquireServer();
 announceSkip('postgres-http', acquired.skip);
-const CLI = join(REPO_ROOT, 'bin', 'shape-actors.js');
 
 const SHAPES: Record<string, FollowParams> = {
   nested: { table: 'users', where: 'id IN (SELECT user_id FROM memberships WHERE org_id IN (SELECT id FROM orgs WHERE tier = 1))' },
@@ -71,7 +71,7 @@ describe.skipIf(acquired.server === null)('serve --http-port beside Postgres, fo
   });
 
   async function startServe(): Promise<void> {
-    const c = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--database-url', database.url, '--http-port', String(port), '--long-poll', '300', '--log-level', 'info'], {
+    const c = spawn(process.execPath, [...CLI_ARGS, 'serve', '--data-dir', dataDir, '--database-url', database.url, '--http-port', String(port), '--long-poll', '300', '--log-level', 'info'], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

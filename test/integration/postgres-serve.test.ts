@@ -11,11 +11,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startPostgresRuntime } from '../../src/sources/postgres/index.ts';
 import { cli } from '../helpers/run-cli.ts';
 import { acquireServer, announceSkip, createTestDatabase, REPO_ROOT, waitFor } from './postgres-harness.ts';
+import { CLI_ARGS } from '../helpers/built-cli.ts';
 
 const acquired = await acquireServer();
 announceSkip('postgres-serve', acquired.skip);
 
-const CLI = join(REPO_ROOT, 'bin', 'shape-actors.js');
 /** A process that lingers on a forgotten timer takes 10-15 s; ending takes well under a second. */
 const PROMPT_EXIT_MS = 5_000;
 
@@ -61,7 +61,7 @@ describe.skipIf(acquired.server === null)('serve and startPostgresRuntime, as a 
   it('serve ends promptly after SIGTERM', { timeout: 90_000 }, async () => {
     const { url, dataDir } = await setup('pg_sigterm', 'CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 1);');
     expect((await cli('add', '--data-dir', dataDir, '--table', 't')).code).toBe(0);
-    const serve = run([CLI, 'serve', '--data-dir', dataDir, '--database-url', url, '--log-level', 'info']);
+    const serve = run([...CLI_ARGS, 'serve', '--data-dir', dataDir, '--database-url', url, '--log-level', 'info']);
     await waitFor('serve to follow the table', () => serve.output().includes('table synced'), 60_000);
     const signalledAt = Date.now();
     serve.child.kill('SIGTERM');
@@ -90,7 +90,7 @@ describe.skipIf(acquired.server === null)('serve and startPostgresRuntime, as a 
     }
 
     async function serveUntil(url: string, dataDir: string, extra: readonly string[], until: (output: string) => boolean): Promise<string> {
-      const serve = run([CLI, 'serve', '--data-dir', dataDir, '--database-url', url, '--log-level', 'info', ...extra]);
+      const serve = run([...CLI_ARGS, 'serve', '--data-dir', dataDir, '--database-url', url, '--log-level', 'info', ...extra]);
       await waitFor('serve to judge the tables', () => until(serve.output()) || serve.child.exitCode !== null, 60_000);
       serve.child.kill('SIGTERM');
       expect((await serve.exited).code, serve.output()).toBe(0);

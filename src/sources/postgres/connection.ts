@@ -4,12 +4,13 @@
  * in the data dir opened, and the catalog's tables read. Every refusal is a
  * PostgresSourceError with a message that says what to do.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { RuntimeLogger } from '../../logging/runtime-logger.ts';
 import { allTables, Catalog, serverInfo, type ServerInfo } from './catalog.ts';
 import { describeConnectError, describeTarget, PostgresSourceError } from './errors.ts';
 import { quoteIdent } from './sql.ts';
 import { SourceStateFile } from './state.ts';
+import { loadPg } from './packages.ts';
 import { pgTypes } from './values.ts';
 
 export interface ConnectOptions {
@@ -36,7 +37,8 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   } catch (error) {
     throw new PostgresSourceError('invalid-url', `not a Postgres URL (postgres://user@host:port/database): ${(error as Error).message}`);
   }
-  const pool = new pg.Pool({ connectionString: options.databaseUrl, types: pgTypes, application_name: 'shape-actors', max: 4, connectionTimeoutMillis: 10_000 });
+  const { Pool } = await loadPg();
+  const pool = new Pool({ connectionString: options.databaseUrl, types: pgTypes, application_name: 'shape-actors', max: 4, connectionTimeoutMillis: 10_000 });
   pool.on('error', (error) => options.logger.warn({ err: error.message }, 'idle Postgres connection failed'));
   try {
     const server = await serverInfo(pool);

@@ -1,3 +1,7 @@
+/**
+ * `shape-actors/postgres`: the runtime beside a real Postgres (logical replication). Needs the
+ * optional packages `pg` and `pg-logical-replication`, loaded when a source connects.
+ */
 export { PostgresSource, type PostgresSourceOptions, type PostgresSourceStatus } from './source.ts';
 export { tablesOf } from './definition-check.ts';
 export { startPostgresRuntime, type PostgresRuntime, type PostgresRuntimeOptions } from './runtime.ts';
@@ -7,3 +11,4 @@ export { shapeQuery, whereToSql, SqlParams, quoteIdent } from './sql.ts';
 export { parseLsn, formatLsn } from './lsn.ts';
 export { decodeText } from './values.ts';
 export { postgresCatalog } from './column-catalog.ts';
+export { POSTGRES_PACKAGES } from './packages.ts';

@@ -1,9 +1,9 @@
-import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
+import type { LogicalReplicationService, Pgoutput } from 'pg-logical-replication';
 import type { RuntimeLogger } from '../../logging/runtime-logger.ts';
 import { describeConnectError, isConnectionError, PostgresSourceError } from './errors.ts';
 import { formatLsn, parseLsn } from './lsn.ts';
 import { pause } from './pause.ts';
-import { decodeText } from './values.ts';
+import { loadReplication, type ReplicationPackages } from './packages.ts';
 
 /** The messages of a transaction the source acts on, in stream order. */
 export type StreamMessage =
@@ -42,17 +42,6 @@ export interface ReplicationStreamOptions {
 /** Received transactions not yet handed out above which the socket is paused, and below which it resumes. */
 const BACKLOG_HIGH = 20_000;
 const BACKLOG_LOW = 5_000;
-
-/** pgoutput with our value decoding (values.ts) instead of pg's global type parsers. */
-export class DecodingPgoutputPlugin extends PgoutputPlugin {
-  override parse(buffer: Buffer): Pgoutput.Message {
-    const message = super.parse(buffer);
-    if (message.tag === 'relation') {
-      for (const column of message.columns) column.parser = (text: string) => decodeText(column.typeOid, text);
-    }
-    return message;
-  }
-}
 
 /**
  * The logical replication stream of one slot, with reconnects.
@@ -114,8 +103,9 @@ export class ReplicationStream {
   async start(afterLsn: number, confirmed: number): Promise<void> {
     this.#lastReceived = afterLsn;
     this.#confirmed = confirmed;
+    const packages = await loadReplication();
     await new Promise<void>((resolve, reject) => {
-      this.#loop = this.#run(resolve, reject);
+      this.#loop = this.#run(packages, resolve, reject);
     });
     this.#statusTimer = setInterval(() => void this.#sendStatus(), 10_000);
     this.#statusTimer.unref();
@@ -199,7 +189,7 @@ export class ReplicationStream {
     if (this.#confirmed > 0) await this.#service?.acknowledge(formatLsn(this.#confirmed)).catch(() => false);
   }
 
-  async #run(started: () => void, failedToStart: (error: unknown) => void): Promise<void> {
+  async #run({ LogicalReplicationService, DecodingPgoutputPlugin }: ReplicationPackages, started: () => void, failedToStart: (error: unknown) => void): Promise<void> {
     const { logger, backoff = { initialMs: 200, maxMs: 10_000 } } = this.#options;
     let everStarted = false;
     const since = Date.now();
