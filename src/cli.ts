@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * The shape-actors CLI: `npx shape-actors <command>` (package.json's `bin`: the built
- * dist/cli.js, plain node), `npx tsx src/cli.ts <command>` or `npm run shape-actors -- <command>`.
+ * The shape-actors CLI: `npx shape-actors <command>` (package.json's `bin`, bin/shape-actors.js,
+ * runs this file built, dist/cli.js, with plain node), `npx tsx src/cli.ts <command>` or
+ * `npm run shape-actors -- <command>`.
  * Commands live in src/cli/commands/; see `--help`.
  */
 import { runCli } from './cli/main.ts';

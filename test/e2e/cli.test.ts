@@ -333,10 +333,12 @@ describe.concurrent('shape-actors CLI', { timeout: 180_000 }, () => {
     });
   });
 
-  it("package.json's bin runs the built CLI with plain node", async () => {
+  it("package.json's bin runs the built CLI (dist/cli.js) with plain node", async () => {
     const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
-    expect(pkg.bin).toEqual({ 'shape-actors': 'dist/cli.js' });
-    expect(await readFile(join(ROOT, pkg.bin['shape-actors']!), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
+    expect(pkg.bin).toEqual({ 'shape-actors': 'bin/shape-actors.js' });
+    const shim = await readFile(join(ROOT, pkg.bin['shape-actors']!), 'utf8');
+    expect(shim).toMatch(/^#!\/usr\/bin\/env node\n/);
+    expect(shim).toContain("new URL('../dist/cli.js', import.meta.url)");
     const run = await cli(['--help'], [pkg.bin['shape-actors']!]);
     expectSuccess(run);
     expect(run.stdout).toMatch(/^Usage: shape-actors \[options\] \[command\]/);

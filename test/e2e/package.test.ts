@@ -106,8 +106,8 @@ describe('npm pack, installed into another project', () => {
 
   it('ships the build, the types, the README and the license; not the sources or the tests', () => {
     const paths = packed.map((f) => f.path);
-    for (const file of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/sources/postgres/index.js', 'dist/http/index.js', 'dist/inspection/index.d.ts']) expect(paths).toContain(file);
-    expect(paths.filter((p) => !/^(dist\/|docs\/|package\.json$|README\.md$|LICENSE$)/.test(p))).toEqual([]);
+    for (const file of ['package.json', 'README.md', 'LICENSE', 'bin/shape-actors.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/sources/postgres/index.js', 'dist/http/index.js', 'dist/inspection/index.d.ts']) expect(paths).toContain(file);
+    expect(paths.filter((p) => !/^(dist\/|docs\/|bin\/shape-actors\.js$|package\.json$|README\.md$|LICENSE$)/.test(p))).toEqual([]);
     expect(paths.filter((p) => p.endsWith('.ts') && !p.endsWith('.d.ts'))).toEqual([]);
     expect(paths).not.toContain('dist/.tsbuildinfo');
   });
