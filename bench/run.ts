@@ -5,7 +5,7 @@
  *
  * Options:
  *   --quick              1k and 10k shapes, fewer runs
- *   --only=a,b           scenarios to run: validation, restore, runtime (with its routing cases), routing (those alone), cli (CLI start-up: needs npm run build)
+ *   --only=a,b           scenarios to run: validation, restore, runtime (with its routing cases), routing (those alone), cli (CLI start-up: needs npm run build), rows (the embedded row store)
  *   --sizes=1000,10000   override the sizes
  *   --runs=N             runs per case (medians are over these; default 3, --quick: 2 at 1k, 1 above)
  *   --profile            CPU-profile the measured sections (bench/results/profiles/*.cpuprofile)
@@ -24,6 +24,7 @@ import { ROUTING_COLUMNS, ROUTING_DESCRIPTION, summarizeRouting, type RoutingCas
 import { RUNTIME_COLUMNS, RUNTIME_DESCRIPTION, summarizeRuntime, transactionCount, type RuntimeCaseResult } from './scenarios/runtime.ts';
 import { ROUTING_KINDS } from './lib/routing-dataset.ts';
 import { CLI_STARTUP_COLUMNS, CLI_STARTUP_DESCRIPTION, runCliStartup } from './scenarios/cli-startup.ts';
+import { ADD_COLUMNS, HISTORY_COLUMNS, ROWS_DESCRIPTION, summarizeRows, type AddCaseResult, type HistoryCaseResult } from './scenarios/row-store.ts';
 import { fmtSize, VALIDATION_COLUMNS, VALIDATION_DESCRIPTION, type ValidationRow } from './scenarios/validation.ts';
 import type { TargetCheck as Check } from './lib/report.ts';
 
@@ -33,7 +34,7 @@ const option = (name: string): string | undefined => argv.find((a) => a.startsWi
 
 const quick = flag('quick');
 const sizes = option('sizes')?.split(',').map(Number) ?? (quick ? [1_000, 10_000] : [1_000, 10_000, 100_000]);
-const only = new Set(option('only')?.split(',') ?? ['validation', 'restore', 'runtime', 'cli']);
+const only = new Set(option('only')?.split(',') ?? ['validation', 'restore', 'runtime', 'cli', 'rows']);
 // The routing cases are part of the runtime scenario; `--only=routing` runs them alone.
 if (only.has('runtime')) only.add('routing');
 const runsOption = option('runs');
@@ -49,8 +50,8 @@ const started = performance.now();
 const mode = quick ? 'quick' : 'full';
 const sizesText = sizes.map(fmtSize).join(', ');
 
-function printScenario(title: string, description: string, table: string, checks: readonly TargetCheck[], file: string): void {
-  console.log(`\n== ${title} (${mode}: ${sizesText}) ==`);
+function printScenario(title: string, description: string, table: string, checks: readonly TargetCheck[], file: string, sized = true): void {
+  console.log(`\n== ${title} (${mode}${sized ? `: ${sizesText}` : ''}) ==`);
   console.log(description);
   console.log();
   console.log(table);
@@ -173,6 +174,28 @@ if (only.has('cli')) {
   });
   printScenario('cli start-up', CLI_STARTUP_DESCRIPTION, formatTable(CLI_STARTUP_COLUMNS, rows.map(({ raw: _raw, ...r }) => r)), checks, file);
   allChecks.push(...checks.map((c) => ({ ...c, scenario: 'cli' })));
+}
+
+if (only.has('rows')) {
+  const t0 = performance.now();
+  // Full: 1M updates to 100k rows, adds on 1k and 1M rows; --quick: 100k updates to 10k rows, adds on 1k and 100k.
+  const history = [await runInChild<HistoryCaseResult>('rows-history', quick ? { live: 10_000, updates: 100_000, runs: 3 } : { live: 100_000, updates: 1_000_000, runs: 3 })];
+  const adds: AddCaseResult[] = [];
+  for (const rows of quick ? [1_000, 100_000] : [1_000, 1_000_000]) adds.push(await runInChild<AddCaseResult>('rows-add', { rows, adds: quick ? 20 : 40 }));
+  const { historyRows, addRows, checks } = summarizeRows(history, adds);
+  const file = writeResults('rows', {
+    mode,
+    description: ROWS_DESCRIPTION,
+    units: { ms: 'milliseconds, median of the runs', ratio: 'of medians, CPU time unless said (wall clock beside it)', bytes: 'bytes of tables/' },
+    targets: checks,
+    historyRows,
+    addRows,
+    history,
+    adds,
+    seconds: round((performance.now() - t0) / 1000, 1),
+  });
+  printScenario('row store', ROWS_DESCRIPTION, `${formatTable(HISTORY_COLUMNS, historyRows)}\n\n${formatTable(ADD_COLUMNS, addRows)}`, checks, file, false);
+  allChecks.push(...checks.map((c) => ({ ...c, scenario: 'rows' })));
 }
 
 console.log(`\n== targets (${mode}, ${round((performance.now() - started) / 1000, 1)} s) ==`);

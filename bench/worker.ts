@@ -5,12 +5,13 @@
 import { writeFileSync } from 'node:fs';
 import { restoreCase, type RestoreCaseArgs } from './scenarios/restore.ts';
 import { routingCase, type RoutingCaseArgs } from './scenarios/routing.ts';
+import { addCase, historyCase, type AddCaseArgs, type HistoryCaseArgs } from './scenarios/row-store.ts';
 import { runtimeCase, type RuntimeCaseArgs } from './scenarios/runtime.ts';
 import { runValidation, type ValidationOptions } from './scenarios/validation.ts';
 
 const [kind, rawArgs, out] = process.argv.slice(2);
 if (!kind || !rawArgs || !out) {
-  console.error('usage: bench/worker.ts <validation|restore|runtime|routing> <json args> <result file>');
+  console.error('usage: bench/worker.ts <validation|restore|runtime|routing|rows-history|rows-add> <json args> <result file>');
   process.exit(2);
 }
 const args = JSON.parse(rawArgs) as Record<string, unknown>;
@@ -29,6 +30,12 @@ switch (kind) {
     break;
   case 'routing':
     result = await routingCase(args as unknown as RoutingCaseArgs);
+    break;
+  case 'rows-history':
+    result = await historyCase(args as unknown as HistoryCaseArgs);
+    break;
+  case 'rows-add':
+    result = await addCase(args as unknown as AddCaseArgs);
     break;
   default:
     console.error(`unknown bench case ${kind}`);

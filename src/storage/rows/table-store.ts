@@ -1,7 +1,7 @@
 import type { Row } from '../../shapes/where/evaluate.ts';
 import { TransactionError, type Transaction } from '../../shapes/transaction.ts';
 import { encodeLogEntries } from '../log-codec.ts';
-import { DEFAULT_KEY_COLUMNS, loadTables, readTable, type StoredTable, type TableStoreProblem } from './load-tables.ts';
+import { DEFAULT_KEY_COLUMNS, loadTables, readTable, type LoadedTables, type StoredTable, type TableStoreProblem } from './load-tables.ts';
 import { rowKey } from './row-key.ts';
 import { damagedTableError, type CompactedTable, type KeyedRow, type ResolvedChange, type RowSelection, type RowStore, type TableDamage } from './row-store.ts';
 import { snapshotLookups } from './snapshot-lookup.ts';
@@ -49,7 +49,7 @@ export class TableStore implements RowStore {
   #indexDirty: boolean;
   readonly #problems: TableStoreProblem[];
 
-  private constructor(files: TableFiles, options: TableStoreOptions, loaded: Awaited<ReturnType<typeof loadTables>>) {
+  private constructor(files: TableFiles, options: TableStoreOptions, loaded: LoadedTables) {
     this.#files = files;
     this.#declared = { ...options.keyColumns };
     this.#readOnly = options.readOnly === true;
