@@ -6,6 +6,7 @@ import type { Row } from '../../../src/shapes/where/evaluate.ts';
 import { linkKey } from '../../../src/shapes/where/link-key.ts';
 import { parseWhere } from '../../../src/shapes/where/parse.ts';
 import { loadSqlParser } from '../../../src/shapes/where/sql-parser.ts';
+import { substituteParams } from '../../../src/http/where-params.ts';
 
 beforeAll(loadSqlParser);
 
@@ -174,6 +175,18 @@ describe('WhereIndex', () => {
     const index = indexOf({ a: 'constructor IS NULL', b: "constructor = 'x'" });
     expect(candidates(index, { id: 1 })).toEqual(['a']);
     expect(candidates(index, { id: 1, constructor: 'x' })).toEqual(['b']);
+  });
+
+  it('positional parameters index like the constants they become', () => {
+    // Electric's params[n]: `$1` is substituted as a literal of unknown type (src/http/where-params.ts).
+    const substituted = substituteParams('user_id = $1 OR org IN ($2, $3)', new Map([[1, '7'], [2, '8'], [3, 'x']]));
+    if (!substituted.ok) throw new Error(substituted.reason);
+    const index = indexOf({ p: substituted.sql });
+    expect(index.routeKind('p')).toBe('indexed');
+    expect(candidates(index, { id: 1, user_id: 7 })).toEqual(['p']);
+    expect(candidates(index, { id: 1, org: '8.0' })).toEqual(['p']);
+    expect(candidates(index, { id: 1, org: 'x' })).toEqual(['p']);
+    expect(candidates(index, { id: 1, user_id: 8 })).toEqual([]);
   });
 
   it('refuses a shape indexed twice', () => {
