@@ -20,7 +20,8 @@ import { runInChild } from './lib/child.ts';
 import { formatChecks, formatTable, RESULTS_DIR, writeResults, type TargetCheck } from './lib/report.ts';
 import { HAVE_GC, round } from './lib/stats.ts';
 import { RESTORE_COLUMNS, RESTORE_DESCRIPTION, summarizeRestore, type RestoreCaseResult } from './scenarios/restore.ts';
-import { ROUTING_COLUMNS, ROUTING_DESCRIPTION, summarizeRouting, type RoutingCaseResult } from './scenarios/routing.ts';
+import type { RoutingCaseResult } from './scenarios/routing.ts';
+import { ROUTING_COLUMNS, ROUTING_DESCRIPTION, summarizeRouting } from './scenarios/routing-summary.ts';
 import { RUNTIME_COLUMNS, RUNTIME_DESCRIPTION, summarizeRuntime, transactionCount, type RuntimeCaseResult } from './scenarios/runtime.ts';
 import { ROUTING_KINDS } from './lib/routing-dataset.ts';
 import { CLI_STARTUP_COLUMNS, CLI_STARTUP_DESCRIPTION, runCliStartup } from './scenarios/cli-startup.ts';
@@ -153,7 +154,7 @@ if (only.has('routing')) {
   });
   const table = formatTable(
     ROUTING_COLUMNS,
-    rows.map((r) => ({ ...r, floorRatio: `${round(r.floorRatio, 1)}x`, speedup: r.speedup === null ? null : `${round(r.speedup, 1)}x` })),
+    rows.map((r) => ({ ...r, routerFloorRatio: r.routerFloorRatio === null ? null : `${round(r.routerFloorRatio, 1)}x`, speedup: r.speedup === null ? null : `${round(r.speedup, 1)}x` })),
   );
   printScenario('runtime: routing', ROUTING_DESCRIPTION, table, checks, file);
   allChecks.push(...checks.map((c) => ({ ...c, scenario: 'routing' })));

@@ -22,6 +22,7 @@ import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime/index.t
 import type { LogEntry } from '../../src/storage/storage.ts';
 import { startTrivialActors, stopTrivialActors, trivialMachine, type TrivialActor } from '../lib/floor.ts';
 import { profiled, profilingEnabled, type ProfileSummary } from '../lib/profile.ts';
+import { beforeRows } from '../lib/before.ts';
 import { check, type Column, type TargetCheck } from '../lib/report.ts';
 import { buildDataset, memoryStorageOf, TABLES, writeDataDir, type Dataset } from '../lib/shape-dataset.ts';
 import { fullGc, heapAfterGc, median, round, timed, timedSync, type Timing } from '../lib/stats.ts';
@@ -251,6 +252,7 @@ async function warmUp(): Promise<void> {
 export const RUNTIME_COLUMNS: readonly Column[] = [
   { key: 'size', title: 'shapes' },
   { key: 'txPerSecMemory', title: 'tx/s memory', digits: 0 },
+  { key: 'beforeTxPerSecMemory', title: 'before tx/s', digits: 0 },
   { key: 'usPerDelivery', title: 'µs/delivery', digits: 1 },
   { key: 'txFloorRatio', title: 'tx/floor' },
   { key: 'txPerSecFile', title: 'tx/s file', digits: 0 },
@@ -269,7 +271,9 @@ export interface RuntimeSummaryRow {
   readonly transactions: number;
   /** Wall clock (the runtime and its floor run alone in the child process). */
   readonly txPerSecMemory: number;
-  /** CPU µs per consumer delivery (transactions' CPU time / deliveries). */
+  /** From bench/results/runtime-before.json (before the where-clause index), when it has this size. */
+  readonly beforeTxPerSecMemory: number | null;
+  /** CPU µs per consumer delivery the router made before the index (every shape of each table a transaction touches). */
   readonly usPerDelivery: number;
   /** CPU time / the deliveries' floor CPU time. */
   readonly txFloorRatio: number;
@@ -293,6 +297,7 @@ export interface RuntimeSummaryRow {
 }
 
 export function summarizeRuntime(results: readonly RuntimeCaseResult[]): { rows: RuntimeSummaryRow[]; checks: TargetCheck[] } {
+  const before = beforeRows<RuntimeSummaryRow>('runtime');
   const rows = results.map((result): RuntimeSummaryRow => {
     const runs = result.runs;
     const m = (f: (r: RuntimeRun) => number | null): number => median(runs.map(f).filter((v): v is number => v !== null && Number.isFinite(v)));
@@ -301,6 +306,7 @@ export function summarizeRuntime(results: readonly RuntimeCaseResult[]): { rows:
       size: result.size,
       transactions: runs[0]!.transactions,
       txPerSecMemory: m((r) => r.txPerSecMemory),
+      beforeTxPerSecMemory: before.find((b) => b.size === result.size)?.txPerSecMemory ?? null,
       usPerDelivery: m((r) => (r.txMemory.cpuMs * 1000) / r.deliveries),
       txFloorRatio: m((r) => r.txMemory.cpuMs / r.txFloor.cpuMs),
       txPerSecFile: file,
@@ -352,7 +358,8 @@ export function summarizeRuntime(results: readonly RuntimeCaseResult[]): { rows:
 export const RUNTIME_DESCRIPTION = [
   'Runtime, memory store unless said otherwise (CPU only); same shape mix as the restore scenario, 100 tables.',
   'tx/s: transactions (an insert + an update of an earlier row) submitted together, batched by the runtime;',
-  '  µs/delivery and tx/floor: CPU time per consumer delivery, and over the same deliveries as actor.send to bare actors;',
+  '  µs/delivery and tx/floor: CPU time per delivery and over as many actor.send to bare actors, counting a delivery to every shape of each table',
+  '  a transaction touches (what the router did before the where-clause index; it now delivers to far fewer); before tx/s: bench/results/runtime-before.json;',
   '  tx/s file = the same through the file store (fsync per batch and per shape log written).',
   'shutdown: runtime.shutdown() (stops every actor, writes the backup) vs stopping as many bare actors.',
   `cascade: runtime.remove(dependency) with min(${FAN_DEPENDENTS.toLocaleString('en-US')}, N - 1) dependents vs stopping as many bare actors.`,

@@ -57,7 +57,13 @@ export async function routeTransactions(
   const failed = new Set<string>();
   const index = registry.whereIndex;
   const linksOf = (handle: string): LinkSet | undefined => actors.linkValues(handle);
+  // One transaction's routing state, cleared for the next (not allocated per transaction).
   const hits = new Set<string>();
+  const levels: Set<string>[] = [];
+  const reached = new Map<string, ResolvedChange[]>();
+  const byTable = new Map<string, ResolvedChange[]>();
+  const moved = new Map<string, LinkMoves>();
+  const visit = (handle: string): void => void (levels[registry.graph.depthOf(handle)] ??= new Set()).add(handle);
   let position = rows.position;
   seedIndex();
 
@@ -91,14 +97,11 @@ export async function routeTransactions(
   }
 
   async function routeOne(xid: number, changes: readonly ResolvedChange[]): Promise<void> {
-    const levels: Set<string>[] = [];
-    function visit(handle: string): void {
-      (levels[registry.graph.depthOf(handle)] ??= new Set()).add(handle);
-    }
+    for (const level of levels) level?.clear();
+    reached.clear();
+    byTable.clear();
+    moved.clear();
     // Each change, to the shapes its rows match now (before this transaction's moves).
-    const reached = new Map<string, ResolvedChange[]>();
-    const byTable = new Map<string, ResolvedChange[]>();
-    hits.clear();
     for (const change of changes) {
       let ofTable = byTable.get(change.table);
       if (!ofTable) byTable.set(change.table, (ofTable = []));
@@ -115,8 +118,6 @@ export async function routeTransactions(
         list.push(change);
       }
     }
-    const moved = new Map<string, LinkMoves>();
-
     for (let depth = 0; depth < levels.length; depth++) {
       for (const handle of levels[depth] ?? []) {
         const record = registry.get(handle);

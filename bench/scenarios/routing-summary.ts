@@ -1,0 +1,158 @@
+/** The routing cases' table and targets (parent process): see routing.ts for what is measured. */
+import { beforeRows } from '../lib/before.ts';
+import { check, type Column, type TargetCheck } from '../lib/report.ts';
+import type { RoutingKind } from '../lib/routing-dataset.ts';
+import { median, round } from '../lib/stats.ts';
+import type { RoutingCaseResult, RoutingPass, RoutingRun } from './routing.ts';
+import { fmtSize } from './validation.ts';
+
+export const ROUTING_COLUMNS: readonly Column[] = [
+  { key: 'kind', title: 'shapes on one table' },
+  { key: 'size', title: 'N' },
+  { key: 'changesPerSec', title: 'changes/s', digits: 0 },
+  { key: 'usPerChange', title: 'µs/change', digits: 1 },
+  { key: 'beforeChangesPerSec', title: 'before changes/s', digits: 0 },
+  { key: 'speedup', title: 'before/now' },
+  { key: 'typedChangesPerSec', title: 'typed changes/s', digits: 0 },
+  { key: 'typedUsPerChange', title: 'typed µs/change', digits: 1 },
+  { key: 'routerUsPerChange', title: 'router µs/change', digits: 1 },
+  { key: 'routerUsPerRouted', title: 'router µs/routed', digits: 2 },
+  { key: 'routerFloorRatio', title: 'router/floor' },
+  { key: 'changes', title: 'changes' },
+  { key: 'runs', title: 'runs' },
+];
+
+export interface RoutingSummaryRow {
+  readonly kind: RoutingKind;
+  readonly size: number;
+  readonly shapes: number;
+  readonly changes: number;
+  /** Through `applyTransaction` (a request per transaction), as before: wall clock, and CPU per change. */
+  readonly changesPerSec: number;
+  readonly usPerChange: number;
+  /** Through `applyTransactions` (typed, 256 per call); null before it existed. */
+  readonly typedChangesPerSec: number | null;
+  readonly typedUsPerChange: number | null;
+  /** The typed path's CPU per log entry written (a change that reached a shape and changed it), and over the floor. */
+  readonly typedUsPerRouted: number | null;
+  readonly typedFloorRatio: number | null;
+  /** The router alone (bench/lib/router-pass.ts): per change, per routed change, and over the floor. */
+  readonly routerUsPerChange: number | null;
+  readonly routerUsPerRouted: number | null;
+  readonly routerFloorRatio: number | null;
+  /** One bare actor.send plus an array push, CPU µs. */
+  readonly floorUsPerRoutedChange: number;
+  readonly entriesPerChange: number;
+  /** From bench/results/routing-before.json (the router before the where-clause index), when it has this case. */
+  readonly beforeChangesPerSec: number | null;
+  readonly beforeUsPerChange: number | null;
+  /** Before / now, CPU per change through the same entry point (`applyTransaction`). */
+  readonly speedup: number | null;
+  readonly runs: number;
+}
+
+const perRouted = (pass: RoutingPass): number => (pass.timing.cpuMs * 1000) / Math.max(1, pass.entries);
+const perChange = (pass: RoutingPass): number => (pass.timing.cpuMs * 1000) / pass.changes;
+
+export function summarizeRouting(results: readonly RoutingCaseResult[]): { rows: RoutingSummaryRow[]; checks: TargetCheck[] } {
+  const before = beforeRows<RoutingSummaryRow>('routing');
+  const rows = results.map((result): RoutingSummaryRow => {
+    const m = (f: (r: RoutingRun) => number): number => median(result.runs.map(f));
+    const of = (pick: (r: RoutingRun) => RoutingPass | null, f: (pass: RoutingPass, r: RoutingRun) => number): number | null =>
+      result.runs.every((r) => pick(r) !== null) ? m((r) => f(pick(r)!, r)) : null;
+    const typed = (r: RoutingRun): RoutingPass | null => r.typed;
+    const router = (r: RoutingRun): RoutingPass | null => r.router;
+    const usPerChange = m(perChange);
+    const was = before.find((b) => b.kind === result.kind && b.size === result.size);
+    return {
+      kind: result.kind,
+      size: result.size,
+      shapes: result.shapes,
+      changes: m((r) => r.changes),
+      changesPerSec: m((r) => (r.changes * 1000) / r.timing.wallMs),
+      usPerChange,
+      typedChangesPerSec: of(typed, (p) => (p.changes * 1000) / p.timing.wallMs),
+      typedUsPerChange: of(typed, perChange),
+      typedUsPerRouted: of(typed, perRouted),
+      typedFloorRatio: of(typed, (p, r) => perRouted(p) / r.floorUsPerRoutedChange),
+      routerUsPerChange: of(router, perChange),
+      routerUsPerRouted: of(router, perRouted),
+      routerFloorRatio: of(router, (p, r) => perRouted(p) / r.floorUsPerRoutedChange),
+      floorUsPerRoutedChange: m((r) => r.floorUsPerRoutedChange),
+      entriesPerChange: m((r) => r.entries / r.changes),
+      beforeChangesPerSec: was?.changesPerSec ?? null,
+      beforeUsPerChange: was?.usPerChange ?? null,
+      speedup: was ? was.usPerChange / usPerChange : null,
+      runs: result.runs.length,
+    };
+  });
+  return { rows, checks: routingChecks(rows) };
+}
+
+function routingChecks(rows: readonly RoutingSummaryRow[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const x = (v: number | null): string => (v === null ? '-' : `${round(v, 2)}x`);
+  for (const kind of ['eq', 'subquery'] as const) {
+    const of = rows.filter((r) => r.kind === kind).sort((a, b) => a.size - b.size);
+    const small = of[0];
+    const large = of.at(-1);
+    if (!small || !large || small === large) continue;
+    const typed = large.typedUsPerChange !== null && small.typedUsPerChange !== null;
+    const [l, s] = typed ? [large.typedUsPerChange!, small.typedUsPerChange!] : [large.usPerChange, small.usPerChange];
+    const router = large.routerUsPerChange !== null && small.routerUsPerChange !== null ? large.routerUsPerChange / small.routerUsPerChange : null;
+    checks.push(
+      check(
+        `${kind}: CPU per change at ${fmtSize(large.size)} shapes within 1.5x of at ${fmtSize(small.size)}`,
+        `${round(l, 1)} vs ${round(s, 1)} µs = ${round(l / s, 2)}x (${typed ? 'typed applyTransactions' : 'applyTransaction'}; a request per change: ${x(large.usPerChange / small.usPerChange)}; the router alone: ${x(router)})`,
+        l / s,
+        1.5,
+        (v, limit) => v <= limit,
+      ),
+    );
+  }
+  for (const row of rows.filter((r) => r.kind === 'eq')) {
+    const ratio = row.routerFloorRatio ?? (row.usPerChange / row.entriesPerChange) / row.floorUsPerRoutedChange;
+    checks.push(
+      check(
+        `eq ${fmtSize(row.size)}: routing's CPU per routed change within 3x of one actor.send + append`,
+        `${round(row.routerUsPerRouted ?? row.usPerChange / row.entriesPerChange, 2)} µs vs floor ${round(row.floorUsPerRoutedChange, 2)} µs = ${round(ratio, 2)}x (the router alone; the whole runtime, typed: ${x(row.typedFloorRatio)})`,
+        ratio,
+        3,
+        (v, limit) => v <= limit,
+      ),
+    );
+  }
+  for (const row of rows.filter((r) => r.kind === 'like' && r.beforeUsPerChange !== null)) {
+    checks.push(
+      check(
+        `like ${fmtSize(row.size)} (linear): CPU per change no more than before the index`,
+        `${round(row.usPerChange, 1)} µs now, ${round(row.beforeUsPerChange!, 1)} µs before (applyTransaction both; bench/results/routing-before.json)`,
+        row.usPerChange / row.beforeUsPerChange!,
+        1,
+        (v, limit) => v <= limit,
+      ),
+    );
+  }
+  const largest = rows.filter((r) => r.kind === 'eq').sort((a, b) => b.size - a.size)[0];
+  if (largest) {
+    const typed = largest.typedChangesPerSec !== null;
+    checks.push({
+      target: "context: Electric's published 4,000-6,000 changes/s (0.17-0.27 ms per change, 4 cores, another machine)",
+      measured: `ours: ${round(largest.typedChangesPerSec ?? largest.changesPerSec, 0).toLocaleString('en-US')} changes/s through ${fmtSize(largest.size)} shapes (${round(largest.typedUsPerChange ?? largest.usPerChange, 1)} µs CPU per change, ${typed ? 'typed applyTransactions' : 'applyTransaction'}), 2 shared cores`,
+      value: null,
+      limit: null,
+      status: 'INFO',
+    });
+  }
+  return checks;
+}
+
+export const ROUTING_DESCRIPTION = [
+  'Routing: N shapes on one table (public.items), memory store, one-change transactions submitted together (batched by the runtime).',
+  '  eq: `user_id = k`; subquery: 80% `user_id = k`, 20% `user_id IN (SELECT user_id FROM public.memberships WHERE org_id = j)`,',
+  '  one change in five a membership insert or delete (move-ins, move-outs); like: `title LIKE \'t<k>-%\'` (no index: linear).',
+  'changes/s, µs/change (CPU): through applyTransaction, one request per change, as measured before the index (bench/results/routing-before.json);',
+  '  typed: applyTransactions, the entry point for in-process sources, 256 per call; router: routeTransactions alone over the',
+  '  runtime\'s registry, actors and row store (no request queue, journal or log store); µs/routed: per log entry written',
+  '  (a change that reached a shape and changed it); floor: one bare actor.send + an array push.',
+].join('\n');
