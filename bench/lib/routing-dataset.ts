@@ -13,6 +13,7 @@
  * another user (it leaves one shape and enters another); in `subquery`, one
  * in five inserts or deletes a membership instead (move-ins, move-outs).
  */
+import { parsedDefinitionOf } from '../../src/registry/shape-record.ts';
 import { definitionKey, normalizeShape } from '../../src/shapes/definition.ts';
 import { createHandle } from '../../src/shapes/handle.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
@@ -63,6 +64,7 @@ export async function buildRoutingDataset(kind: RoutingKind, size: number, seed 
     const shape: DatasetShape = {
       kind: requested ? 'plain' : 'dependency',
       stored: { handle, definition: normalized.definition, dependencyHandles: [...dependencyHandles], requested },
+      parsed: parsedDefinitionOf(normalized),
       log,
       table: normalized.definition.table,
     };

@@ -19,10 +19,12 @@ import { join } from 'node:path';
 import { definitionKey, normalizeShape } from '../../src/shapes/definition.ts';
 import { createHandle } from '../../src/shapes/handle.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
-import { encodeDefinitionFile, FileStorage } from '../../src/storage/file-store.ts';
+import { parsedDefinitionOf } from '../../src/registry/shape-record.ts';
+import { dataDirLayout, encodeDefinitionFile, FileStorage } from '../../src/storage/file-store.ts';
+import { encodeMetadataLog } from '../../src/storage/metadata-codec.ts';
 import { encodeLogEntries } from '../../src/storage/log-codec.ts';
 import { MemoryStorage } from '../../src/storage/memory-store.ts';
-import type { LogEntry, StoredShape } from '../../src/storage/storage.ts';
+import type { LogEntry, ParsedDefinition, StoredShape } from '../../src/storage/storage.ts';
 import { mapConcurrently } from '../../src/restore/map-concurrently.ts';
 import { randomInt, rng } from './stats.ts';
 
@@ -37,6 +39,8 @@ export type ShapeKind = 'dependency' | 'subquery' | 'plain' | 'fan-root' | 'fan-
 export interface DatasetShape {
   readonly kind: ShapeKind;
   readonly stored: StoredShape;
+  /** Its where clause, parsed (what the metadata log keeps beside the definition). */
+  readonly parsed: ParsedDefinition;
   readonly log: readonly LogEntry[];
   readonly table: string;
 }
@@ -96,6 +100,7 @@ export async function buildDataset(options: DatasetOptions): Promise<Dataset> {
     const shape: DatasetShape = {
       kind,
       stored: { handle, definition: normalized.definition, dependencyHandles: [...dependencyHandles], requested: kind !== 'dependency' && kind !== 'fan-root' },
+      parsed: parsedDefinitionOf(normalized),
       log,
       table: normalized.definition.table,
     };
@@ -163,9 +168,8 @@ export async function buildDataset(options: DatasetOptions): Promise<Dataset> {
 }
 
 /**
- * Writes the dataset into `dir` in the file store's layout, and a backup
- * naming every shape. Returns the backup file's text (to put it back between
- * runs: a restore retires the backup it used).
+ * Writes the dataset into `dir` in the file store's layout (a directory per shape and the
+ * metadata log that indexes them), and a backup naming every shape.
  */
 export async function writeDataDir(dir: string, dataset: Dataset): Promise<void> {
   const shapesDir = join(dir, 'shapes');
@@ -176,11 +180,12 @@ export async function writeDataDir(dir: string, dataset: Dataset): Promise<void>
     await writeFile(join(shapeDir, 'definition.json'), encodeDefinitionFile(shape.stored));
     await writeFile(join(shapeDir, 'log.jsonl'), encodeLogEntries(shape.log));
   });
+  await writeFile(dataDirLayout(dir).metadata, encodeMetadataLog(dataset.shapes.map((s) => ({ shape: s.stored, parsed: s.parsed }))));
   await new FileStorage(dir).writeBackup({ shapes: dataset.shapes.map((s) => s.stored), position: null });
 }
 
 export async function memoryStorageOf(dataset: Dataset): Promise<MemoryStorage> {
   const storage = new MemoryStorage();
-  for (const shape of dataset.shapes) await storage.createShape(shape.stored, shape.log);
+  for (const shape of dataset.shapes) await storage.createShape(shape.stored, shape.log, shape.parsed);
   return storage;
 }

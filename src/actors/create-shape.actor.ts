@@ -2,7 +2,7 @@ import { fromPromise } from 'xstate';
 import { CountedLinkSet } from '../live/counted-link-set.ts';
 import { snapshotEntries } from '../live/shape-entries.ts';
 import { planShapeCreation, type ShapeCreationPlan } from '../registry/plan-shape-creation.ts';
-import type { ShapeRecord } from '../registry/shape-record.ts';
+import { parsedDefinitionOf, type ShapeRecord } from '../registry/shape-record.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
 import { damagedTableError, type KeyedRow, type LinkValueSet, type RowStore } from '../storage/rows/row-store.ts';
 import { columnNames, normalizeShape } from '../shapes/definition.ts';
@@ -74,9 +74,9 @@ export const createShapeActor = fromPromise<CreateShapeOutput, CreateShapeInput>
     );
     snapshots.set(record.stored.handle, entries);
     links.set(record.stored.handle, countedSet(record, entries));
-    await input.storage.createShape(record.stored, entries);
+    await input.storage.createShape(record.stored, entries, parsedDefinitionOf(record.shape));
   }
-  if (plan.nowRequested) await input.storage.updateShape(plan.nowRequested);
+  if (plan.nowRequested) await input.storage.updateShape(plan.nowRequested, parsedDefinitionOf(input.registry.get(plan.handle)!.shape));
   return { plan, materializerLogs, snapshots };
 });
 

@@ -5,5 +5,7 @@ import type { ShapeStorage } from '../storage/storage.ts';
 /** `checkingBackup`: is there a backup file at all? */
 export const checkBackupActor = fromPromise<boolean, { storage: ShapeStorage }>(({ input }) => input.storage.hasBackup());
 
-/** `loadingBackup`: the registry from the backup, reconciled with storage (or why it cannot be used). */
-export const loadBackupActor = fromPromise<BackupLoad, { storage: ShapeStorage }>(({ input }) => loadFromBackup(input.storage));
+/** `loadingBackup`: the registry from the backup, reconciled with storage's metadata (or why it cannot be used). */
+export const loadBackupActor = fromPromise<BackupLoad, { storage: ShapeStorage; readEverything: boolean }>(({ input }) =>
+  loadFromBackup(input.storage, { readEverything: input.readEverything }),
+);

@@ -7,10 +7,15 @@ import { checkBackupActor, loadBackupActor } from '../actors/load-backup.actor.t
 import { loadShapesActor } from '../actors/load-shapes.actor.ts';
 import { writeBackupActor } from '../actors/write-backup.actor.ts';
 import { applyTransactionsActor } from '../actors/apply-transactions.actor.ts';
+import { checkStorageActor } from '../actors/check-storage.actor.ts';
+import type { ShapeFileCheck } from '../restore/check-shape-files.ts';
 import { ownedActorsActor } from '../actors/owned-actors.actor.ts';
 import { silentLogger } from '../logging/runtime-logger.ts';
 import { ShapeRegistry } from '../registry/shape-registry.ts';
-import * as impl from './runtime.actions.ts';
+import * as payload from './event-payloads.ts';
+import * as restore from './restore.actions.ts';
+import * as running from './running.actions.ts';
+import * as check from './storage-check.actions.ts';
 import type { RuntimeContext, RuntimeEmitted, RuntimeEvent, RuntimeOutput, ShapeRuntimeInput } from './runtime.types.ts';
 
 /**
@@ -38,53 +43,60 @@ export const shapeRuntimeMachine = setup({
     writeBackup: writeBackupActor,
     applyTransactions: applyTransactionsActor,
     ownedActors: ownedActorsActor,
+    checkStorage: checkStorageActor,
   },
   guards: {
-    backupExists: ({ event }) => impl.doneOutput<boolean>(event) === true,
-    backupUsable: ({ event }) => impl.doneOutput<{ usable: boolean }>(event).usable,
+    backupExists: ({ event }) => payload.doneOutput<boolean>(event) === true,
+    backupUsable: ({ event }) => payload.doneOutput<{ usable: boolean }>(event).usable,
     isDryRun: ({ context }) => context.dryRun,
-    isRequestRefused: ({ event }) => impl.isRequestRefused(event),
+    isRequestRefused: ({ event }) => payload.isRequestRefused(event),
     nextIsAdd: ({ context }) => context.queue[0]?.type === 'SHAPE.ADD_REQUESTED',
-    nextIsRemovalOfRunningShape: ({ context }) => impl.nextIsRemovalOf(context, true),
-    nextIsRemovalOfUnknownShape: ({ context }) => impl.nextIsRemovalOf(context, false),
-    nextIsTransaction: ({ context }) => impl.isTransactionRequest(context.queue[0]),
+    nextIsRemovalOfRunningShape: ({ context }) => running.nextIsRemovalOf(context, true),
+    nextIsRemovalOfUnknownShape: ({ context }) => running.nextIsRemovalOf(context, false),
+    nextIsTransaction: ({ context }) => running.isTransactionRequest(context.queue[0]),
     nextIsUse: ({ context }) => context.queue[0]?.type === 'SHAPE.USED',
     nextIsCheckpoint: ({ context }) => context.queue[0]?.type === 'CHECKPOINT.REQUESTED',
     nextIsShutdown: ({ context }) => context.queue[0]?.type === 'SHUTDOWN.REQUESTED',
+    storageCheckDue: ({ context }) => check.storageCheckDue(context),
+    nextIsStorageCheckCompleted: ({ context }) => context.queue[0]?.type === 'STORAGE.CHECK_COMPLETED',
   },
   actions: {
     // pure: computed while transitioning
-    enterPhase: assign(({ context }, params: impl.PhaseParam) => impl.enterPhase(context, params.phase)),
-    enqueueRequest: assign(({ context, event }) => impl.enqueueRequest(context, event)),
+    enterPhase: assign(({ context }, params: restore.PhaseParam) => restore.enterPhase(context, params.phase)),
+    enqueueRequest: assign(({ context, event }) => restore.enqueueRequest(context, event)),
     dequeueRequest: assign(({ context }) => ({ queue: context.queue.slice(1) })),
-    noteFallback: assign(({ context, event }) => impl.noteFallback(context, event)),
-    storeLoad: assign(({ event }) => impl.storeLoad(event)),
-    planRestore: enqueueActions(({ context, enqueue }) => impl.planRestore(context, enqueue)),
-    announceRestoreRemoval: enqueueActions(({ context, event, enqueue }) => impl.announceRemoval(context, event, 'restore', enqueue)),
-    storeCommit: assign(({ context, event }) => impl.storeCommit(context, event)),
-    completeRestore: enqueueActions(({ context, enqueue }) => impl.completeRestore(context, enqueue)),
-    announceShapeAdded: emit(({ context, event }) => impl.shapeAdded(context, event)),
-    rejectRequest: enqueueActions(({ context, event, enqueue }) => impl.rejectRequest(context, event, enqueue)),
-    dropStaleRemoval: enqueueActions(({ context, enqueue }) => impl.dropStaleRemoval(context, enqueue)),
-    evictOverLimit: assign(({ context }) => impl.evictOverLimit(context)),
-    finishTransactions: enqueueActions(({ context, event, enqueue }) => impl.finishTransactions(context, event, enqueue)),
-    recordUse: enqueueActions(({ context, enqueue }) => impl.recordUse(context, enqueue)),
-    beginRemoval: enqueueActions(({ context, enqueue }) => impl.beginRemoval(context, enqueue)),
-    announceRunningRemoval: enqueueActions(({ context, event, enqueue }) => impl.announceRemoval(context, event, 'running', enqueue)),
-    announceRemovalDone: emit(({ context }) => impl.removalDone(context)),
+    noteFallback: assign(({ context, event }) => restore.noteFallback(context, event)),
+    storeLoad: assign(({ event }) => restore.storeLoad(event)),
+    planRestore: enqueueActions(({ context, enqueue }) => restore.planRestore(context, enqueue)),
+    announceRestoreRemoval: enqueueActions(({ context, event, enqueue }) => restore.announceRemoval(context, event, 'restore', enqueue)),
+    storeCommit: assign(({ context, event }) => restore.storeCommit(context, event)),
+    completeRestore: enqueueActions(({ context, enqueue }) => restore.completeRestore(context, enqueue)),
+    announceShapeAdded: emit(({ context, event }) => running.shapeAdded(context, event)),
+    rejectRequest: enqueueActions(({ context, event, enqueue }) => running.rejectRequest(context, event, enqueue)),
+    dropStaleRemoval: enqueueActions(({ context, enqueue }) => running.dropStaleRemoval(context, enqueue)),
+    evictOverLimit: assign(({ context }) => running.evictOverLimit(context)),
+    finishTransactions: enqueueActions(({ context, event, enqueue }) => running.finishTransactions(context, event, enqueue)),
+    recordUse: enqueueActions(({ context, enqueue }) => running.recordUse(context, enqueue)),
+    beginRemoval: enqueueActions(({ context, enqueue }) => running.beginRemoval(context, enqueue)),
+    announceRunningRemoval: enqueueActions(({ context, event, enqueue }) => restore.announceRemoval(context, event, 'running', enqueue)),
+    announceRemovalDone: emit(({ context }) => running.removalDone(context)),
     clearRemoval: assign({ removing: [], removingRequestId: null }),
-    announceCheckpoint: emit(({ context, event }) => impl.checkpointWritten(context, event)),
-    noteActorFailure: enqueueActions(({ context, event, enqueue }) => impl.noteActorFailure(context, event, enqueue)),
-    announceStopped: emit(({ context }) => impl.runtimeStopped(context)),
-    rejectQueuedRequests: enqueueActions(({ context, enqueue }) => impl.rejectQueued(context, 'runtime-stopped', enqueue)),
-    noteFailure: assign(({ event }) => ({ failure: impl.errorText(event) })),
+    announceCheckpoint: emit(({ context, event }) => running.checkpointWritten(context, event)),
+    noteActorFailure: enqueueActions(({ context, event, enqueue }) => running.noteActorFailure(context, event, enqueue)),
+    announceStopped: emit(({ context }) => running.runtimeStopped(context)),
+    rejectQueuedRequests: enqueueActions(({ context, enqueue }) => running.rejectQueued(context, 'runtime-stopped', enqueue)),
+    noteFailure: assign(({ event }) => ({ failure: payload.errorText(event) })),
+    startStorageCheck: assign(({ context }) => check.startStorageCheck(context)),
+    recordCheckedChunk: enqueueActions(({ context, event, enqueue }) => check.recordCheckedChunk(context, payload.doneOutput<readonly ShapeFileCheck[]>(event), enqueue)),
+    recordCheckRemoval: assign(({ context }) => check.recordCheckRemoval(context)),
+    completeStorageCheck: enqueueActions(({ context, enqueue }) => check.completeStorageCheck(context, enqueue)),
     // effects: run only in a live actor
-    spawnActors: ({ context }) => impl.spawnActors(context),
-    registerAddedShapes: ({ context, event }) => impl.registerAddedShapes(context, event),
-    stopRemovedShape: ({ context, event }) => impl.stopRemovedShape(context, event),
-    touchUsedShape: ({ context }) => impl.touchUsedShape(context),
-    stopAllActors: ({ context }) => impl.stopAllActors(context),
-    logFailure: ({ context, event }) => context.logger.error({ err: impl.errorText(event) }, 'runtime failed'),
+    spawnActors: ({ context }) => restore.spawnActors(context),
+    registerAddedShapes: ({ context, event }) => running.registerAddedShapes(context, event),
+    stopRemovedShape: ({ context, event }) => running.stopRemovedShape(context, event),
+    touchUsedShape: ({ context }) => running.touchUsedShape(context),
+    stopAllActors: ({ context }) => running.stopAllActors(context),
+    logFailure: ({ context, event }) => context.logger.error({ err: payload.errorText(event) }, 'runtime failed'),
   },
 }).createMachine({
   id: 'shapeRuntime',
@@ -114,6 +126,7 @@ export const shapeRuntimeMachine = setup({
     queue: [],
     removing: [],
     removingRequestId: null,
+    storageCheck: check.NO_STORAGE_CHECK,
     failure: null,
   }),
   // However the runtime ends, the actors it owns end with it.
@@ -147,7 +160,7 @@ export const shapeRuntimeMachine = setup({
       invoke: {
         id: 'loadBackup',
         src: 'loadBackup',
-        input: ({ context }) => ({ storage: context.storage }),
+        input: ({ context }) => ({ storage: context.storage, readEverything: context.dryRun }),
         onDone: [{ guard: 'backupUsable', target: 'validatingDependencies', actions: 'storeLoad' }, { target: 'loadingShapes', actions: 'noteFallback' }],
         onError: 'failed',
       },
@@ -157,7 +170,7 @@ export const shapeRuntimeMachine = setup({
       invoke: {
         id: 'loadShapes',
         src: 'loadShapes',
-        input: ({ context }) => ({ storage: context.storage, fallbackReason: context.fallbackReason }),
+        input: ({ context }) => ({ storage: context.storage, fallbackReason: context.fallbackReason, readEverything: context.dryRun }),
         onDone: { target: 'validatingDependencies', actions: 'storeLoad' },
         onError: 'failed',
       },
@@ -179,8 +192,9 @@ export const shapeRuntimeMachine = setup({
           deleteHandles: removedWithStorage(context.plan!.removals),
           strays: context.load!.strays,
           tornLogs: context.load!.tornLogs,
-          materializerHandles: impl.materializerHandles(context),
-          retireBackup: impl.backupDisposition(context),
+          materializerHandles: restore.materializerHandles(context),
+          retireBackup: restore.backupDisposition(context),
+          metadata: restore.metadataToRewrite(context),
           keyColumns: context.keyColumns,
           acceptTableDamage: context.acceptTableDamage,
         }),
@@ -193,7 +207,7 @@ export const shapeRuntimeMachine = setup({
       always: 'running',
     },
     running: {
-      entry: 'completeRestore',
+      entry: ['completeRestore', 'startStorageCheck'],
       initial: 'idle',
       states: {
         idle: {
@@ -205,13 +219,25 @@ export const shapeRuntimeMachine = setup({
             { guard: 'nextIsUse', target: 'idle', reenter: true, actions: ['touchUsedShape', 'recordUse', 'dequeueRequest'] },
             { guard: 'nextIsCheckpoint', target: 'checkpointing' },
             { guard: 'nextIsShutdown', target: '#shapeRuntime.stopping' },
+            { guard: 'nextIsStorageCheckCompleted', target: 'idle', reenter: true, actions: ['completeStorageCheck', 'dequeueRequest'] },
+            { guard: 'storageCheckDue', target: 'checkingStorage' },
           ],
+        },
+        // The check after restore, one chunk at a time, only while no request waits.
+        checkingStorage: {
+          invoke: {
+            id: 'checkStorage',
+            src: 'checkStorage',
+            input: ({ context }) => ({ storage: context.storage, shapes: check.nextCheckChunk(context) }),
+            onDone: { target: 'idle', actions: 'recordCheckedChunk' },
+            onError: '#shapeRuntime.failed',
+          },
         },
         adding: {
           invoke: {
             id: 'createShape',
             src: 'createShape',
-            input: ({ context }) => impl.createShapeInput(context),
+            input: ({ context }) => running.createShapeInput(context),
             onDone: { target: 'idle', actions: ['registerAddedShapes', 'announceShapeAdded', 'dequeueRequest', 'evictOverLimit'] },
             // A bad definition or a damaged table is refused before anything is written; a storage failure
             // part-way leaves disk and memory apart, so the runtime stops and the next restore reconciles.
@@ -233,7 +259,7 @@ export const shapeRuntimeMachine = setup({
                 id: 'deleteShapes',
                 src: 'deleteShapes',
                 input: ({ context }) => ({ storage: context.storage, handles: context.removing.map((r) => r.handle) }),
-                onDone: { target: '#shapeRuntime.running.idle', actions: ['announceRemovalDone', 'clearRemoval', 'dequeueRequest'] },
+                onDone: { target: '#shapeRuntime.running.idle', actions: ['announceRemovalDone', 'recordCheckRemoval', 'clearRemoval', 'dequeueRequest'] },
                 // The actors are gone already: a storage failure here stops the runtime; restore finishes the job.
                 onError: '#shapeRuntime.failed',
               },
@@ -244,7 +270,7 @@ export const shapeRuntimeMachine = setup({
           invoke: {
             id: 'applyTransactions',
             src: 'applyTransactions',
-            input: ({ context }) => impl.applyTransactionsInput(context),
+            input: ({ context }) => running.applyTransactionsInput(context),
             onDone: { target: 'idle', actions: 'finishTransactions' },
             onError: '#shapeRuntime.failed',
           },
@@ -277,5 +303,5 @@ export const shapeRuntimeMachine = setup({
       entry: ['noteFailure', 'logFailure', 'stopAllActors', 'rejectQueuedRequests'],
     },
   },
-  output: ({ context }) => impl.output(context),
+  output: ({ context }) => restore.output(context),
 });

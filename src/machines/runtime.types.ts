@@ -60,7 +60,9 @@ export type RuntimeRequest =
   /** Internal: a shape's consumer failed for good, or lost a materializer; it goes, with cascade. */
   | { readonly type: 'SHAPE.FAILED'; readonly requestId: string; readonly handle: string; readonly reason: RemovalReason; readonly detail: string }
   /** Internal: expiry chose this shape; it goes, with cascade. */
-  | { readonly type: 'SHAPE.EXPIRED'; readonly requestId: string; readonly handle: string };
+  | { readonly type: 'SHAPE.EXPIRED'; readonly requestId: string; readonly handle: string }
+  /** Internal: the check after restore has read every shape's files and its removals are done: say so. */
+  | { readonly type: 'STORAGE.CHECK_COMPLETED'; readonly requestId: string };
 
 /** Requests that remove a shape (and everything depending on it). */
 export type RemovalRequest = Extract<RuntimeRequest, { readonly handle: string; readonly type: 'SHAPE.REMOVE_REQUESTED' | 'SHAPE.FAILED' | 'SHAPE.EXPIRED' }>;
@@ -105,7 +107,37 @@ export type RuntimeEmitted =
   | { readonly type: 'CHECKPOINT.WRITTEN'; readonly requestId: string; readonly shapes: number }
   | { readonly type: 'REQUEST.FAILED'; readonly requestId: string; readonly error: RequestError }
   | { readonly type: 'ACTOR.FAILED'; readonly actorId: string; readonly message: string }
-  | { readonly type: 'RUNTIME.STOPPED'; readonly requestId: string | null; readonly shapes: number };
+  | { readonly type: 'RUNTIME.STOPPED'; readonly requestId: string | null; readonly shapes: number }
+  /** The check after restore is done: what it found in the files restore takes on trust (removals already carried out). */
+  | { readonly type: 'STORAGE.CHECKED'; readonly report: StorageCheckReport };
+
+/**
+ * The check after restore: every kept shape's own files (definition, log), read in the background
+ * while the runtime serves (restore reads only the metadata log). Damage removes the shape and its
+ * dependents, for the reasons restore gives; a torn log tail is cut back.
+ */
+export interface StorageCheckReport {
+  /** Shapes whose files were read (restore had read the others already). */
+  readonly checked: number;
+  /** Every removal it caused, each damaged shape followed by its dependents. */
+  readonly removed: readonly Removal[];
+  readonly problems: readonly RestoreProblem[];
+  /** The restore's spawn order without the actors of what the check removed (and materializers no shape needs any more). */
+  readonly spawnOrder: readonly string[];
+  readonly durationMs: number;
+}
+
+/** The check after restore, under way: what is left to read, what it found so far. */
+export interface StorageCheckState {
+  /** Handles to read, dependencies first; `next` is the first not read yet. */
+  readonly order: readonly string[];
+  readonly next: number;
+  readonly checked: number;
+  readonly removed: readonly Removal[];
+  readonly problems: readonly RestoreProblem[];
+  readonly startedAt: number;
+  readonly completed: boolean;
+}
 
 export interface PhaseTiming {
   readonly phase: RestorePhase;
@@ -159,6 +191,7 @@ export interface RuntimeContext {
   /** The removal being carried out in `running.removing`, causes first. */
   readonly removing: readonly Removal[];
   readonly removingRequestId: string | null;
+  readonly storageCheck: StorageCheckState;
   readonly failure: string | null;
 }
 
@@ -166,3 +199,10 @@ export type RuntimeOutput =
   | { readonly status: 'stopped'; readonly report: RestoreReport | null }
   | { readonly status: 'planned'; readonly report: RestoreReport }
   | { readonly status: 'failed'; readonly error: string; readonly report: RestoreReport | null };
+
+/** What `enqueueActions` hands the actions' implementations, narrowed to what they use. */
+export interface Enqueue {
+  assign(update: Partial<RuntimeContext>): void;
+  raise(event: RuntimeEvent): void;
+  emit(event: RuntimeEmitted): void;
+}

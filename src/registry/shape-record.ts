@@ -2,7 +2,8 @@ import { definitionKey, normalizeShape, type NormalizedShape } from '../shapes/d
 import { ShapeDefinitionError } from '../shapes/errors.ts';
 import { handleCreatedAtMicros } from '../shapes/handle.ts';
 import type { PlanNode } from '../graph/restore-plan.ts';
-import type { StoredShape } from '../storage/storage.ts';
+import { WHERE_AST_VERSION } from '../shapes/where/ast.ts';
+import type { ParsedDefinition, ShapeMetadata, StoredShape } from '../storage/storage.ts';
 
 /** A stored shape, understood: its definition validated and normalized, its subqueries known. */
 export interface ShapeRecord {
@@ -24,6 +25,27 @@ export function interpretStoredShape(stored: StoredShape): InterpretResult {
     if (error instanceof ShapeDefinitionError) return { ok: false, reason: `invalid definition: ${error.message}` };
     throw error;
   }
+}
+
+/**
+ * A record from the metadata log, without parsing SQL: its parsed where clause is taken as
+ * stored. Null when it has none or one of another parser version (then interpretStoredShape).
+ */
+export function recordFromMetadata(metadata: ShapeMetadata): ShapeRecord | null {
+  const parsed = metadata.parsed;
+  if (parsed?.version !== WHERE_AST_VERSION) return null;
+  const { definition } = metadata.shape;
+  const shape = parsed.where ? { definition, key: definitionKey(definition), where: parsed.where, dependencies: parsed.dependencies } : { definition, key: definitionKey(definition), dependencies: parsed.dependencies };
+  return { stored: metadata.shape, shape };
+}
+
+/** What the metadata log keeps of a record. */
+export function metadataOf(record: ShapeRecord): ShapeMetadata {
+  return { shape: record.stored, parsed: parsedDefinitionOf(record.shape) };
+}
+
+export function parsedDefinitionOf(shape: NormalizedShape): ParsedDefinition {
+  return shape.where ? { version: WHERE_AST_VERSION, where: shape.where, dependencies: shape.dependencies } : { version: WHERE_AST_VERSION, dependencies: shape.dependencies };
 }
 
 /** What the restore planner needs to know of a record. */

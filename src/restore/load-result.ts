@@ -1,6 +1,7 @@
 import type { Removal } from '../graph/removal.ts';
 import type { ShapeRecord } from '../registry/shape-record.ts';
 import type { StrayEntry } from '../storage/storage.ts';
+import type { ShapeFileCheck } from './check-shape-files.ts';
 
 export type LoadMode = 'backup' | 'storage';
 
@@ -30,4 +31,13 @@ export interface LoadResult {
   readonly position: string | null;
   /** Table of every shape whose definition is known (read from storage, else named by the backup), for reports. */
   readonly tables: Readonly<Record<string, string>>;
+  /** Shapes whose own files (definition, log) restore read and checked: the check after restore skips them. */
+  readonly checked: readonly string[];
+  /** The metadata log is to be rewritten when the restore commits (it lacked shapes, named deleted ones, was damaged). */
+  readonly rewriteMetadata: boolean;
+  /**
+   * Only when everything was read (the dry run, doctor): damage in the files a restore takes on
+   * trust, which the check after restore will find; the dry run carries it out on its plan.
+   */
+  readonly laterFindings: readonly ShapeFileCheck[];
 }

@@ -1,8 +1,8 @@
 import { createActor, waitFor, type Actor, type InspectionEvent, type Observer } from 'xstate';
-import { REDO_PREFIX } from '../machines/runtime.actions.ts';
+import { REDO_PREFIX } from '../machines/restore.actions.ts';
 import type { Removal } from '../graph/removal.ts';
 import { shapeRuntimeMachine } from '../machines/restore.machine.ts';
-import type { BatchOutcome, RequestError, RestoreReport, RuntimeEmitted, RuntimeOutput, RuntimeRequest, ShapeRuntimeInput } from '../machines/runtime.types.ts';
+import type { BatchOutcome, RequestError, RestoreReport, RuntimeEmitted, RuntimeOutput, RuntimeRequest, ShapeRuntimeInput, StorageCheckReport } from '../machines/runtime.types.ts';
 import type { ShapeDefinition } from '../shapes/definition.ts';
 import type { Transaction } from '../shapes/transaction.ts';
 import { openFileStorage } from '../storage/file-store.ts';
@@ -88,6 +88,11 @@ export interface ShapeRuntime {
   readonly shapes: RuntimeShapesView;
   /** The row store the runtime resolves changes with (null until the restore committed). */
   rowStore(): TableStore | null;
+  /**
+   * Resolves once the check after restore (every kept shape's own files, read in the background
+   * while the runtime serves) is done and its removals carried out; rejects if the runtime ends first.
+   */
+  storageChecked(): Promise<StorageCheckReport>;
 }
 
 type Pending = { resolve: (event: RuntimeEmitted) => void; reject: (error: Error) => void };
@@ -117,6 +122,11 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
   const pending = new Map<string, Pending>();
   let nextRequest = 0;
 
+  const storageChecked = new Promise<StorageCheckReport>((resolve, reject) => {
+    actor.on('STORAGE.CHECKED', (event) => resolve(event.report));
+    done.then(() => reject(new ShapeRuntimeError('runtime-stopped', 'the runtime ended before its storage check was done')), reject);
+  });
+  storageChecked.catch(() => undefined);
   const report = await new Promise<RestoreReport>((resolve, reject) => {
     actor.on('RESTORE.COMPLETED', (event) => resolve(event.report));
     done.then((output) => reject(new Error(output.status === 'failed' ? `restore failed: ${output.error}` : `runtime ended before running (${output.status})`)), reject);
@@ -222,6 +232,7 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
     },
     shapes: view.shapes,
     rowStore: view.rowStore,
+    storageChecked: () => storageChecked,
   };
 }
 

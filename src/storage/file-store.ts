@@ -2,15 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isHandle } from '../shapes/handle.ts';
-import { decodeBackup, encodeBackup } from './backup-codec.ts';
+import { BackupFile } from './backup-file.ts';
+import { decodeDefinitionFile, encodeDefinitionFile } from './definition-file.ts';
 import { nodeDurableFs, type DurableFs } from './fs-durable.ts';
 import { bytesThroughXid, decodeLog, encodeLogEntries } from './log-codec.ts';
-import { encodeJournalRecord, readJournal } from './journal-codec.ts';
+import { JournalFile } from './journal-file.ts';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 import { DirectoryTableFiles } from './rows/directory-table-files.ts';
 import { LogFileReader } from './log-file-reader.ts';
 import { fileLogEnd, readFileLogPage, type SnapshotHint } from './log-pages.ts';
 import type { LogOffset } from '../shapes/log-offset.ts';
+import { errnoText, exists, isErrno } from './fs-errors.ts';
+import { encodeMetadataDelete, encodeMetadataPut } from './metadata-codec.ts';
+import { MetadataFile } from './metadata-file.ts';
+import { tempOf, writeLeftovers } from './write-leftovers.ts';
 import {
   StorageError,
   type BackupContents,
@@ -20,21 +25,22 @@ import {
   type LogPage,
   type LogPageRequest,
   type LogReadResult,
+  type MetadataReadResult,
+  type ParsedDefinition,
   type PreparedBatch,
   type ShapeListing,
+  type ShapeMetadata,
   type ShapeStorage,
   type StoredShape,
   type StrayEntry,
 } from './storage.ts';
-import { definitionFileSchema, describeZodError } from './stored-shape.schema.ts';
 
 export const DEFINITION_FILE = 'definition.json';
 export const LOG_FILE = 'log.jsonl';
 export const BACKUP_FILE = 'registry.jsonl';
 export const RETIRED_BACKUP_FILE = 'registry.retired.jsonl';
 export const JOURNAL_FILE = 'journal.jsonl';
-/** Past this size a committed journal is emptied. */
-const JOURNAL_RESET_BYTES = 16 * 1024 * 1024;
+export const METADATA_FILE = 'metadata.jsonl';
 const TEMP_PREFIX = '.tmp-';
 /** Shapes whose snapshot is being read page by page, remembered at once. */
 const SNAPSHOT_HINTS = 4096;
@@ -51,6 +57,7 @@ export function dataDirLayout(dataDir: string) {
     retiredBackup: join(backup, RETIRED_BACKUP_FILE),
     journal: join(dataDir, JOURNAL_FILE),
     tables: join(dataDir, 'tables'),
+    metadata: join(dataDir, METADATA_FILE),
     shapeDir: (handle: string) => join(shapes, handle),
     definition: (handle: string) => join(shapes, handle, DEFINITION_FILE),
     log: (handle: string) => join(shapes, handle, LOG_FILE),
@@ -86,13 +93,19 @@ export async function openFileStorage(dataDir: string, options: OpenFileStorageO
   return new FileStorage(dataDir, lock, options.fs);
 }
 
-/** The default store: one directory per shape, files written so that a crash leaves whole states only. */
+/**
+ * The default store: one directory per shape, files written so that a crash leaves whole states
+ * only, and the metadata log that indexes them.
+ */
 export class FileStorage implements ShapeStorage {
   readonly description: string;
   readonly tables: DirectoryTableFiles;
   readonly layout: ReturnType<typeof dataDirLayout>;
   /** Where each shape's next snapshot page starts, for shapes being read (bounded: oldest dropped first). */
   readonly #snapshotHints = new Map<string, SnapshotHint>();
+  readonly #metadata: MetadataFile;
+  readonly #journal: JournalFile;
+  readonly #backup: BackupFile;
 
   constructor(
     readonly dataDir: string,
@@ -102,6 +115,9 @@ export class FileStorage implements ShapeStorage {
     this.description = `file store at ${dataDir}`;
     this.layout = dataDirLayout(dataDir);
     this.tables = new DirectoryTableFiles(this.layout.tables, fs);
+    this.#metadata = new MetadataFile(this.layout.metadata, fs);
+    this.#journal = new JournalFile(this.layout.journal, fs);
+    this.#backup = new BackupFile(this.layout.backupDir, this.layout.backup, this.layout.retiredBackup, fs);
   }
 
   async listShapes(): Promise<ShapeListing> {
@@ -138,21 +154,10 @@ export class FileStorage implements ShapeStorage {
       }
       throw new StorageError('corrupt', file, `definition file unreadable: ${errnoText(error)}`, handle);
     }
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      throw new StorageError('corrupt', file, text.length === 0 ? 'definition file is empty' : 'definition file is not JSON', handle);
-    }
-    const parsed = definitionFileSchema.safeParse(value);
-    if (!parsed.success) throw new StorageError('corrupt', file, `definition file invalid: ${describeZodError(parsed.error)}`, handle);
-    if (parsed.data.shape.handle !== handle) {
-      throw new StorageError('corrupt', file, `definition file names handle ${parsed.data.shape.handle}`, handle);
-    }
-    return parsed.data.shape;
+    return decodeDefinitionFile(text, handle, file);
   }
 
-  async createShape(shape: StoredShape, initialLog: readonly LogEntry[] = []): Promise<void> {
+  async createShape(shape: StoredShape, initialLog: readonly LogEntry[] = [], parsed?: ParsedDefinition): Promise<void> {
     const target = this.layout.shapeDir(this.checked(shape.handle));
     if (await exists(target)) throw new StorageError('exists', target, 'a shape with this handle is already stored', shape.handle);
     await this.fs.mkdir(this.layout.shapes);
@@ -164,12 +169,15 @@ export class FileStorage implements ShapeStorage {
     await this.fs.createFile(join(temp, LOG_FILE), encodeLogEntries(initialLog, { snapshot: true }));
     await this.fs.syncDirectory(temp);
     await this.fs.rename(temp, target);
+    // Only now: a crash before this append leaves a shape the log does not name, which restore reads from its files.
+    await this.#metadata.append(encodeMetadataPut(metadataOf(shape, parsed)));
   }
 
-  async updateShape(shape: StoredShape): Promise<void> {
+  async updateShape(shape: StoredShape, parsed?: ParsedDefinition): Promise<void> {
     const file = this.layout.definition(this.checked(shape.handle));
     if (!(await exists(this.layout.shapeDir(shape.handle)))) throw new StorageError('not-found', file, 'shape has no storage', shape.handle);
     await this.fs.replaceFile(file, encodeDefinitionFile(shape));
+    await this.#metadata.append(encodeMetadataPut(metadataOf(shape, parsed)));
   }
 
   async deleteShape(handle: string): Promise<void> {
@@ -183,7 +191,20 @@ export class FileStorage implements ShapeStorage {
       if (isErrno(error, 'ENOENT')) return;
       throw new StorageError('io', dir, `cannot delete shape: ${errnoText(error)}`, handle);
     }
+    await this.#metadata.append(encodeMetadataDelete(handle));
     await this.fs.remove(trash);
+  }
+
+  readMetadata(): Promise<MetadataReadResult> {
+    return this.#metadata.read();
+  }
+
+  async writeMetadata(shapes: readonly ShapeMetadata[]): Promise<void> {
+    await this.#metadata.write(shapes);
+  }
+
+  metadataRecords(): number {
+    return this.#metadata.records;
   }
 
   async appendLog(handle: string, entries: readonly LogEntry[]): Promise<void> {
@@ -246,36 +267,20 @@ export class FileStorage implements ShapeStorage {
     }
   }
 
-  async hasBackup(): Promise<boolean> {
-    return exists(this.layout.backup);
+  hasBackup(): Promise<boolean> {
+    return this.#backup.exists();
   }
 
-  async readBackup(): Promise<BackupReadResult> {
-    const file = this.layout.backup;
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      if (isErrno(error, 'ENOENT')) return { status: 'missing' };
-      return { status: 'unusable', file, reason: `unreadable: ${errnoText(error)}` };
-    }
-    const decoded = decodeBackup(text);
-    return decoded.ok ? { status: 'ok', file, ...decoded.contents } : { status: 'unusable', file, reason: decoded.reason };
+  readBackup(): Promise<BackupReadResult> {
+    return this.#backup.read();
   }
 
-  async writeBackup(contents: Omit<BackupContents, 'createdAt'>): Promise<void> {
-    await this.fs.mkdir(this.layout.backupDir);
-    await this.fs.replaceFile(this.layout.backup, encodeBackup({ ...contents, createdAt: new Date().toISOString() }));
+  writeBackup(contents: Omit<BackupContents, 'createdAt'>): Promise<void> {
+    return this.#backup.write(contents);
   }
 
-  async retireBackup(how: 'used' | 'unusable'): Promise<void> {
-    const target = how === 'used' ? this.layout.retiredBackup : join(this.layout.backupDir, `registry.unusable-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(2).toString('hex')}.jsonl`);
-    try {
-      await this.fs.rename(this.layout.backup, target);
-    } catch (error) {
-      // ENOTDIR: `backup` is not a directory, so there is no backup (hasBackup says the same).
-      if (!isErrno(error, 'ENOENT') && !isErrno(error, 'ENOTDIR')) throw new StorageError('io', this.layout.backup, `cannot retire backup: ${errnoText(error)}`);
-    }
+  retireBackup(how: 'used' | 'unusable'): Promise<void> {
+    return this.#backup.retire(how);
   }
 
   async removeStray(entry: StrayEntry): Promise<void> {
@@ -283,35 +288,20 @@ export class FileStorage implements ShapeStorage {
     await this.fs.remove(entry.path);
   }
 
-  async prepareBatch(batch: PreparedBatch): Promise<void> {
-    await this.fs.append(this.layout.journal, encodeJournalRecord({ kind: 'prepare', ...batch, transactions: [...batch.transactions], handles: [...batch.handles] }));
+  prepareBatch(batch: PreparedBatch): Promise<void> {
+    return this.#journal.prepare(batch);
   }
 
-  async commitBatch(position: number): Promise<void> {
-    await this.fs.append(this.layout.journal, encodeJournalRecord({ kind: 'commit', position }));
-    if ((await stat(this.layout.journal)).size > JOURNAL_RESET_BYTES) await this.resetJournal();
+  commitBatch(position: number): Promise<void> {
+    return this.#journal.commit(position);
   }
 
-  async readInDoubtBatch(options: JournalReadOptions = {}): Promise<PreparedBatch | null> {
-    const file = this.layout.journal;
-    let buffer: Buffer;
-    try {
-      buffer = await readFile(file);
-    } catch (error) {
-      if (isErrno(error, 'ENOENT')) return null;
-      throw new StorageError('io', file, `journal unreadable: ${errnoText(error)}`);
-    }
-    const read = readJournal(buffer);
-    const repair = options.repair === true && read.validBytes < buffer.length;
-    if (repair) await this.fs.truncate(file, read.validBytes);
-    for (const d of read.damage) {
-      options.onDamage?.({ file, line: d.line, reason: d.kind === 'torn-tail' ? `line ${d.line}: ${d.reason} (interrupted append)` : `line ${d.line}: ${d.reason}`, torn: d.kind === 'torn-tail', repaired: repair && d.kind === 'torn-tail' });
-    }
-    return read.batch;
+  readInDoubtBatch(options: JournalReadOptions = {}): Promise<PreparedBatch | null> {
+    return this.#journal.readInDoubt(options);
   }
 
-  async resetJournal(): Promise<void> {
-    await this.fs.replaceFile(this.layout.journal, '');
+  resetJournal(): Promise<void> {
+    return this.#journal.reset();
   }
 
   async rollbackLog(handle: string, position: number): Promise<void> {
@@ -337,26 +327,13 @@ export class FileStorage implements ShapeStorage {
    * a crash left behind mid-write: `<file>.<number>` (write-file-atomic's naming). Never loaded;
    * restore removes them.
    */
-  async #atomicWriteLeftovers(): Promise<StrayEntry[]> {
-    // write-file-atomic names its temp file `<file>.<number>`.
-    const temp = (file: string): RegExp => new RegExp(`^${file}\\.\\d+$`);
-    const places: [dir: string, pattern: RegExp][] = [
-      [this.dataDir, temp('journal\\.jsonl')],
-      [this.layout.backupDir, temp('registry\\.jsonl')],
-      [this.layout.tables, temp('[^/]+\\.jsonl?')],
-    ];
-    const found: StrayEntry[] = [];
-    for (const [dir, pattern] of places) {
-      let names: string[];
-      try {
-        names = await readdir(dir);
-      } catch (error) {
-        if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) continue;
-        throw error;
-      }
-      for (const name of names) if (pattern.test(name)) found.push({ name, kind: 'temp', path: join(dir, name) });
-    }
-    return found;
+  #atomicWriteLeftovers(): Promise<StrayEntry[]> {
+    return writeLeftovers([
+      [this.dataDir, tempOf('journal\\.jsonl')],
+      [this.dataDir, tempOf('metadata\\.jsonl')],
+      [this.layout.backupDir, tempOf('registry\\.jsonl')],
+      [this.layout.tables, tempOf('[^/]+\\.jsonl?')],
+    ]);
   }
 
   /** Handles become directory names: never let one escape the shapes directory. */
@@ -366,37 +343,8 @@ export class FileStorage implements ShapeStorage {
   }
 }
 
-export function encodeDefinitionFile(shape: StoredShape): string {
-  const record = {
-    format: 'shape-actors/definition@1',
-    shape: {
-      handle: shape.handle,
-      definition: shape.definition,
-      dependencyHandles: shape.dependencyHandles,
-      requested: shape.requested,
-    },
-  };
-  return `${JSON.stringify(record, null, 2)}\n`;
+function metadataOf(shape: StoredShape, parsed: ParsedDefinition | undefined): ShapeMetadata {
+  return parsed ? { shape, parsed } : { shape };
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return false;
-    throw error;
-  }
-}
-
-export function isErrno(error: unknown, code: string): boolean {
-  return typeof error === 'object' && error !== null && (error as NodeJS.ErrnoException).code === code;
-}
-
-export function errnoText(error: unknown): string {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const e = error as NodeJS.ErrnoException;
-    return e.code ? `${e.code}: ${e.message}` : e.message;
-  }
-  return String(error);
-}
+export { encodeDefinitionFile, errnoText, isErrno };

@@ -11,8 +11,11 @@ import {
   type LogPageRequest,
   type LogReadResult,
   type PositionedEntry,
+  type MetadataReadResult,
+  type ParsedDefinition,
   type PreparedBatch,
   type ShapeListing,
+  type ShapeMetadata,
   type ShapeStorage,
   type StoredShape,
   type StrayEntry,
@@ -28,6 +31,8 @@ export class MemoryStorage implements ShapeStorage {
   readonly tables = new MemoryTableFiles();
   /** Per shape: its definition (as JSON), its log, and how many of its first entries are the snapshot. */
   readonly #shapes = new Map<string, { shape: string; log: LogEntry[]; snapshot: number }>();
+  /** The metadata log, as the JSON of each shape's latest record (null: never written). */
+  #metadata: Map<string, string> | null = null;
   #backup: string | undefined;
   #inDoubt: PreparedBatch | null = null;
 
@@ -39,18 +44,38 @@ export class MemoryStorage implements ShapeStorage {
     return JSON.parse(this.#entry(handle, 'definition').shape) as StoredShape;
   }
 
-  async createShape(shape: StoredShape, initialLog: readonly LogEntry[] = []): Promise<void> {
+  async createShape(shape: StoredShape, initialLog: readonly LogEntry[] = [], parsed?: ParsedDefinition): Promise<void> {
     if (!isHandle(shape.handle)) throw new StorageError('not-found', 'memory', `not a shape handle: ${JSON.stringify(shape.handle)}`);
     if (this.#shapes.has(shape.handle)) throw new StorageError('exists', `memory:${shape.handle}`, 'a shape with this handle is already stored', shape.handle);
     this.#shapes.set(shape.handle, { shape: JSON.stringify(shape), log: structuredClone([...initialLog]), snapshot: initialLog.length });
+    this.#putMetadata(shape, parsed);
   }
 
-  async updateShape(shape: StoredShape): Promise<void> {
+  async updateShape(shape: StoredShape, parsed?: ParsedDefinition): Promise<void> {
     this.#entry(shape.handle, 'definition').shape = JSON.stringify(shape);
+    this.#putMetadata(shape, parsed);
   }
 
   async deleteShape(handle: string): Promise<void> {
-    this.#shapes.delete(handle);
+    if (this.#shapes.delete(handle)) this.#metadata?.delete(handle);
+  }
+
+  async readMetadata(): Promise<MetadataReadResult> {
+    if (this.#metadata === null) return { status: 'missing' };
+    const shapes = new Map([...this.#metadata].map(([handle, json]) => [handle, JSON.parse(json) as ShapeMetadata] as const));
+    return { status: 'ok', file: 'memory:metadata', shapes, records: shapes.size };
+  }
+
+  async writeMetadata(shapes: readonly ShapeMetadata[]): Promise<void> {
+    this.#metadata = new Map(shapes.map((m) => [m.shape.handle, JSON.stringify(m)] as const));
+  }
+
+  metadataRecords(): number {
+    return this.#metadata?.size ?? 0;
+  }
+
+  #putMetadata(shape: StoredShape, parsed: ParsedDefinition | undefined): void {
+    (this.#metadata ??= new Map()).set(shape.handle, JSON.stringify(parsed ? { shape, parsed } : { shape }));
   }
 
   async appendLog(handle: string, entries: readonly LogEntry[]): Promise<void> {

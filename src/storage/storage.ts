@@ -1,6 +1,7 @@
 import type { ShapeDefinition } from '../shapes/definition.ts';
 import type { TableFiles } from './rows/table-files.ts';
 import type { LogOffset } from '../shapes/log-offset.ts';
+import type { WhereExpr } from '../shapes/where/ast.ts';
 
 /** A shape as storage keeps it: its definition and the handles its subqueries resolved to. */
 export interface StoredShape {
@@ -11,6 +12,38 @@ export interface StoredShape {
   /** Created directly by a caller (not only as another shape's dependency). */
   readonly requested: boolean;
 }
+
+/**
+ * A definition as the parser understood it, kept beside it so that restore parses no SQL:
+ * the where clause's expression and the definitions of its subqueries (in order).
+ */
+export interface ParsedDefinition {
+  /** WHERE_AST_VERSION of the parser that wrote it: a record of another version is parsed again from its SQL. */
+  readonly version: number;
+  readonly where?: WhereExpr;
+  readonly dependencies: readonly ShapeDefinition[];
+}
+
+/** A stored shape as the metadata log keeps it: one record per shape, read in one go at restore. */
+export interface ShapeMetadata {
+  readonly shape: StoredShape;
+  /** Absent when the writer had not parsed the definition (then restore parses it). */
+  readonly parsed?: ParsedDefinition;
+}
+
+export type MetadataReadResult =
+  | { readonly status: 'missing' }
+  | { readonly status: 'unusable'; readonly file: string; readonly reason: string }
+  | {
+      readonly status: 'ok';
+      readonly file: string;
+      /** handle -> its latest record (deleted shapes are absent). */
+      readonly shapes: ReadonlyMap<string, ShapeMetadata>;
+      /** Records in the log (puts and deletes): more than `shapes.size` means there is garbage to compact. */
+      readonly records: number;
+      /** A bad line: the records from there on are not read (restore reads those shapes' definition files and rewrites the log). */
+      readonly damage?: { readonly line: number; readonly reason: string; readonly torn: boolean };
+    };
 
 /** One change as a shape's log keeps it; replaying the log in order gives the shape's rows. */
 export interface LogEntry {
@@ -137,12 +170,25 @@ export interface ShapeStorage {
   listShapes(): Promise<ShapeListing>;
   /** Throws StorageError: `not-found` when the shape has no storage, `corrupt` when its definition cannot be read. */
   readShape(handle: string): Promise<StoredShape>;
-  /** Creates the shape's storage (definition and initial log), all or nothing. `exists` if the handle is taken. */
-  createShape(shape: StoredShape, initialLog?: readonly LogEntry[]): Promise<void>;
-  /** Rewrites an existing shape's definition record (all or nothing). */
-  updateShape(shape: StoredShape): Promise<void>;
-  /** Deletes the shape's storage, all or nothing. Deleting a missing shape is not an error. */
+  /**
+   * Creates the shape's storage (definition and initial log), all or nothing, then records it in the
+   * metadata log (with `parsed`, when the caller has it). `exists` if the handle is taken.
+   */
+  createShape(shape: StoredShape, initialLog?: readonly LogEntry[], parsed?: ParsedDefinition): Promise<void>;
+  /** Rewrites an existing shape's definition record (all or nothing), then its metadata record. */
+  updateShape(shape: StoredShape, parsed?: ParsedDefinition): Promise<void>;
+  /** Deletes the shape's storage, all or nothing, then records the delete in the metadata log. Deleting a missing shape is not an error. */
   deleteShape(handle: string): Promise<void>;
+  /**
+   * The metadata log: every stored shape's record, from one file. It is an index of the shape
+   * directories (each shape's own definition file is the truth): restore reads it instead of
+   * every definition, and rebuilds what it lacks from those files.
+   */
+  readMetadata(): Promise<MetadataReadResult>;
+  /** Replaces the metadata log with exactly these records, atomically (compaction, repair, migration). */
+  writeMetadata(shapes: readonly ShapeMetadata[]): Promise<void>;
+  /** Records in the metadata log now (puts and deletes): compaction is due when it is well past the shapes stored. */
+  metadataRecords(): number;
   /** Appends entries durably: when the promise resolves they survive a crash. */
   appendLog(handle: string, entries: readonly LogEntry[]): Promise<void>;
   /** Reads the whole log. A torn last line is reported and, with `repair`, cut off on disk. */

@@ -43,6 +43,24 @@ export function storageConformance(name: string, open: () => Promise<ShapeStorag
       await s.deleteShape('111-1'); // deleting twice is fine
     });
 
+    it('keeps a metadata record per stored shape: created, updated (with its parsed where clause), deleted; rewritten whole', async () => {
+      const s = await open();
+      const parsed = { version: 1, where: { kind: 'const' as const, value: true }, dependencies: [] };
+      await s.createShape(shape('111-1'), [], parsed);
+      await s.createShape(shape('222-2'));
+      await s.updateShape(shape('222-2', { requested: false }), parsed);
+      await s.deleteShape('111-1');
+      const read = await s.readMetadata();
+      expect(read.status).toBe('ok');
+      if (read.status !== 'ok') return;
+      expect([...read.shapes.values()]).toEqual([{ shape: shape('222-2', { requested: false }), parsed }]);
+      expect(s.metadataRecords()).toBeGreaterThanOrEqual(1);
+      await s.writeMetadata([{ shape: shape('333-3') }]);
+      const again = await s.readMetadata();
+      expect(again.status === 'ok' && [...again.shapes.keys()]).toEqual(['333-3']);
+      expect(s.metadataRecords()).toBe(1);
+    });
+
     it('refuses to create a handle twice and keeps the first', async () => {
       const s = await open();
       await s.createShape(shape('111-1'));

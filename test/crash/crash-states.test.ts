@@ -9,6 +9,8 @@
  * - restore never throws; leftover temp / trash dirs are cleaned and named in
  *   the report, never loaded; no dependency handle dangles; spawn order holds;
  *   backup and scan agree;
+ * - (f) the first restore of a data dir written before the metadata log
+ *   existed (it writes the log): cut anywhere, the next restore migrates again;
  * - the operation is wholly absent or wholly present: the shapes, their
  *   dependency handles, every log and the position equal those before it or
  *   after it (a batch: redone exactly once). A persist may also leave the
@@ -331,5 +333,24 @@ describe('crash at every prefix of recorded file operations', () => {
     expect(repaired.position).toBe(4);
     const outcomes = await restoreEveryState({ root: batch.root, live, start: crashed, ops: rec.ops, before: repaired, after: repaired, created: [] });
     for (const o of outcomes) expect(same(o.summary, repaired), `${o.label}: differs from an uninterrupted restore (${describeSummary(repaired)})`).toBe(true);
+  }, 120_000);
+
+  it('(f) migrating a data dir without a metadata log (an older version): a crash anywhere in its first restore leaves one the next restore migrates the same', async () => {
+    const root = await tempDir();
+    const old = join(root, 'old');
+    await setupDir(old);
+    await rm(join(old, 'metadata.jsonl'));
+    const rec = recordingFs();
+    const live = join(root, 'migrate-live');
+    await cp(old, live, { recursive: true });
+    const storage = new FileStorage(live, null, rec.fs);
+    const runtime = await createShapeRuntime({ storage });
+    expect(runtime.report.problems.some((p) => /no metadata log/.test(p.reason))).toBe(true);
+    await runtime.checkpoint();
+    const migrated = await summarize(runtime, storage);
+    runtime.actor.stop();
+    expect(rec.ops.some((o) => o.kind === 'replaceFile' && o.path.endsWith('metadata.jsonl'))).toBe(true);
+    const outcomes = await restoreEveryState({ root, live, start: old, ops: rec.ops, before: migrated, after: migrated, created: [] });
+    for (const o of outcomes) expect(same(o.summary, migrated), `${o.label}: differs from an uninterrupted migration (${describeSummary(migrated)})`).toBe(true);
   }, 120_000);
 });

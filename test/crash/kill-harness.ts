@@ -108,7 +108,7 @@ export interface DirRun {
   lives: number;
 }
 
-const FAULT_POINTS: readonly FaultPoint[] = ['backup', 'cascade-delete', 'log-append', 'definition', 'journal-append', 'table-append', 'table-compact'];
+const FAULT_POINTS: readonly FaultPoint[] = ['backup', 'cascade-delete', 'log-append', 'definition', 'journal-append', 'table-append', 'table-compact', 'metadata-append'];
 
 /** A life's plan from its seed: mostly random-moment kills, some at fault points (named ones, or the n-th file operation). */
 export function planLife(seed: number): LifePlan {

@@ -23,7 +23,7 @@ const SOAK = process.env.CRASH_KILLS !== undefined;
 const BUDGET_MS = process.env.CRASH_BUDGET_MS ? Number(process.env.CRASH_BUDGET_MS) : 130_000;
 
 describe('kill -9 at any point', () => {
-  it(`every fault point (mid-backup write, between a removal's deletes, mid-log append, mid-definition write, mid-journal and mid-table append, mid-compaction of a table log), at its 1st occurrence (1st-3rd in the soak)`, async () => {
+  it(`every fault point (mid-backup write, between a removal's deletes, mid-log append, mid-definition write, mid-journal, mid-table and mid-metadata append, mid-compaction of a table log), at its 1st occurrence (1st-3rd in the soak)`, async () => {
     const nths = SOAK ? [1, 2, 3] : [1];
     const fired = await runFaultMatrix(SEED, nths, (line) => SOAK && console.log(line));
     console.log(`fault matrix seed ${SEED}: ${JSON.stringify(Object.fromEntries(fired))}`);

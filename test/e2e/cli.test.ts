@@ -327,8 +327,9 @@ describe.concurrent('shape-actors CLI', { timeout: 180_000 }, () => {
       expectSuccess(run);
       expect(run.stdout).toContain('Restore plan (dry run) from storage scan, policy validate: 1 shape loaded, 3 removed.');
       expect(run.stdout).toMatch(/Backup not used: backup .*registry\.jsonl unusable: backup version 7, this runtime reads version 1\./);
-      expect(run.stdout).toMatch(new RegExp(`${h.orgs} +\\? +corrupt-definition +- +${join(dir, 'shapes', h.orgs)}`)); // its table is unreadable
-      expect(run.stdout).toMatch(new RegExp(`${h.users} +public\\.users +dependency-removed +<- ${h.memberships} \\(public\\.memberships\\) <- ${h.orgs}: corrupt-definition`));
+      // Its definition file is unreadable, but the metadata log names its table.
+      expect(run.stdout).toMatch(new RegExp(`${h.orgs} +public\\.orgs +corrupt-definition +- +${join(dir, 'shapes', h.orgs)}`));
+      expect(run.stdout).toMatch(new RegExp(`${h.users} +public\\.users +dependency-removed +<- ${h.memberships} \\(public\\.memberships\\) <- ${h.orgs} \\(public\\.orgs\\): corrupt-definition`));
       expect(run.stdout).toContain(`${join(dir, 'shapes', h.orgs, 'definition.json')}  definition file is not JSON  removed`);
     });
   });

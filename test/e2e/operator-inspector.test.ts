@@ -99,7 +99,8 @@ describe('--inspect: the Stately inspector over a WebSocket on localhost', () =>
     const root = run.messages.find((m) => m.type === '@xstate.actor' && m.name === 'shapeRuntime')!.sessionId;
     const states = run.messages.filter((m) => m.type === '@xstate.snapshot' && m.sessionId === root).map((m) => JSON.stringify(m.snapshot?.value));
     const seen = states.filter((v, i) => v !== states[i - 1]);
-    expect(seen).toEqual(['"checkingBackup"', '"loadingBackup"', '"committingRestore"', '{"running":"idle"}', '"stopping"', '"stopped"']);
+    // (`restore` waits for the check after restore: running.checkingStorage, then idle.)
+    expect(seen).toEqual(['"checkingBackup"', '"loadingBackup"', '"committingRestore"', '{"running":"checkingStorage"}', '{"running":"idle"}', '"stopping"', '"stopped"']);
     // Events too: the shutdown request the CLI sent.
     expect(run.messages.some((m) => m.type === '@xstate.event' && (m as { event?: { type?: string } }).event?.type === 'SHUTDOWN.REQUESTED')).toBe(true);
 

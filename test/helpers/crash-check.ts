@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { createInspectionRecorder } from '../../src/inspection/inspection-recorder.ts';
 import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime/index.ts';
 import { normalizeShape, type NormalizedShape } from '../../src/shapes/definition.ts';
+import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
 import type { Row } from '../../src/shapes/where/evaluate.ts';
 import type { LogEntry } from '../../src/storage/storage.ts';
 import type { RestoreReport } from '../../src/machines/runtime.types.ts';
@@ -168,6 +169,7 @@ export interface CheckResult {
  * CrashViolation listing every problem.
  */
 export async function checkAfterCrash(dir: string, model: CrashModel, life: LifeOutcome, label: string): Promise<ShapeRuntime> {
+  await loadSqlParser(); // (the oracle parses where clauses; restore no longer does)
   const problems: string[] = [];
   const recorder = createInspectionRecorder();
   let runtime: ShapeRuntime;

@@ -80,7 +80,7 @@ export function recordingFs(inner: DurableFs = nodeDurableFs): { fs: DurableFs; 
 }
 
 /** Named places a crash is injected at (SPEC issue 6), besides `any` (the n-th operation of any kind). */
-export type FaultPoint = 'any' | 'backup' | 'cascade-delete' | 'log-append' | 'definition' | 'journal-append' | 'table-append' | 'table-compact';
+export type FaultPoint = 'any' | 'backup' | 'cascade-delete' | 'log-append' | 'definition' | 'journal-append' | 'table-append' | 'table-compact' | 'metadata-append';
 
 export interface FaultSpec {
   readonly point: FaultPoint;
@@ -116,6 +116,9 @@ export function matchesPoint(point: FaultPoint, op: FsOp, ctx: FaultContext): bo
     case 'table-compact':
       // A table log replaced by its live rows (compaction, or a cleared damage).
       return op.kind === 'replaceFile' && basename(dirname(opPath(op))) === 'tables' && name.endsWith('.jsonl');
+    case 'metadata-append':
+      // After a shape directory was renamed into place or to the trash, before the metadata log says so.
+      return op.kind === 'append' && name === 'metadata.jsonl';
   }
 }
 

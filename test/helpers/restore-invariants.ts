@@ -94,7 +94,10 @@ function chainEnd(handle: string, removed: ReadonlyMap<string, Removal>): { end:
 
 export interface RestoreCheckInput {
   readonly oracle: Oracle;
+  /** What restore did, its storage check included. */
   readonly report: RestoreReport;
+  /** The restore report alone: what restore spawned before the check after restore removed what it found damaged. */
+  readonly restored?: RestoreReport;
   readonly events: readonly RecordedInspectionEvent[];
   /** Files of the data dir before restore (after damage) and after it. */
   readonly before: ReadonlyMap<string, Buffer>;
@@ -137,7 +140,9 @@ export function checkRestoreInvariants(input: RestoreCheckInput): void {
   for (const r of removed.values()) {
     if (typeof r.reason !== 'string' || r.reason.length === 0) problems.push(`${r.handle} removed without a reason`);
     const s = oracle.stored.get(r.handle);
-    const deps = s?.dependencyHandles ?? [];
+    // Reasons are judged on what restore sees: the metadata record of a shape whose file is damaged.
+    const deps = s?.view.dependencyHandles ?? [];
+    const node = s?.view.node ?? null;
     switch (r.reason) {
       case 'dependency-removed':
         if (r.cause === null || !deps.includes(r.cause)) problems.push(`${r.handle}: dependency-removed, but cause ${r.cause} is not one of its dependency handles`);
@@ -150,14 +155,14 @@ export function checkRestoreInvariants(input: RestoreCheckInput): void {
         if (!s || s.corrupt === null) problems.push(`${r.handle}: corrupt-definition, but its definition is intact`);
         break;
       case 'missing-dependency': {
-        const want = s && s.node !== null ? oracle.requiredDeps(s.node).length : -1;
-        const dangling = deps.some((d) => !oracle.stored.has(d) || oracle.stored.get(d)!.node === null);
-        if (!s || s.node === null || (deps.length === want && !dangling)) problems.push(`${r.handle}: missing-dependency, but every dependency handle names an intact stored shape`);
+        const want = node !== null ? oracle.requiredDeps(node).length : -1;
+        const dangling = deps.some((d) => !oracle.stored.has(d) || oracle.stored.get(d)!.view.node === null);
+        if (!s || node === null || (deps.length === want && !dangling)) problems.push(`${r.handle}: missing-dependency, but every dependency handle names an intact stored shape`);
         break;
       }
       case 'dependency-mismatch': {
-        const want = s && s.node !== null ? oracle.requiredDeps(s.node) : [];
-        const mismatch = deps.some((d, k) => oracle.stored.get(d)?.node != null && oracle.stored.get(d)!.node !== want[k]);
+        const want = node !== null ? oracle.requiredDeps(node) : [];
+        const mismatch = deps.some((d, k) => oracle.stored.get(d)?.view.node != null && oracle.stored.get(d)!.view.node !== want[k]);
         if (!mismatch) problems.push(`${r.handle}: dependency-mismatch, but no dependency handle names a shape with another definition`);
         break;
       }
@@ -165,7 +170,7 @@ export function checkRestoreInvariants(input: RestoreCheckInput): void {
         const rival = r.cause === null ? undefined : oracle.stored.get(r.cause);
         // The rival won the fixed rule at validation (the policy may drop it afterwards).
         const rivalValid = rival !== undefined && (survivors.has(rival.handle) || oracle.droppedByPolicy.has(rival.handle));
-        if (!s || !rival || rival.node !== s.node || !rivalValid) problems.push(`${r.handle}: duplicate of ${r.cause}, which is not a valid shape with its definition`);
+        if (!s || !rival || rival.view.node !== node || !rivalValid) problems.push(`${r.handle}: duplicate of ${r.cause}, which is not a valid shape with its definition`);
         else if (rival.createdAt > s.createdAt || (rival.createdAt === s.createdAt && rival.handle > s.handle)) problems.push(`${r.handle}: duplicate, but it is older than the kept ${rival.handle}`);
         break;
       }
@@ -185,7 +190,7 @@ export function checkRestoreInvariants(input: RestoreCheckInput): void {
         break;
       case 'unused-dependency': {
         const by = r.cause === null ? undefined : oracle.stored.get(r.cause);
-        if (oracle.policy !== 'dropDependent' || !by || !by.dependencyHandles.includes(r.handle)) problems.push(`${r.handle}: unused-dependency, cause ${r.cause} is not a dependent (policy ${oracle.policy})`);
+        if (oracle.policy !== 'dropDependent' || !by || !by.view.dependencyHandles.includes(r.handle)) problems.push(`${r.handle}: unused-dependency, cause ${r.cause} is not a dependent (policy ${oracle.policy})`);
         break;
       }
       default:
@@ -225,17 +230,22 @@ export function checkRestoreInvariants(input: RestoreCheckInput): void {
   for (const name of input.afterDirs) if (/^\d+-\d+$/.test(name) && !survivors.has(name)) problems.push(`shapes/${name} exists after restore but is no survivor`);
   fail('invariant 4 (removed storage gone)', problems);
 
-  // (1) from the actor system's inspection events.
-  const creations = checkSpawnOrder(input.events, survivors, (h) => oracle.stored.get(h)?.dependencyHandles ?? []);
+  // (1) from the actor system's inspection events. Restore spawns what it kept; the check after
+  // restore then stops the actors of what it found damaged (with their dependents).
+  const restored = input.restored ?? report;
+  const spawnedSet = new Set(restored.loaded);
+  const depsOf = (h: string): readonly string[] => oracle.stored.get(h)?.view.dependencyHandles ?? [];
+  const creations = checkSpawnOrder(input.events, spawnedSet, depsOf);
   const consumers = creations.filter((c) => c.kind === 'shape').map((c) => c.handle);
   const spawned = creations.map((c) => c.systemId);
-  if (consumers.length !== survivors.size || new Set(consumers).size !== survivors.size) problems.push(`consumers created ${consumers.length}, survivors ${survivors.size}`);
+  if (consumers.length !== spawnedSet.size || new Set(consumers).size !== spawnedSet.size) problems.push(`consumers created ${consumers.length}, shapes restore kept ${spawnedSet.size}`);
+  for (const h of survivors) if (!spawnedSet.has(h)) problems.push(`${h} survived but restore did not spawn it`);
   const needed = new Set<string>();
-  for (const h of survivors) for (const d of oracle.stored.get(h)?.dependencyHandles ?? []) needed.add(d);
+  for (const h of spawnedSet) for (const d of depsOf(h)) needed.add(d);
   const materializers = new Set(creations.filter((c) => c.kind === 'materializer').map((c) => c.handle));
   for (const d of needed) if (!materializers.has(d)) problems.push(`no materializer for ${d}, a dependency of a survivor`);
   for (const d of materializers) if (!needed.has(d)) problems.push(`materializer for ${d}, which no survivor depends on`);
-  if (spawned.join() !== report.spawnOrder.join()) problems.push(`report.spawnOrder differs from the inspected creation order`);
+  if (spawned.join() !== restored.spawnOrder.join()) problems.push(`report.spawnOrder differs from the inspected creation order`);
   fail('invariant 1 (actors)', problems);
 }
 

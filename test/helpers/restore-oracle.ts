@@ -18,9 +18,17 @@
  * Policy `dropDependent` (issue 2): afterwards, every survivor with
  * subqueries goes, and so do dependency shapes no caller asked for whose
  * every dependent is gone, one of them dropped by the policy.
+ *
+ * Restore decides from the metadata log (issue 13) and checks the definition
+ * files after `running`, so a shape whose file is damaged but whose metadata
+ * record is intact may be removed for what its record says (a missing
+ * dependency, say) rather than as `corrupt-definition`: each shape's `view`
+ * is what restore sees of it (the record, else the file), and reasons are
+ * judged against it. The survivors are the same either way.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { nodeDefinition, nodeDepth, ownDefinitionKey, type ShapeGraph } from './shape-graph.ts';
 
 export type Policy = 'validate' | 'dropDependent';
@@ -38,6 +46,8 @@ export interface OracleShape {
   readonly corrupt: string | null;
   readonly dependencyHandles: readonly string[];
   readonly requested: boolean;
+  /** What restore sees of it: its metadata record when the file is damaged and the record is there, else the file. */
+  readonly view: { readonly node: number | null; readonly dependencyHandles: readonly string[]; readonly requested: boolean };
 }
 
 export interface Oracle {
@@ -98,6 +108,26 @@ async function readDefinition(
   return { node, corrupt: null, dependencyHandles: deps as string[], requested: shape.requested };
 }
 
+/** The metadata log's latest record per handle (framed lines, checksums checked; reading stops at a bad line). */
+type MetadataRecord = { definition: Record<string, unknown>; dependencyHandles: string[]; requested: boolean };
+async function readMetadataRecords(dir: string): Promise<Map<string, MetadataRecord>> {
+  const out = new Map<string, MetadataRecord>();
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(join(dir, 'metadata.jsonl'));
+  } catch {
+    return out;
+  }
+  for (const line of bytes.toString('utf8').split('\n').slice(0, -1)) {
+    const json = line.slice(9);
+    if (crc32(json).toString(16).padStart(8, '0') !== line.slice(0, 8)) break;
+    const r = JSON.parse(json) as { op: string; handle?: string; shape?: MetadataRecord & { handle: string } };
+    if (r.op === 'put' && r.shape) out.set(r.shape.handle, r.shape);
+    if (r.op === 'delete' && r.handle) out.delete(r.handle);
+  }
+  return out;
+}
+
 /** Computes the expected survivors of restoring `dir` (built from `graph`, then damaged). */
 export async function restoreOracle(dir: string, graph: ShapeGraph, policy: Policy = 'validate'): Promise<Oracle> {
   const nodeByKey = new Map<string, number>();
@@ -110,52 +140,81 @@ export async function restoreOracle(dir: string, graph: ShapeGraph, policy: Poli
   } catch {
     names = [];
   }
+  const records = await readMetadataRecords(dir);
   const stored = new Map<string, OracleShape>();
   for (const handle of names) {
     const read = await readDefinition(dir, handle, nodeByKey);
-    stored.set(handle, { handle, createdAt: createdAtOf(handle), ...read });
+    const record = records.get(handle);
+    const view =
+      read.corrupt !== null && record
+        ? { node: nodeByKey.get(ownDefinitionKey(record.definition)) ?? null, dependencyHandles: record.dependencyHandles, requested: record.requested }
+        : { node: read.node, dependencyHandles: read.dependencyHandles, requested: read.requested };
+    stored.set(handle, { handle, createdAt: createdAtOf(handle), ...read, view });
   }
+
+  // What restore decides on: each shape's view, except that restore reads the files of the shapes
+  // a decision rests on (shapes others depend on, shapes sharing a definition) before it plans.
+  const dependedOn = new Set<string>();
+  const perNode = new Map<number, number>();
+  for (const s of stored.values()) {
+    if (s.view.node === null) continue;
+    for (const d of s.view.dependencyHandles) dependedOn.add(d);
+    perNode.set(s.view.node, (perNode.get(s.view.node) ?? 0) + 1);
+  }
+  const trusted = (s: OracleShape): boolean =>
+    s.view.node !== null && (s.corrupt === null || (!dependedOn.has(s.handle) && perNode.get(s.view.node)! < 2));
 
   // Depth by depth: a shape's dependencies (when they match) are one level down.
   const byDepth = new Map<number, OracleShape[]>();
   for (const s of stored.values()) {
-    if (s.node === null) continue;
-    const d = nodeDepth(graph, s.node);
+    if (!trusted(s)) continue;
+    const d = nodeDepth(graph, s.view.node!);
     byDepth.set(d, [...(byDepth.get(d) ?? []), s]);
   }
   const survivors = new Set<string>();
   const maxDepth = Math.max(-1, ...byDepth.keys());
   for (let depth = 0; depth <= maxDepth; depth++) {
     const eligible = (byDepth.get(depth) ?? []).filter((s) => {
-      const want = requiredDeps(s.node!);
-      if (s.dependencyHandles.length !== want.length) return false;
-      return s.dependencyHandles.every((h, k) => survivors.has(h) && stored.get(h)!.node === want[k]);
+      const want = requiredDeps(s.view.node!);
+      if (s.view.dependencyHandles.length !== want.length) return false;
+      return s.view.dependencyHandles.every((h, k) => survivors.has(h) && stored.get(h)!.view.node === want[k]);
     });
     const oldest = new Map<number, OracleShape>();
     for (const s of eligible) {
-      const best = oldest.get(s.node!);
-      if (!best || older(s, best)) oldest.set(s.node!, s);
+      const best = oldest.get(s.view.node!);
+      if (!best || older(s, best)) oldest.set(s.view.node!, s);
     }
     for (const s of oldest.values()) survivors.add(s.handle);
   }
 
   const droppedByPolicy = new Set<string>();
   if (policy === 'dropDependent') {
-    const intactDependents = (h: string): OracleShape[] => [...stored.values()].filter((s) => s.node !== null && s.dependencyHandles.includes(h));
+    const dependentsOf = (h: string): OracleShape[] => [...stored.values()].filter((s) => trusted(s) && s.view.dependencyHandles.includes(h));
     for (const h of [...survivors]) {
-      if (stored.get(h)!.dependencyHandles.length > 0) {
+      if (stored.get(h)!.view.dependencyHandles.length > 0) {
         survivors.delete(h);
         droppedByPolicy.add(h);
       }
     }
     for (const h of [...survivors]) {
       const s = stored.get(h)!;
-      const dependents = intactDependents(h);
-      if (s.requested || dependents.length === 0) continue;
+      const dependents = dependentsOf(h);
+      if (s.view.requested || dependents.length === 0) continue;
       if (dependents.every((d) => !survivors.has(d.handle)) && dependents.some((d) => droppedByPolicy.has(d.handle))) {
         survivors.delete(h);
         droppedByPolicy.add(h);
       }
+    }
+  }
+
+  // The check after restore: a survivor whose own file is damaged goes, with what depends on it.
+  for (const h of [...survivors]) {
+    if (stored.get(h)!.corrupt === null || !survivors.has(h)) continue;
+    const queue = [h];
+    while (queue.length > 0) {
+      const x = queue.pop()!;
+      if (!survivors.delete(x)) continue;
+      for (const s of stored.values()) if (survivors.has(s.handle) && s.view.dependencyHandles.includes(x)) queue.push(s.handle);
     }
   }
 
@@ -168,7 +227,7 @@ export async function restoreOracle(dir: string, graph: ShapeGraph, policy: Poli
       if (seen.has(h)) continue;
       seen.add(h);
       const s = stored.get(h);
-      if (s && s.node !== null) stack.push(...s.dependencyHandles);
+      if (s && s.view.node !== null) stack.push(...s.view.dependencyHandles);
     }
     return false;
   };

@@ -8,11 +8,15 @@ import { join } from 'node:path';
 import type { RestorePolicy } from '../../src/graph/restore-plan.ts';
 import { createInspectionRecorder, type RecordedInspectionEvent } from '../../src/inspection/inspection-recorder.ts';
 import type { RestoreReport } from '../../src/machines/runtime.types.ts';
+import { settledReport } from '../../src/machines/storage-check.actions.ts';
 import { createShapeRuntime, planRestore, type ShapeRuntime } from '../../src/runtime/index.ts';
 import { shapeDirs, snapshotDir } from './shape-graph.ts';
 
 export interface ObservedRestore {
+  /** What restore did once the check after restore is done too (a dry run predicts exactly this). */
   readonly report: RestoreReport;
+  /** The restore report alone (RESTORE.COMPLETED): what restore decided from the metadata, and spawned. */
+  readonly restored: RestoreReport;
   readonly events: readonly RecordedInspectionEvent[];
   readonly before: Map<string, Buffer>;
   readonly after: Map<string, Buffer>;
@@ -23,12 +27,13 @@ export interface ObservedRuntime extends ObservedRestore {
   readonly runtime: ShapeRuntime;
 }
 
-/** A real restore (`createShapeRuntime`), left running: the caller shuts it down or crashes it. */
+/** A real restore (`createShapeRuntime`) and its storage check, left running: the caller shuts it down or crashes it. */
 export async function observeRestore(dir: string, policy: RestorePolicy = 'validate'): Promise<ObservedRuntime> {
   const before = await snapshotDir(dir);
   const recorder = createInspectionRecorder();
   const runtime = await createShapeRuntime({ dataDir: dir, createDataDir: false, policy, inspect: recorder.inspect });
-  return { runtime, report: runtime.report, events: recorder.events, before, after: await snapshotDir(dir), afterDirs: await shapeDirs(dir) };
+  const report = settledReport(runtime.report, await runtime.storageChecked());
+  return { runtime, report, restored: runtime.report, events: recorder.events, before, after: await snapshotDir(dir), afterDirs: await shapeDirs(dir) };
 }
 
 /** `planRestore` (the dry run) with a recorder. */
@@ -36,7 +41,7 @@ export async function observeDryRun(dir: string, policy: RestorePolicy = 'valida
   const before = await snapshotDir(dir);
   const recorder = createInspectionRecorder();
   const report = await planRestore({ dataDir: dir, policy, inspect: recorder.inspect });
-  return { report, events: recorder.events, before, after: await snapshotDir(dir), afterDirs: await shapeDirs(dir) };
+  return { report, restored: report, events: recorder.events, before, after: await snapshotDir(dir), afterDirs: await shapeDirs(dir) };
 }
 
 /** Stops a runtime without a clean shutdown (no backup written): what a crash leaves. Resolves once its lock is released. */

@@ -17,6 +17,7 @@ import { join, relative } from 'node:path';
 import { definitionKey, normalizeShape, type ShapeDefinition } from '../../src/shapes/definition.ts';
 import { createHandle } from '../../src/shapes/handle.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
+import { parsedDefinitionOf } from '../../src/registry/shape-record.ts';
 import { FileStorage } from '../../src/storage/file-store.ts';
 import type { LogEntry, StoredShape } from '../../src/storage/storage.ts';
 
@@ -163,7 +164,8 @@ export async function buildGraphDataDir(dir: string, graph: ShapeGraph, options:
     const handle = isDuplicate ? duplicateHandles[createdIndex - graph.nodes.length]! : handleAt(createdIndex, node);
     const dependencyHandles = graph.nodes[node]!.deps.map((j) => usedDuplicate.get(`${node}:${j}`) ?? handleOf[j]!);
     const stored: StoredShape = { handle, definition: normalized.definition, dependencyHandles, requested: graph.nodes[node]!.requested };
-    await storage.createShape(stored);
+    // With its parsed where clause, as the runtime writes it (so restore parses no SQL).
+    await storage.createShape(stored, [], parsedDefinitionOf(normalized));
     const log = logFor(handle, node, graph.nodes[node]!.logEntries);
     if (log.length > 0) await storage.appendLog(handle, log);
     const built: BuiltShape = isDuplicate

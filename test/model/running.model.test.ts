@@ -125,7 +125,7 @@ const UNKNOWN_HANDLE = '1-1';
 
 // ------------------------------------------------------------------------------------ labels
 
-type RestoreLabel = 'checkBackup:yes' | 'checkBackup:no' | 'loadBackup:usable' | 'loadShapes:done' | 'commitRestore:done';
+type RestoreLabel = 'checkBackup:yes' | 'checkBackup:no' | 'loadBackup:usable' | 'loadShapes:done' | 'commitRestore:done' | 'checkStorage:done';
 type OutcomeLabel =
   | 'createShape:done'
   | 'createShape:invalid'
@@ -155,7 +155,7 @@ const OUTCOME_LABELS: readonly OutcomeLabel[] = [
   'applyTransactions:done', 'applyTransactions:rejected', 'applyTransactions:consumer-failed', 'applyTransactions:materializer-missing', 'applyTransactions:error',
   'writeBackup:done', 'writeBackup:error',
 ];
-const RESTORE_LABELS: readonly RestoreLabel[] = ['checkBackup:yes', 'checkBackup:no', 'loadBackup:usable', 'loadShapes:done', 'commitRestore:done'];
+const RESTORE_LABELS: readonly RestoreLabel[] = ['checkBackup:yes', 'checkBackup:no', 'loadBackup:usable', 'loadShapes:done', 'commitRestore:done', 'checkStorage:done'];
 const REQUEST_LABELS: readonly RequestLabel[] = ['request:add', 'request:remove', 'request:remove-unknown', 'request:transaction', 'request:use', 'request:checkpoint', 'request:shutdown'];
 
 /** The disk fault a label needs injected. */
@@ -180,7 +180,9 @@ const labelOf = (e: EventObject): Label | 'init' => {
 };
 const isRequest = (l: Label | 'init'): l is RequestLabel => l.startsWith('request:');
 const valueKey = (v: unknown): string => JSON.stringify(v);
-const collapse = (xs: readonly string[]): string[] => xs.filter((x, i) => i === 0 || xs[i - 1] !== x);
+/** The check after restore runs between requests (running.checkingStorage): a background step, left out of the state sequences compared. */
+const BACKGROUND = '{"running":"checkingStorage"}';
+const collapse = (xs: readonly string[]): string[] => xs.filter((x) => x !== BACKGROUND).filter((x, i, ys) => i === 0 || ys[i - 1] !== x);
 const isPrefix = (a: readonly string[], b: readonly string[]): boolean => a.length <= b.length && a.every((x, i) => b[i] === x);
 
 // ------------------------------------------------------------------------------------ template and capture
@@ -210,7 +212,7 @@ function microRecorder(): { inspect: (e: InspectionEvent) => void; values: strin
 async function captureInvokeEvents(): Promise<Map<Label, EventObject>> {
   const captured = new Map<Label, EventObject>();
   const labelFor = (e: EventObject & { output?: unknown; error?: unknown }): Label | null => {
-    const m = /^xstate\.(done|error)\.actor\.(checkBackup|loadBackup|loadShapes|commitRestore|createShape|deleteShapes|applyTransactions|writeBackup)$/.exec(e.type);
+    const m = /^xstate\.(done|error)\.actor\.(checkBackup|loadBackup|loadShapes|commitRestore|checkStorage|createShape|deleteShapes|applyTransactions|writeBackup)$/.exec(e.type);
     if (!m) return null;
     const [, kind, id] = m as unknown as [string, 'done' | 'error', string];
     if (id === 'checkBackup') return e.output === true ? 'checkBackup:yes' : 'checkBackup:no';
@@ -375,6 +377,8 @@ function eventsFor(input: ModelInput) {
         else requests = ['request:add', 'request:remove', 'request:transaction', 'request:checkpoint', 'request:shutdown'];
         return requests.map(e);
       }
+      case '{"running":"checkingStorage"}':
+        return [e('checkStorage:done')];
       case '{"running":"adding"}':
         return [...outcomes('createShape:done', 'createShape:invalid', 'createShape:io-error'), ...queued()];
       case '{"running":{"removing":"deletingStorage"}}':
@@ -396,11 +400,12 @@ function eventsFor(input: ModelInput) {
 }
 
 /** The success outcome of each busy state: how a path is completed to rest. */
-const COMPLETION: Record<string, OutcomeLabel> = {
+const COMPLETION: Record<string, OutcomeLabel | 'checkStorage:done'> = {
   '{"running":"adding"}': 'createShape:done',
   '{"running":{"removing":"deletingStorage"}}': 'deleteShapes:done',
   '{"running":"applying"}': 'applyTransactions:done',
   '{"running":"checkpointing"}': 'writeBackup:done',
+  '{"running":"checkingStorage"}': 'checkStorage:done',
   '"stopping"': 'writeBackup:done',
 };
 
@@ -872,6 +877,8 @@ async function executePath(mp: ModelPath, restoreValues: { backup: ModelPath['va
   }
   if (runtime2) {
     try {
+      // The check after restore runs first (no request waits): the restart's path is at rest once it is done.
+      await runtime2.storageChecked();
       const r = runtime2.report;
       restartMode = r.mode;
       const wantMode = mp.restartVia === 'backup' ? 'backup' : 'storage';

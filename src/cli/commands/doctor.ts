@@ -9,7 +9,7 @@ import { LOCK_FILE, readLockState } from '../../storage/data-dir-lock.ts';
 import type { PreparedBatch } from '../../storage/storage.ts';
 
 /** What is expected at the top of a data dir; anything else is noted (and left alone, as restore does). */
-const KNOWN_ENTRIES: ReadonlySet<string> = new Set(['shapes', 'backup', 'lock', 'journal.jsonl', 'tables']);
+const KNOWN_ENTRIES: ReadonlySet<string> = new Set(['shapes', 'backup', 'lock', 'journal.jsonl', 'metadata.jsonl', 'tables']);
 
 /** A finding outside the restore report: the journal, the lock, files restore does not look at. */
 interface Note {

@@ -1,9 +1,14 @@
 import { DATA_DIR_COMMAND_OPTIONS, type CliCommand } from '../command.ts';
 import { restoreReportJson, restoreReportText } from '../format.ts';
+import { settledReport } from '../../machines/storage-check.actions.ts';
 import { planRestoreFromOptions, withRuntime } from '../open-runtime.ts';
 import { parseTableNames } from '../options.ts';
 
-/** `restore`: restores the data dir (or, with `--dry-run`, only says what restoring would do). */
+/**
+ * `restore`: restores the data dir and waits for the check after restore (the shapes' own files,
+ * which restore takes on trust from the metadata log), so the report says everything restoring
+ * did; with `--dry-run`, only says what that would be.
+ */
 export const restoreCommand: CliCommand = {
   name: 'restore',
   summary: 'restore the data dir and report what was loaded and removed (--dry-run: change nothing)',
@@ -24,7 +29,7 @@ export const restoreCommand: CliCommand = {
   async run(options, context) {
     const accept = options.optionalList('acceptTableDamage');
     const open = accept ? { acceptTableDamage: accept } : {};
-    const report = options.flag('dryRun') ? await planRestoreFromOptions(context, open) : await withRuntime(context, open, async (runtime) => runtime.report);
+    const report = options.flag('dryRun') ? await planRestoreFromOptions(context, open) : await withRuntime(context, open, async (runtime) => settledReport(runtime.report, await runtime.storageChecked()));
     return { json: restoreReportJson(report), text: restoreReportText(report) };
   },
 };

@@ -10,6 +10,13 @@
  * - `-0` is `0`; `!=` is `<>`; string constants are already unescaped.
  */
 
+/**
+ * The version of this expression type as stored (the metadata log keeps parsed where clauses so
+ * restore parses no SQL). Change it with any change to the types below or to what the parser
+ * produces: a stored expression of another version is parsed again from its SQL.
+ */
+export const WHERE_AST_VERSION = 1;
+
 export type CompareOp = '=' | '<>' | '<' | '<=' | '>' | '>=';
 
 export const COMPARE_OPS: readonly CompareOp[] = ['=', '<>', '<', '<=', '>', '>='];

@@ -33,21 +33,13 @@ export async function restoreRowStore(storage: ShapeStorage, options: RowStoreRe
   const readOnly = options.readOnly === true;
   const problems: TableStoreProblem[] = [];
   const rows = await TableStore.open(storage.tables, { keyColumns: options.keyColumns, readOnly });
-  let inDoubt = await storage.readInDoubtBatch({
+  const journaled = await storage.readInDoubtBatch({
     repair: !readOnly,
     onDamage: (d) => problems.push({ file: d.file, reason: d.reason, action: d.torn ? 'repaired' : 'kept' }),
   });
-  if (inDoubt) {
-    const prepared = Math.max(inDoubt.position, ...inDoubt.transactions.map((t) => xidOf(t) ?? 0));
-    if (rows.position > prepared) {
-      problems.push({
-        file: `${storage.description}: journal`,
-        reason: `stale prepare: the journal ends with the prepare of transactions up to ${prepared}, but the row store holds transactions up to ${rows.position} (the journal lost later records): nothing undone`,
-        action: 'kept',
-      });
-      inDoubt = null;
-    }
-  }
+  const decision = inDoubtDecision(journaled, rows.position);
+  if (decision.kind === 'stale') problems.push({ file: `${storage.description}: journal`, reason: decision.reason, action: 'kept' });
+  const inDoubt = decision.kind === 'redo' ? decision.batch : null;
   if (inDoubt) await rows.rollback(inDoubt.position);
   problems.push(...rows.problems);
   for (const table of options.acceptTableDamage ?? []) {
@@ -61,4 +53,30 @@ export async function restoreRowStore(storage: ShapeStorage, options: RowStoreRe
   }
   if (!readOnly) await rows.compact('batch');
   return { rows, inDoubt, problems };
+}
+
+export type InDoubtDecision =
+  | { readonly kind: 'none' }
+  /** Cut every log it names (and the row store) back to its start position, then apply it again first. */
+  | { readonly kind: 'redo'; readonly batch: PreparedBatch }
+  /** Leave it: undoing it would drop acknowledged transactions. */
+  | { readonly kind: 'stale'; readonly reason: string };
+
+/**
+ * The journal's undo/redo decision. A batch prepared but never committed was interrupted
+ * mid-write: it is undone and redone (exactly once). But the row store is flushed before every
+ * commit: transactions in it beyond the prepared ones (`rowStorePosition`) mean later batches
+ * were committed and the journal lost their records (damage, not a crash), so the prepare is
+ * stale and nothing is undone.
+ */
+export function inDoubtDecision(batch: PreparedBatch | null, rowStorePosition: number): InDoubtDecision {
+  if (!batch) return { kind: 'none' };
+  const prepared = Math.max(batch.position, ...batch.transactions.map((t) => xidOf(t) ?? 0));
+  if (rowStorePosition > prepared) {
+    return {
+      kind: 'stale',
+      reason: `stale prepare: the journal ends with the prepare of transactions up to ${prepared}, but the row store holds transactions up to ${rowStorePosition} (the journal lost later records): nothing undone`,
+    };
+  }
+  return { kind: 'redo', batch };
 }

@@ -1,0 +1,182 @@
+/**
+ * The restore states' named actions, implemented: from the load to `running`. Pure
+ * computations (used in `assign` / `enqueueActions`: they only read context and event, so graph
+ * traversal of the machine can run them) and the one effect, spawning.
+ */
+import type { EventObject } from 'xstate';
+import { consumerSystemId, materializerSystemId } from '../actors/actor-directory.ts';
+import type { CommitRestoreOutput } from '../actors/commit-restore.actor.ts';
+import { spawnShapes } from '../actors/spawn-shapes.ts';
+import { planRestore as planRestoreGraph } from '../graph/restore-plan.ts';
+import { metadataOf, toPlanNode, type ShapeRecord } from '../registry/shape-record.ts';
+import { applyLaterFindings } from '../restore/later-findings.ts';
+import type { BackupLoad } from '../restore/load-shapes.ts';
+import type { LoadResult } from '../restore/load-result.ts';
+import type { ShapeMetadata, StoredShape } from '../storage/storage.ts';
+import { damagedTableProblems, damagedTables } from '../restore/table-damage.ts';
+import { doneOutput } from './event-payloads.ts';
+import type { Enqueue, RestorePhase, RestoreReport, RuntimeContext, RuntimeEvent, RuntimeOutput, RuntimeRequest } from './runtime.types.ts';
+
+export interface PhaseParam {
+  readonly phase: RestorePhase;
+}
+
+
+export function enterPhase(context: RuntimeContext, phase: RestorePhase): Partial<RuntimeContext> {
+  const now = performance.now();
+  return { phases: [...closePhases(context.phases, now), { phase, startedAt: now, ms: null }] };
+}
+
+function closePhases(phases: RuntimeContext['phases'], now: number): RuntimeContext['phases'] {
+  return phases.map((p) => (p.ms === null ? { ...p, ms: Math.round((now - p.startedAt) * 1000) / 1000 } : p));
+}
+
+export function enqueueRequest(context: RuntimeContext, event: RuntimeEvent): Partial<RuntimeContext> {
+  return { queue: [...context.queue, event as RuntimeRequest] };
+}
+
+/** Why restore goes by scan: no backup, or the backup could not be used. */
+export function noteFallback(_context: RuntimeContext, event: EventObject): Partial<RuntimeContext> {
+  const output = doneOutput<boolean | BackupLoad>(event);
+  if (typeof output === 'boolean') return { fallbackReason: 'no backup' };
+  return { fallbackReason: output.usable ? null : output.reason };
+}
+
+export function storeLoad(event: EventObject): Partial<RuntimeContext> {
+  const output = doneOutput<LoadResult | BackupLoad>(event);
+  if ('usable' in output) return output.usable ? { load: output.result } : {};
+  return { load: output };
+}
+
+/** `validatingDependencies`: plan, then a CASCADE.STOP per removal (causes first), then CASCADE.SENT. */
+export function planRestore(context: RuntimeContext, enqueue: Enqueue): void {
+  const load = context.load;
+  const planned = load
+    ? planRestoreGraph(load.records.map(toPlanNode), { policy: context.policy, removedWhileLoading: load.removedWhileLoading })
+    : { keep: [], removals: [] };
+  // A dry run read everything: it carries out on its plan what the check after restore will find.
+  const plan = load && context.dryRun ? applyLaterFindings(planned, load.records, load.laterFindings) : planned;
+  enqueue.assign({ plan });
+  for (const removal of plan.removals) enqueue.raise({ type: 'CASCADE.STOP', removal });
+  enqueue.raise({ type: 'CASCADE.SENT' });
+}
+
+export function announceRemoval(context: RuntimeContext, event: RuntimeEvent, phase: 'restore' | 'running', enqueue: Enqueue): void {
+  if (event.type !== 'CASCADE.STOP') return;
+  enqueue.emit({ type: 'CASCADE.STOPPED', phase, removal: event.removal });
+  context.logger.info({ handle: event.removal.handle, reason: event.removal.reason, cause: event.removal.cause, detail: event.removal.detail, phase }, 'shape removed');
+}
+
+/** Request ids of the transactions of an interrupted batch, applied again before anything else. */
+export const REDO_PREFIX = 'redo:';
+
+/** The backup after this restore: used (loaded), unusable (set aside, kept), or there was none. */
+export function backupDisposition(context: RuntimeContext): 'used' | 'unusable' | null {
+  if (context.load?.mode === 'backup') return 'used';
+  return context.fallbackReason !== null && context.fallbackReason !== 'no backup' ? 'unusable' : null;
+}
+
+/** The kept shapes' records, when the metadata log is to be rewritten as their exact index. */
+export function metadataToRewrite(context: RuntimeContext): ShapeMetadata[] | null {
+  if (!context.plan || !context.load?.rewriteMetadata) return null;
+  const records = recordsByHandle(context.load);
+  return context.plan.keep.map((h) => metadataOf(records.get(h)!));
+}
+
+/** Kept shapes that some kept shape depends on: they get a materializer. */
+export function materializerHandles(context: RuntimeContext): string[] {
+  const plan = context.plan;
+  if (!plan || !context.load) return [];
+  const records = recordsByHandle(context.load);
+  const needed = new Set<string>();
+  for (const handle of plan.keep) for (const dep of records.get(handle)!.stored.dependencyHandles) needed.add(dep);
+  return plan.keep.filter((h) => needed.has(h));
+}
+
+export function storeCommit(context: RuntimeContext, event: EventObject): Partial<RuntimeContext> {
+  const output = doneOutput<CommitRestoreOutput>(event);
+  const load = context.load!;
+  const redo: RuntimeRequest[] = output.redo.map((transaction, i) => ({ type: 'TRANSACTION.RECEIVED', requestId: `${REDO_PREFIX}${i}`, transaction }));
+  return {
+    materializerLogs: output.materializerLogs,
+    rows: output.rows,
+    load: { ...load, problems: [...load.problems, ...output.problems] },
+    queue: [...redo, ...context.queue],
+  };
+}
+
+/** The actors a plan starts, in order: each shape's consumer, then its materializer when it has dependents. */
+export function plannedSpawnOrder(context: RuntimeContext): string[] {
+  if (!context.plan) return [];
+  const withMaterializer = new Set(materializerHandles(context));
+  const order: string[] = [];
+  for (const handle of context.plan.keep) {
+    order.push(consumerSystemId(handle));
+    if (withMaterializer.has(handle)) order.push(materializerSystemId(handle));
+  }
+  return order;
+}
+
+export function buildReport(context: RuntimeContext): RestoreReport {
+  const load = context.load;
+  const damaged = context.rows && load && context.plan ? damagedTables(context.rows.damage, keptShapes(load, context.plan.keep)) : [];
+  return {
+    mode: load?.mode ?? 'storage',
+    policy: context.policy,
+    dryRun: context.dryRun,
+    fallbackReason: load?.fallbackReason ?? context.fallbackReason,
+    loaded: context.plan?.keep ?? [],
+    removed: context.plan?.removals ?? [],
+    problems: [...(load?.problems ?? []), ...damagedTableProblems(damaged)],
+    spawnOrder: plannedSpawnOrder(context),
+    phases: closePhases(context.phases, performance.now()),
+    tables: load?.tables ?? {},
+    damagedTables: damaged,
+  };
+}
+
+/** The stored shapes a plan keeps. */
+export function keptShapes(load: LoadResult, keep: readonly string[]): StoredShape[] {
+  const records = recordsByHandle(load);
+  return keep.map((h) => records.get(h)!.stored);
+}
+
+export function completeRestore(context: RuntimeContext, enqueue: Enqueue): void {
+  const report = buildReport(context);
+  enqueue.assign({ report, phases: report.phases, spawnOrder: report.spawnOrder, materializerLogs: new Map() });
+  enqueue.emit({ type: 'RESTORE.COMPLETED', report });
+  context.logger.info(
+    { mode: report.mode, fallbackReason: report.fallbackReason, loaded: report.loaded.length, removed: report.removed.length },
+    'restore completed',
+  );
+}
+
+export function output(context: RuntimeContext): RuntimeOutput {
+  const report = context.report ?? (context.plan ? buildReport(context) : null);
+  if (context.failure !== null) return { status: 'failed', error: context.failure, report };
+  if (context.dryRun && report) return { status: 'planned', report };
+  return { status: 'stopped', report };
+}
+
+function recordsByHandle(load: LoadResult): Map<string, ShapeRecord> {
+  return new Map(load.records.map((r) => [r.stored.handle, r]));
+}
+
+// ---------------------------------------------------------------- restore: effects
+
+/** `spawning`: registers the survivors and starts their actors, dependencies first. */
+export function spawnActors(context: RuntimeContext): void {
+  const { plan, load } = context;
+  if (!plan || !load) return;
+  const rows = context.rows!;
+  const records = recordsByHandle(load);
+  const ordered = plan.keep.map((h) => records.get(h)!);
+  for (const record of ordered) context.registry.add(record);
+  spawnShapes(context.directory, ordered, {
+    keyColumnsOf: (table) => rows.keyColumnsOf(table),
+    lastXid: rows.position,
+    materializerLogs: context.materializerLogs,
+    onSpawned: (done, total) => context.onProgress?.({ phase: 'spawning', done, total }),
+  });
+  context.registry.usage.reset([...plan.keep].reverse());
+}

@@ -1,0 +1,123 @@
+/**
+ * Issue 13, item 1: restore reads the metadata log and one listing, and nothing per shape,
+ * except the few shapes a decision rests on (shapes others depend on, whose materializers are
+ * built from their logs). An old data dir (definition files, no metadata log) is migrated on
+ * its first restore: every definition is read once and the log written; from then on restore
+ * reads no definition file.
+ */
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { startRuntimeActor } from '../../../src/runtime/index.ts';
+import { readStorageIndex } from '../../../src/restore/storage-index.ts';
+import { FileStorage } from '../../../src/storage/file-store.ts';
+import { encodeMetadataLog } from '../../../src/storage/metadata-codec.ts';
+import type { ShapeStorage } from '../../../src/storage/storage.ts';
+import { WHERE_AST_VERSION } from '../../../src/shapes/where/ast.ts';
+import { buildGraphDataDir, type ShapeGraph } from '../../helpers/shape-graph.ts';
+import { useTempDirs } from '../../helpers/temp-dir.ts';
+
+const tempDir = useTempDirs();
+
+/** 0 <- 1 <- 2, 3 <- 4, 5, 6: two dependency shapes (0, 1 and 3 are depended on). */
+const GRAPH: ShapeGraph = {
+  nodes: [
+    { deps: [], requested: false, logEntries: 2 },
+    { deps: [0], requested: false, logEntries: 1 },
+    { deps: [1], requested: true, logEntries: 1 },
+    { deps: [], requested: false, logEntries: 1 },
+    { deps: [3], requested: true, logEntries: 1 },
+    { deps: [], requested: true, logEntries: 3 },
+    { deps: [], requested: true, logEntries: 0 },
+  ],
+};
+
+/** Counts each storage method's calls (a Proxy over the real store). */
+function counting(storage: ShapeStorage): { storage: ShapeStorage; calls: Map<string, string[]> } {
+  const calls = new Map<string, string[]>();
+  const proxy = new Proxy(storage, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const list = calls.get(String(property)) ?? [];
+        list.push(typeof args[0] === 'string' ? args[0] : '');
+        calls.set(String(property), list);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { storage: proxy, calls };
+}
+
+/** Restores with a counting store; returns the calls made up to RESTORE.COMPLETED, then stops. */
+async function restoreCalls(dir: string): Promise<{ calls: Map<string, string[]>; loaded: number; problems: string[] }> {
+  const { storage, calls } = counting(new FileStorage(dir));
+  const { actor, done } = startRuntimeActor(storage, {});
+  const seen = await new Promise<{ calls: Map<string, string[]>; loaded: number; problems: string[] }>((resolve) =>
+    actor.on('RESTORE.COMPLETED', (e) => resolve({ calls: new Map([...calls].map(([k, v]) => [k, [...v]])), loaded: e.report.loaded.length, problems: e.report.problems.map((p) => p.reason) })),
+  );
+  actor.send({ type: 'SHUTDOWN.REQUESTED', requestId: 'stop' });
+  await done;
+  return seen;
+}
+
+describe('restore reads metadata, not data', () => {
+  it('by scan and from the backup: one listing, one metadata log, and the files of only the shapes others depend on', async () => {
+    const dir = join(await tempDir(), 'd');
+    const built = await buildGraphDataDir(dir, GRAPH, { backupAfter: 'end' });
+    const dependedOn = [built.handleOf[0]!, built.handleOf[1]!, built.handleOf[3]!].sort();
+    for (const mode of ['backup', 'scan']) {
+      if (mode === 'scan') await rm(join(dir, 'backup'), { recursive: true, force: true });
+      const { calls, loaded } = await restoreCalls(dir);
+      expect(loaded).toBe(7);
+      expect(calls.get('listShapes')).toHaveLength(1);
+      expect(calls.get('readMetadata')).toHaveLength(1);
+      // Only the shapes others depend on: checked before the plan, read again for their materializers.
+      expect(new Set(calls.get('readShape')), `${mode}: definitions read`).toEqual(new Set(dependedOn));
+      expect(new Set(calls.get('readLog'))).toEqual(new Set(dependedOn));
+      expect(calls.get('writeMetadata'), `${mode}: the log was an exact index, nothing to rewrite`).toBeUndefined();
+    }
+  });
+
+  it('an old data dir (definition files, no metadata log) is migrated on its first restore, crash-safely: then read from the log', async () => {
+    const dir = join(await tempDir(), 'old');
+    const built = await buildGraphDataDir(dir, GRAPH);
+    await rm(join(dir, 'metadata.jsonl'));
+    const first = await restoreCalls(dir);
+    expect(first.loaded).toBe(7);
+    expect(new Set(first.calls.get('readShape'))).toEqual(new Set(built.handleOf));
+    expect(first.calls.get('writeMetadata')).toHaveLength(1);
+    expect(first.problems.some((p) => /no metadata log/.test(p))).toBe(true);
+    const index = await readStorageIndex(new FileStorage(dir));
+    expect(index.readFromFiles).toEqual([]);
+    expect(index.rewriteMetadata).toBe(false);
+    expect(index.records.map((r) => r.stored.handle).sort()).toEqual([...built.handleOf].sort());
+    const second = await restoreCalls(dir);
+    expect(second.loaded).toBe(7);
+    expect(second.calls.get('writeMetadata')).toBeUndefined();
+    expect(new Set(second.calls.get('readShape'))).toEqual(new Set([built.handleOf[0]!, built.handleOf[1]!, built.handleOf[3]!]));
+  });
+});
+
+describe('readStorageIndex', () => {
+  it('reads what the log lacks from the definition file, drops records without a directory, parses again a record of another parser version', async () => {
+    const dir = join(await tempDir(), 'd');
+    const built = await buildGraphDataDir(dir, GRAPH);
+    const storage = new FileStorage(dir);
+    const read = await storage.readMetadata();
+    if (read.status !== 'ok') throw new Error(read.status);
+    const [h0, , , , , h5, h6] = built.handleOf as [string, string, string, string, string, string, string];
+    const records = [...read.shapes.values()].filter((m) => m.shape.handle !== h6);
+    const stale = records.map((m) => (m.shape.handle === h5 ? { ...m, parsed: { ...m.parsed!, version: WHERE_AST_VERSION + 1, where: { kind: 'const' as const, value: true } } } : m));
+    const ghost = { shape: { ...records[0]!.shape, handle: '1-1' } };
+    await writeFile(storage.layout.metadata, encodeMetadataLog([...stale, ghost]));
+    const index = await readStorageIndex(storage);
+    expect(index.readFromFiles).toEqual([h6]);
+    expect(index.rewriteMetadata).toBe(true);
+    expect(index.records.map((r) => r.stored.handle).sort()).toEqual([...built.handleOf].sort());
+    const fresh = index.records.find((r) => r.stored.handle === h5)!;
+    expect(fresh.shape.where).toEqual({ kind: 'compare', op: '=', left: { kind: 'column', name: 'k' }, right: { kind: 'const', value: 5 } });
+    expect(index.records.find((r) => r.stored.handle === h0)!.shape.where).toEqual(read.shapes.get(h0)!.parsed!.where);
+  });
+});
