@@ -10,9 +10,15 @@
 #       one is started again.
 #   scripts/postgres-test-server.sh url    [--dir DIR]   the URL of the server in DIR
 #   scripts/postgres-test-server.sh status [--dir DIR]   exit 0 when it runs, 3 when not
-#   scripts/postgres-test-server.sh stop   [--dir DIR]   stops it and deletes DIR (idempotent)
+#   scripts/postgres-test-server.sh stop   [--dir DIR]   stops it and deletes what start created
+#       there (idempotent); DIR itself too when start created it
 #
-# DIR defaults to $SHAPE_ACTORS_PG_DIR, else ${TMPDIR:-/tmp}/shape-actors-pg. The server trusts
+# DIR defaults to $SHAPE_ACTORS_PG_DIR, else ${TMPDIR:-/tmp}/shape-actors-pg. It must be missing or
+# empty the first time (start creates it, or adopts the empty one, and writes .shape-actors-pg
+# there); a DIR holding anything without that marker is refused, by start and by stop, so the
+# script never deletes what it did not create. As root, the server user must reach DIR: every
+# parent directory must let it through (o+x; /tmp does, a dir under /root or under `mktemp -d`
+# does not: pass `mktemp -d` itself, which start hands to that user). The server trusts
 # connections from 127.0.0.1 only (role `postgres`, no password), runs with fsync off (it is a
 # test fixture: a crash of the *database* is not what the tests exercise), C locale (text compares
 # by code point, as the where evaluator does), and as an unprivileged user: initdb refuses root,
@@ -39,6 +45,35 @@ while [[ $# -gt 0 ]]; do
 done
 case "$wal_level" in minimal | replica | logical) ;; *) log "--wal-level must be minimal, replica or logical"; exit 2 ;; esac
 data="$dir/data"
+marker="$dir/.shape-actors-pg"
+# What start creates in DIR; stop deletes these and nothing else.
+created_files=(data server.log initdb.log port url .shape-actors-pg)
+
+# ------------------------------------------------------------------ DIR: only ever what this script created
+
+# Exit 0: DIR is ours (marked); 1: missing; 2: empty; 3: holds something else (or is not a directory).
+dir_state() {
+  if [[ ! -e "$dir" ]]; then return 1; fi
+  if [[ ! -d "$dir" ]]; then return 3; fi
+  if [[ -f "$marker" ]]; then return 0; fi
+  if [[ -z "$(ls -A "$dir")" ]]; then return 2; fi
+  return 3
+}
+
+refuse_foreign_dir() {
+  die "$dir holds files this script did not create (no .shape-actors-pg marker): not touching it (--dir needs a missing or empty directory, or one this script started)"
+}
+
+claim_dir() {
+  local state=0
+  dir_state || state=$?
+  case "$state" in
+    0) ;;
+    1) mkdir -p "$dir"; echo "created-dir=yes" >"$marker" ;;
+    2) echo "created-dir=no" >"$marker" ;;
+    *) refuse_foreign_dir ;;
+  esac
+}
 
 # ------------------------------------------------------------------ binaries
 
@@ -148,16 +183,23 @@ start_server() {
 
 case "$command_name" in
   start)
+    # Checked before anything is installed or created.
+    state=0
+    dir_state || state=$?
+    [[ "$state" -ne 3 ]] || refuse_foreign_dir
     bindir="$(find_bindir || true)"
     if [[ -z "$bindir" ]]; then
       install_postgres
       bindir="$(find_bindir)" || die "PostgreSQL was installed but its binaries were not found under /usr/lib/postgresql"
     fi
     pick_run_user
-    if is_running; then cat "$dir/url"; exit 0; fi
-    mkdir -p "$dir"
-    [[ -z "$run_user" ]] || chown "$run_user" "$dir"
+    if [[ "$state" -eq 0 ]] && is_running; then cat "$dir/url"; exit 0; fi
+    claim_dir
+    [[ -z "$run_user" ]] || chown "$run_user" "$dir" "$marker"
     chmod 700 "$dir"
+    if [[ -n "$run_user" ]] && ! as_server_user test -w "$dir"; then
+      die "the server runs as $run_user, which cannot reach $dir: every parent directory must let it through (o+x), e.g. use a dir under /tmp"
+    fi
     if [[ ! -f "$data/PG_VERSION" ]]; then
       rm -rf "$data"
       log "initdb in $data ($("$bindir/postgres" --version))"
@@ -182,13 +224,26 @@ case "$command_name" in
     exit 3
     ;;
   stop)
+    state=0
+    dir_state || state=$?
+    case "$state" in
+      1) log "nothing to stop: $dir does not exist"; exit 0 ;;
+      2) log "nothing to stop: $dir is empty"; exit 0 ;;
+      3) refuse_foreign_dir ;;
+    esac
     if [[ -d "$data" ]]; then
       bindir="$(find_bindir)" || die "no PostgreSQL binaries to stop the server in $dir with"
       pick_run_user
       if is_running; then as_server_user "$bindir/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null 2>&1 || die "could not stop the server in $dir"; fi
     fi
-    rm -rf "$dir"
-    log "stopped; removed $dir"
+    created_dir="$(cat "$marker" 2>/dev/null || true)"
+    for name in "${created_files[@]}"; do rm -rf "${dir:?}/$name"; done
+    rm -f "${dir:?}"/.s.PGSQL.* # the server's socket and its lock (left by a server that did not stop cleanly)
+    if [[ "$created_dir" == "created-dir=yes" ]]; then
+      if rmdir "$dir" 2>/dev/null; then log "stopped; removed $dir"; else log "stopped; removed what start created in $dir (it holds other files now: left there)"; fi
+    else
+      log "stopped; removed what start created in $dir (the directory was there before: kept)"
+    fi
     ;;
   *)
     log "unknown command: $command_name (start, stop, url, status)"

@@ -43,7 +43,9 @@ export async function acquireServer(options: { walLevel?: 'replica' | 'logical' 
       server: {
         url,
         stop: async () => {
-          await run(SERVER_SCRIPT, ['stop', '--dir', dir], { timeout: 120_000 }).catch(() => rm(dir, { recursive: true, force: true }));
+          // The script removes what it created in the (adopted) temp dir; the dir itself is ours.
+          await run(SERVER_SCRIPT, ['stop', '--dir', dir], { timeout: 120_000 }).catch(() => undefined);
+          await rm(dir, { recursive: true, force: true });
         },
       },
       skip: null,
