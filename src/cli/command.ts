@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Readable } from 'node:stream';
 import type { InspectionEvent } from 'xstate';
 import type { RuntimeLogger } from '../logging/runtime-logger.ts';
 import type { ProgressLine } from './progress.ts';
@@ -6,6 +7,8 @@ import type { JsonValue } from './format.ts';
 import type { CommonOptionName, CommonOptions, OptionReader } from './options.ts';
 
 export interface CommandContext {
+  /** The command's name (`list`, `restore`, ...). */
+  readonly command: string;
   readonly common: CommonOptions;
   readonly logger: RuntimeLogger;
   /** Where the command's runtimes send inspection events (`--inspect`, `--trace`, progress); null: nowhere. */
@@ -14,6 +17,8 @@ export interface CommandContext {
   readonly progress: ProgressLine;
   /** Notices for people on stderr (the inspector's address, ...). */
   readonly notice: (text: string) => void;
+  /** What `apply --file -` reads. */
+  readonly stdin: Readable;
 }
 
 /** What a command hands back: `json` is printed with `--json`, `text` otherwise (both on stdout). */
@@ -42,4 +47,4 @@ export interface CliCommand {
 }
 
 /** The usual common options of a command that restores a data dir. */
-export const DATA_DIR_COMMAND_OPTIONS: readonly CommonOptionName[] = ['dataDir', 'json', 'logLevel', 'policy', 'inspect', 'inspectWait', 'trace'];
+export const DATA_DIR_COMMAND_OPTIONS: readonly CommonOptionName[] = ['dataDir', 'json', 'logLevel', 'policy', 'inspect', 'inspectWait', 'trace', 'forceUnlock'];

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import type { LogLevel } from '../logging/runtime-logger.ts';
 import type { CliCommand, CommandResult } from './command.ts';
@@ -18,6 +19,8 @@ export interface CliIo {
   readonly stderrIsTTY?: boolean;
   /** The terminal's width, for the progress line. */
   readonly columns?: () => number;
+  /** What `apply --file -` reads (default: the process's stdin). */
+  readonly stdin?: Readable;
 }
 
 export const processIo: CliIo = {
@@ -33,7 +36,7 @@ export const processIo: CliIo = {
  */
 export async function runCli(argv: readonly string[], io: CliIo = processIo, commands: readonly CliCommand[] = COMMANDS): Promise<number> {
   // Filled in by the command's action once commander has parsed the arguments.
-  const parsed: { common: CommonOptions | null; result: CommandResult | null } = { common: null, result: null };
+  const parsed: { common: CommonOptions | null; result: CommandResult | null; closed: boolean } = { common: null, result: null, closed: true };
   const program = buildProgram(io, commands, async (command, reader) => {
     const common = reader.common(command.commonOptions);
     parsed.common = common;
@@ -43,10 +46,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo, com
     logger.debug({ command: command.name, argv }, 'command started');
     const session = await openSession(common, progress, logger, io.stderr);
     try {
-      parsed.result = await command.run(reader, { common, logger, progress, inspect: session.inspect, notice: session.notice });
+      parsed.result = await command.run(reader, { command: command.name, common, logger, progress, inspect: session.inspect, notice: session.notice, stdin: io.stdin ?? process.stdin });
     } finally {
       // The trace is written and the inspector stopped whether the command succeeded or not.
-      await session.close();
+      parsed.closed = await session.close();
     }
     logger.debug({ command: command.name }, 'command finished');
   });
@@ -70,6 +73,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo, com
   if (result === null) return ExitCode.ok;
   if (common?.json) io.stdout(`${JSON.stringify(result.json, null, 2)}\n`);
   else io.stdout(result.text.endsWith('\n') ? result.text : `${result.text}\n`);
+  // The command did its job, but what --trace or --inspect owed was not delivered (said on stderr): not a success.
+  if (!parsed.closed) return ExitCode.failure;
   return result.exitCode ?? ExitCode.ok;
 
   function fail(failure: CliFailure): number {

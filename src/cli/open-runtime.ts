@@ -2,13 +2,15 @@ import { causeChain, type Removal } from '../graph/removal.ts';
 import type { RestoreReport } from '../machines/runtime.types.ts';
 import type { CreateShapeRuntimeOptions, ShapeRuntime } from '../runtime/index.ts';
 import type { CommandContext } from './command.ts';
-import { CliError, isShapeRuntimeError } from './errors.ts';
+import { CliError, ExitCode, isShapeRuntimeError } from './errors.ts';
 
 export interface OpenRuntimeOptions {
   /** Another data dir than `--data-dir` (the demo's own). */
   readonly dataDir?: string;
-  /** Create a missing data dir (only `add` does: every other command needs an existing one). */
+  /** Create a data dir in a missing or empty directory (only `add` and `serve` do: every other command needs an existing one). */
   readonly createDataDir?: boolean;
+  /** The command changes what the data dir holds as the user asked (`restore`): the only kind that applies a destructive `--policy`. */
+  readonly appliesPolicy?: boolean;
   /** Declared primary key columns per table (`--key`). */
   readonly keyColumns?: Readonly<Record<string, readonly string[]>>;
   /** Row-store tables whose damage the operator acknowledges (`restore --accept-table-damage`). */
@@ -25,6 +27,7 @@ export function runtimeOptions(context: CommandContext, options: OpenRuntimeOpti
   return {
     dataDir: options.dataDir ?? context.common.dataDir,
     createDataDir: options.createDataDir ?? false,
+    ...(context.common.forceUnlock ? { forceUnlock: true } : {}),
     ...(options.keyColumns ? { keyColumns: options.keyColumns } : {}),
     ...(options.acceptTableDamage ? { acceptTableDamage: options.acceptTableDamage } : {}),
     policy: context.common.policy,
@@ -48,6 +51,8 @@ export function runtimeOptions(context: CommandContext, options: OpenRuntimeOpti
  * cleanly (which writes a backup), whether `act` succeeded or was refused.
  */
 export async function withRuntime<T>(context: CommandContext, options: OpenRuntimeOptions, act: (runtime: ShapeRuntime) => Promise<T>): Promise<T> {
+  refuseDestructivePolicy(context, options);
+  if (!options.createDataDir) await requireExistingDataDir(options.dataDir ?? context.common.dataDir);
   const { createShapeRuntime } = await loadRuntime();
   const runtime = await createShapeRuntime(runtimeOptions(context, options));
   context.logger.debug({ dataDir: context.common.dataDir, mode: runtime.report.mode, loaded: runtime.report.loaded.length }, 'data dir restored');
@@ -64,8 +69,35 @@ export async function withRuntime<T>(context: CommandContext, options: OpenRunti
 
 /** A dry-run restore: the report of what restore would do; nothing on disk changes. */
 export async function planRestoreFromOptions(context: CommandContext, options: OpenRuntimeOptions = {}): Promise<RestoreReport> {
+  await requireExistingDataDir(context.common.dataDir);
   const { planRestore } = await loadRuntime();
   return planRestore(runtimeOptions(context, options));
+}
+
+/**
+ * `--policy dropDependent` deletes every subquery shape: it takes effect only where the user asked
+ * for a change of what the data dir holds (`restore`, `serve`); `doctor` and `restore --dry-run`
+ * plan it; every other command refuses it before touching anything.
+ */
+export function refuseDestructivePolicy(context: CommandContext, options: OpenRuntimeOptions): void {
+  if (context.common.policy === 'validate' || options.appliesPolicy) return;
+  throw new CliError(
+    'usage',
+    `--policy ${context.common.policy} deletes every subquery shape: only restore and serve apply it (restore --dry-run and doctor show what it would remove), not ${context.command}`,
+    ExitCode.usage,
+  );
+}
+
+/**
+ * Only `add` and `serve` make a data dir (in a missing or empty directory): every other command
+ * refuses an empty directory instead of writing one there. A missing one, a file, or a
+ * directory holding other things, openFileStorage refuses, saying which.
+ */
+export async function requireExistingDataDir(dataDir: string): Promise<void> {
+  const { inspectDirectory } = await import('../storage/data-dir-layout.ts');
+  if ((await inspectDirectory(dataDir)).kind === 'empty') {
+    throw new CliError('data-dir-empty', `no data dir at ${dataDir}: the directory is empty (add or serve creates one there)`);
+  }
 }
 
 /**

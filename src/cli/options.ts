@@ -19,6 +19,8 @@ export interface CommonOptions {
   readonly inspectWait: number;
   /** `--trace FILE`: write the inspection events there as JSON when the command ends; null: off. */
   readonly trace: string | null;
+  /** `--force-unlock`: take over a lock another host wrote and stopped refreshing. */
+  readonly forceUnlock: boolean;
 }
 export type CommonOptionName = keyof CommonOptions;
 
@@ -45,12 +47,14 @@ const COMMON_OPTIONS: { readonly [K in CommonOptionName]: () => Option } = {
       .argParser(parseSeconds)
       .default(DEFAULT_INSPECT_WAIT_SECONDS),
   trace: () => new Option('--trace <file>', 'write every inspection event (actors, events, snapshots) to FILE as JSON when the command ends, even if it fails'),
+  forceUnlock: () =>
+    new Option('--force-unlock', 'take over the data dir lock when another host wrote it and has not refreshed it for a minute (only if nothing there uses the data dir)'),
 };
 
 /** Long enough to open the printed address in a browser. */
 export const DEFAULT_INSPECT_WAIT_SECONDS = 60;
 
-const DEFAULTS: Omit<CommonOptions, 'dataDir'> = { json: false, logLevel: 'warn', policy: 'validate', inspect: null, inspectWait: DEFAULT_INSPECT_WAIT_SECONDS, trace: null };
+const DEFAULTS: Omit<CommonOptions, 'dataDir'> = { json: false, logLevel: 'warn', policy: 'validate', inspect: null, inspectWait: DEFAULT_INSPECT_WAIT_SECONDS, trace: null, forceUnlock: false };
 
 export function addCommonOptions(command: Command, names: readonly CommonOptionName[]): Command {
   for (const name of names) command.addOption(COMMON_OPTIONS[name]());
@@ -109,6 +113,7 @@ export class OptionReader {
       inspect: names.includes('inspect') ? this.port('inspect') : null,
       inspectWait: this.optionalNumber('inspectWait') ?? DEFAULTS.inspectWait,
       trace: names.includes('trace') ? (this.optionalString('trace') ?? null) : null,
+      forceUnlock: this.flag('forceUnlock'),
     };
   }
 

@@ -1,4 +1,7 @@
+import { writeFile } from 'node:fs/promises';
 import type { InspectionEvent } from 'xstate';
+import { errnoText } from '../storage/fs-errors.ts';
+import { CliError, ExitCode } from './errors.ts';
 import type { RuntimeLogger } from '../logging/runtime-logger.ts';
 import type { CommonOptions } from './options.ts';
 import type { ProgressLine } from './progress.ts';
@@ -7,8 +10,8 @@ import type { ProgressLine } from './progress.ts';
 export interface CommandSession {
   readonly inspect: ((event: InspectionEvent) => void) | null;
   readonly notice: (text: string) => void;
-  /** Writes the trace (also after a failure), stops the inspector, clears the progress line. */
-  close(): Promise<void>;
+  /** Writes the trace (also after a failure), stops the inspector, clears the progress line; false when one of those failed (it was told on stderr). */
+  close(): Promise<boolean>;
 }
 
 const RESTORE_STATES: ReadonlySet<string> = new Set(['checkingBackup', 'loadingBackup', 'loadingShapes', 'validatingDependencies', 'committingRestore', 'spawning']);
@@ -24,10 +27,17 @@ export async function openSession(common: CommonOptions, progress: ProgressLine,
     stderr(`${text}\n`);
   };
   const sinks: ((event: InspectionEvent) => void)[] = [];
-  const closers: (() => Promise<void>)[] = [];
+  /** Each resolves false when it failed and said so. */
+  const closers: (() => Promise<boolean>)[] = [];
 
   if (common.trace !== null) {
     const file = common.trace;
+    // Where the trace goes is checked before the command runs: a command must not end with exit 0 and no trace.
+    try {
+      await writeFile(file, '');
+    } catch (error) {
+      throw new CliError('usage', `--trace: cannot write ${file}: ${errnoText(error)}`, ExitCode.usage);
+    }
     const { createInspectionRecorder } = await import('../inspection/inspection-recorder.ts');
     const recorder = createInspectionRecorder();
     sinks.push(recorder.inspect);
@@ -36,8 +46,10 @@ export async function openSession(common: CommonOptions, progress: ProgressLine,
         await recorder.writeJson(file);
         logger.debug({ file, events: recorder.events.length, truncated: recorder.truncated }, 'trace written');
       } catch (error) {
-        notice(`shape-actors: could not write the trace to ${file}: ${error instanceof Error ? error.message : String(error)}`);
+        notice(`shape-actors: could not write the trace to ${file}: ${errnoText(error)}`);
+        return false;
       }
+      return true;
     });
   }
 
@@ -45,7 +57,7 @@ export async function openSession(common: CommonOptions, progress: ProgressLine,
     const { startLiveInspector } = await import('../inspection/inspector-server.ts');
     const live = await startLiveInspector({ port: common.inspect });
     sinks.push((event) => live.inspect.next?.(event));
-    closers.push(() => live.stop());
+    closers.push(() => live.stop().then(() => true));
     notice(`Stately inspector: open ${live.url} (events stream over ${live.webSocketUrl})`);
     if (common.inspectWait > 0) {
       notice(`Waiting up to ${common.inspectWait} s for it to connect (--inspect-wait 0 to start at once)...`);
@@ -63,13 +75,16 @@ export async function openSession(common: CommonOptions, progress: ProgressLine,
     async close() {
       progress.finish();
       // Each closer runs even if another failed; a failure here is told, never hides the command's own result.
+      let ok = true;
       for (const close of closers) {
         try {
-          await close();
+          if (!(await close())) ok = false;
         } catch (error) {
+          ok = false;
           notice(`shape-actors: ${error instanceof Error ? error.message : String(error)}`);
         }
       }
+      return ok;
     },
   };
 }

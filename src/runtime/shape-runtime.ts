@@ -23,8 +23,10 @@ export type ShapeRuntimeActor = Actor<typeof shapeRuntimeMachine>;
 export interface CreateShapeRuntimeOptions extends Omit<ShapeRuntimeInput, 'storage'> {
   /** Data dir for the default file store (ignored when `storage` is given). */
   readonly dataDir?: string;
-  /** Create `dataDir` if it does not exist (default true). */
+  /** Create `dataDir` if it does not exist (default true). An empty directory is used, one holding anything else refused. */
   readonly createDataDir?: boolean;
+  /** Take over `dataDir`'s lock when another host wrote it and has not refreshed it for a minute (the CLI's `--force-unlock`). */
+  readonly forceUnlock?: boolean;
   readonly storage?: ShapeStorage;
   /** Any XState inspector (`@statelyai/inspect`, the recorder in this package, ...). */
   readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
@@ -104,7 +106,7 @@ type Pending = { resolve: (event: RuntimeEmitted) => void; reject: (error: Error
  */
 export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Promise<ShapeRuntime> {
   if (options.dryRun) throw new Error('createShapeRuntime does not take dryRun: use planRestore()');
-  const storage = options.storage ?? (await openFileStorage(requireDataDir(options), { create: options.createDataDir ?? true }));
+  const storage = options.storage ?? (await openFileStorage(requireDataDir(options), { create: options.createDataDir ?? true, forceUnlock: options.forceUnlock === true }));
   const { actor, done } = startRuntimeActor(storage, options);
   // Listening from the start: the removals restore makes are what stale clients must learn.
   const view = runtimeReadView(actor);
@@ -236,9 +238,12 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
   };
 }
 
-/** Restore as a dry run: what restore would keep, remove and spawn; nothing on disk changes. */
+/**
+ * Restore as a dry run: what restore would keep, remove and spawn; nothing on disk changes, not
+ * even the lock (it is not taken: a stale one stays where it is, for the real restore to take over).
+ */
 export async function planRestore(options: CreateShapeRuntimeOptions): Promise<RestoreReport> {
-  const storage = options.storage ?? (await openFileStorage(requireDataDir(options), { create: false }));
+  const storage = options.storage ?? (await openFileStorage(requireDataDir(options), { create: false, lock: false }));
   try {
     const { done } = startRuntimeActor(storage, { ...options, dryRun: true });
     const output = await done;
@@ -273,7 +278,7 @@ export function startRuntimeActor(
   storage: ShapeStorage,
   options: Omit<CreateShapeRuntimeOptions, 'storage'>,
 ): { actor: ShapeRuntimeActor; done: Promise<RuntimeOutput> } {
-  const { dataDir: _dataDir, createDataDir: _create, inspect, catalog: _catalog, ...input } = options;
+  const { dataDir: _dataDir, createDataDir: _create, forceUnlock: _forceUnlock, inspect, catalog: _catalog, ...input } = options;
   const actor = createActor(shapeRuntimeMachine, {
     input: { ...input, storage },
     systemId: 'shapeRuntime',

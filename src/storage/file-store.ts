@@ -8,6 +8,7 @@ import { nodeDurableFs, type DurableFs } from './fs-durable.ts';
 import { bytesThroughXid, decodeLog, encodeLogEntries } from './log-codec.ts';
 import { JournalFile } from './journal-file.ts';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
+import { DEFINITION_FILE, LOG_FILE, dataDirLayout, inspectDirectory, someEntries } from './data-dir-layout.ts';
 import { DirectoryTableFiles } from './rows/directory-table-files.ts';
 import { LogFileReader } from './log-file-reader.ts';
 import { fileLogEnd, readFileLogPage, type SnapshotHint } from './log-pages.ts';
@@ -35,62 +36,64 @@ import {
   type StrayEntry,
 } from './storage.ts';
 
-export const DEFINITION_FILE = 'definition.json';
-export const LOG_FILE = 'log.jsonl';
-export const BACKUP_FILE = 'registry.jsonl';
-export const RETIRED_BACKUP_FILE = 'registry.retired.jsonl';
-export const JOURNAL_FILE = 'journal.jsonl';
-export const METADATA_FILE = 'metadata.jsonl';
 const TEMP_PREFIX = '.tmp-';
 /** Shapes whose snapshot is being read page by page, remembered at once. */
 const SNAPSHOT_HINTS = 4096;
 const TRASH_PREFIX = '.trash-';
 
-/** Paths of the on-disk layout (docs/on-disk-format.md describes it for people). */
-export function dataDirLayout(dataDir: string) {
-  const shapes = join(dataDir, 'shapes');
-  const backup = join(dataDir, 'backup');
-  return {
-    shapes,
-    backupDir: backup,
-    backup: join(backup, BACKUP_FILE),
-    retiredBackup: join(backup, RETIRED_BACKUP_FILE),
-    journal: join(dataDir, JOURNAL_FILE),
-    tables: join(dataDir, 'tables'),
-    metadata: join(dataDir, METADATA_FILE),
-    shapeDir: (handle: string) => join(shapes, handle),
-    definition: (handle: string) => join(shapes, handle, DEFINITION_FILE),
-    log: (handle: string) => join(shapes, handle, LOG_FILE),
-  };
-}
+/** The layout lives in data-dir-layout.ts; re-exported here for the imports that predate it. */
+export { dataDirLayout } from './data-dir-layout.ts';
 
 export interface OpenFileStorageOptions {
-  /** Create the data dir when it does not exist (otherwise a missing dir is an error). */
+  /**
+   * Create the data dir when the directory is missing (otherwise a missing dir is an error). An
+   * empty directory is opened either way; one that holds anything but a data dir never is.
+   */
   readonly create?: boolean;
   /** Take the data dir lock (default true): a second process gets a `locked` error. */
   readonly lock?: boolean;
+  /** Take over a lock written on another host once it has not been refreshed for a while (see data-dir-lock.ts). */
+  readonly forceUnlock?: boolean;
   /** How changes reach the disk (the crash tests record them). */
   readonly fs?: DurableFs;
 }
 
 /**
- * Opens a data dir. A missing dir (unless `create`) or a path that is not a
- * directory is a StorageError naming the path: the one kind of bad input a
- * restore cannot carry on from.
+ * Opens a data dir: an existing one, an empty directory, or (with `create`) a missing one.
+ * Anything else is a StorageError naming the path and why, before anything is written: a file,
+ * or a directory holding other things (a project folder is never adopted as a data dir).
  */
 export async function openFileStorage(dataDir: string, options: OpenFileStorageOptions = {}): Promise<FileStorage> {
-  let info;
-  try {
-    info = await stat(dataDir);
-  } catch (error) {
-    if (!isErrno(error, 'ENOENT')) throw new StorageError('io', dataDir, `cannot read data dir: ${errnoText(error)}`);
-    if (!options.create) throw new StorageError('not-found', dataDir, 'data dir does not exist');
-    await (options.fs ?? nodeDurableFs).mkdir(dataDir);
-    info = await stat(dataDir);
-  }
-  if (!info.isDirectory()) throw new StorageError('io', dataDir, 'data dir is not a directory');
-  const lock = options.lock === false ? null : await lockDataDir(dataDir);
+  if ((await checkDataDir(dataDir, options)) === 'missing') await (options.fs ?? nodeDurableFs).mkdir(dataDir);
+  const lock = options.lock === false ? null : await lockDataDir(dataDir, { forceUnlock: options.forceUnlock === true });
   return new FileStorage(dataDir, lock, options.fs);
+}
+
+/**
+ * Whether `dataDir` may be opened as a data dir, checked without writing anything: `exists` (a
+ * data dir, or an empty directory), `missing` (allowed with `create`), else a StorageError.
+ * Whatever writes into a data dir before the store opens it (the Postgres source's state) asks first.
+ */
+export async function checkDataDir(dataDir: string, options: { readonly create?: boolean } = {}): Promise<'exists' | 'missing'> {
+  const state = await inspectDirectory(dataDir);
+  switch (state.kind) {
+    case 'missing':
+      if (!options.create) throw new StorageError('not-found', dataDir, 'data dir does not exist');
+      return 'missing';
+    case 'not-a-directory':
+      throw new StorageError('io', dataDir, `data dir is not a directory (${state.reason})`);
+    case 'unreadable':
+      throw new StorageError('io', dataDir, `cannot read data dir: ${state.reason}`);
+    case 'foreign':
+      throw new StorageError(
+        'not-a-data-dir',
+        dataDir,
+        `not a shape-actors data dir (it holds ${someEntries(state.entries)}, none of the data dir layout; a data dir is created in an empty or missing directory)`,
+      );
+    case 'empty':
+    case 'data-dir':
+      return 'exists';
+  }
 }
 
 /**

@@ -4,12 +4,14 @@ export function isErrno(error: unknown, code: string): boolean {
   return typeof error === 'object' && error !== null && (error as NodeJS.ErrnoException).code === code;
 }
 
+/** An errno failure in words, once: `permission denied (EACCES)`, not the code, the message and the path again. */
 export function errnoText(error: unknown): string {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const e = error as NodeJS.ErrnoException;
-    return e.code ? `${e.code}: ${e.message}` : e.message;
-  }
-  return String(error);
+  if (typeof error !== 'object' || error === null) return String(error);
+  const e = error as NodeJS.ErrnoException;
+  if (!e.code) return e.message;
+  // Node's message is `<CODE>: <what>, <syscall> '<path>'`.
+  const what = /^[A-Z0-9_]+: ([^,]+)/.exec(e.message)?.[1];
+  return what ? `${what} (${e.code})` : `${e.code}: ${e.message}`;
 }
 
 export async function exists(path: string): Promise<boolean> {

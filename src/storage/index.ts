@@ -1,3 +1,4 @@
 export * from './storage.ts';
-export { FileStorage, openFileStorage, dataDirLayout, type OpenFileStorageOptions } from './file-store.ts';
+export { FileStorage, openFileStorage, checkDataDir, type OpenFileStorageOptions } from './file-store.ts';
+export { dataDirLayout } from './data-dir-layout.ts';
 export { MemoryStorage } from './memory-store.ts';

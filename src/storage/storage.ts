@@ -142,8 +142,11 @@ export type BackupReadResult =
   | { readonly status: 'missing' }
   | { readonly status: 'unusable'; readonly file: string; readonly reason: string };
 
-/** `damaged`: the data is there but lost records, so it is not trusted (a row-store table). */
-export type StorageErrorCode = 'not-found' | 'corrupt' | 'exists' | 'io' | 'locked' | 'damaged';
+/**
+ * `damaged`: the data is there but lost records, so it is not trusted (a row-store table);
+ * `not-a-data-dir`: a directory that holds other things, never adopted as a data dir.
+ */
+export type StorageErrorCode = 'not-found' | 'corrupt' | 'exists' | 'io' | 'locked' | 'damaged' | 'not-a-data-dir';
 
 /** A storage failure that names the shape (when there is one), the file and the reason. */
 export class StorageError extends Error {

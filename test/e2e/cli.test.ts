@@ -262,7 +262,7 @@ describe.concurrent('shape-actors CLI', { timeout: 180_000 }, () => {
       const file = join(await copyOfTemplate(), 'a-file');
       await writeFile(file, 'not a data dir\n');
       const run = await cli(args(file));
-      expectOneLineError(run, 1, new RegExp(`data dir is not a directory: ${file}`));
+      expectOneLineError(run, 1, new RegExp(`data dir is not a directory \\(it is a file\\): ${file}`));
       expect(run.stdout).toBe('');
       expect(await readFile(file, 'utf8')).toBe('not a data dir\n');
     });

@@ -142,7 +142,7 @@ describe('doctor predicts what restore does, changing nothing', () => {
     expect(doctor.code).toBe(0);
     expect(JSON.parse(doctor.stdout).inDoubtBatch).toEqual({ position: 0, transactions: 1, handles: [built.handleOf[5]] });
     const text = await cli('doctor', '--data-dir', dir);
-    expect(text.stdout).toMatch(/Journal: 1 transaction after position 0 were interrupted mid-write on 1 shape/);
+    expect(text.stdout).toMatch(/Journal: 1 transaction after position 0 was interrupted mid-write on 1 shape/);
     const restore = JSON.parse((await cli('restore', '--data-dir', dir, '--json')).stdout) as { problems: { file: string; action: string }[] };
     expect(restore.problems.some((p) => /journal/.test(p.file) && p.action === 'repaired')).toBe(true);
     expect(JSON.parse((await cli('doctor', '--data-dir', dir, '--json')).stdout).inDoubtBatch).toBeNull();

@@ -32,7 +32,8 @@ import type { RuntimeEmitted, ShapeRuntimeInput } from '../../src/machines/runti
 import { interpretStoredShape } from '../../src/registry/shape-record.ts';
 import { createShapeRuntime, startRuntimeActor, type ShapeRuntimeActor } from '../../src/runtime/index.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
-import { dataDirLayout, FileStorage } from '../../src/storage/file-store.ts';
+import { FileStorage } from '../../src/storage/file-store.ts';
+import { dataDirLayout } from '../../src/storage/data-dir-layout.ts';
 import { MemoryStorage } from '../../src/storage/memory-store.ts';
 import { backupHandles } from '../helpers/damage.ts';
 import { actorCreations, checkRestoreInvariants, checkSpawnOrder, rootStateValues } from '../helpers/restore-invariants.ts';

@@ -1,14 +1,9 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { DATA_DIR_COMMAND_OPTIONS, type CliCommand } from '../command.ts';
 import { CliError, isShapeRuntimeError } from '../errors.ts';
 import { plural, restoreNoticeText, restoreSummaryJson } from '../format.ts';
 import { withRuntime } from '../open-runtime.ts';
 import { parseKeyColumns } from '../options.ts';
-import { rowKey } from '../../storage/rows/row-key.ts';
-import { parseTransaction, TransactionError, type Transaction } from '../../shapes/transaction.ts';
-import type { ShapeRuntime } from '../../runtime/index.ts';
+import type { Transaction } from '../../shapes/transaction.ts';
 
 /** Transactions sent ahead of their acknowledgement: the runtime commits what is queued together. */
 const IN_FLIGHT = 256;
@@ -25,11 +20,15 @@ export const applyCommand: CliCommand = {
   commonOptions: DATA_DIR_COMMAND_OPTIONS,
   configure: (command) =>
     command
-      .requiredOption('--file <file>', 'JSON lines: {"xid": n, "changes": [{"op": "insert"|"update"|"delete", "table", "row", "oldRow"?}]}')
+      .requiredOption('--file <file>', 'JSON lines: {"xid": n, "changes": [{"op": "insert"|"update"|"delete", "table", "row", "oldRow"?}]}; - reads stdin')
       .option('--key <table=columns...>', 'primary key columns of a table (default id); repeatable', parseKeyColumns, {}),
   async run(options, context) {
     const file = options.string('file');
     const keyColumns = options.record('key');
+    // The parser and the row store's readers (zod and all) load only when apply runs.
+    const { checkDeclaredKeys, checkedTransaction, openTransactionInput, TransactionError } = await import('../transaction-file.ts');
+    const input = await openTransactionInput(file, context.stdin);
+    await checkDeclaredKeys(context.common.dataDir, keyColumns);
     return withRuntime(context, { keyColumns }, async (runtime) => {
       const counts = { applied: 0, skipped: 0 };
       let failure: CliError | null = null;
@@ -46,17 +45,16 @@ export const applyCommand: CliCommand = {
       };
       let line = 0;
       // Progress (drawn only on a TTY, after a second): bytes of the file read, transactions sent.
-      const size = await stat(file).then((s) => s.size, () => 0);
+      const { size } = input;
       let bytes = 0;
       context.progress.start('apply', { total: size, unit: 'bytes' });
-      const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
       try {
-        for await (const text of lines) {
+        for await (const text of input.lines) {
           line++;
           bytes += Buffer.byteLength(text) + 1;
           if (context.progress.enabled) {
             context.progress.label(`apply: line ${line.toLocaleString('en-US')}`);
-            context.progress.update(Math.min(bytes, size), size, 'bytes');
+            if (size > 0) context.progress.update(Math.min(bytes, size), size, 'bytes');
           }
           if (text.trim() === '') continue;
           // Checked here, in full, so that nothing after a bad line is sent: earlier lines are kept, later ones not applied.
@@ -68,9 +66,8 @@ export const applyCommand: CliCommand = {
       } catch (error) {
         await Promise.all(inFlight);
         if (error instanceof TransactionError) {
-          throw new CliError('invalid-transaction', `${file}: ${error.message} (nothing of it applied; ${plural(counts.applied, 'earlier transaction')} applied)`);
+          throw new CliError('invalid-transaction', `${input.name}: ${error.message} (nothing of it applied; ${plural(counts.applied, 'earlier transaction')} applied)`);
         }
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError('file-not-found', `transaction file not found: ${file}`);
         throw error;
       }
       await Promise.all(inFlight);
@@ -87,20 +84,3 @@ export const applyCommand: CliCommand = {
     });
   },
 };
-
-function checkedTransaction(text: string, line: number, runtime: ShapeRuntime): Transaction {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new TransactionError(`not JSON (${(error as Error).message})`, null, line);
-  }
-  const transaction = parseTransaction(value, line);
-  transaction.changes.forEach((change, i) => {
-    const keyColumns = runtime.keyColumnsOf(change.table);
-    if (rowKey(change.row, keyColumns) === null) {
-      throw new TransactionError(`changes.${i}: row has no value for key column(s) ${keyColumns.join(', ')} of ${change.table}`, transaction.xid, line);
-    }
-  });
-  return transaction;
-}

@@ -3,13 +3,11 @@ import { join } from 'node:path';
 import type { CliCommand, CommandContext } from '../command.ts';
 import { ExitCode } from '../errors.ts';
 import { damagedTablesText, plural, removedShapesTable, restoreReportJson, table, type JsonValue } from '../format.ts';
-import { runtimeOptions } from '../open-runtime.ts';
+import { requireExistingDataDir, runtimeOptions } from '../open-runtime.ts';
 import type { RestoreReport } from '../../machines/runtime.types.ts';
-import { LOCK_FILE, readLockState } from '../../storage/data-dir-lock.ts';
+import { FOREIGN_LOCK_STALE_MS, readLockState } from '../../storage/data-dir-lock.ts';
+import { dataDirLayout, isLayoutEntry } from '../../storage/data-dir-layout.ts';
 import type { PreparedBatch } from '../../storage/storage.ts';
-
-/** What is expected at the top of a data dir; anything else is noted (and left alone, as restore does). */
-const KNOWN_ENTRIES: ReadonlySet<string> = new Set(['shapes', 'backup', 'lock', 'journal.jsonl', 'metadata.jsonl', 'tables']);
 
 /** A finding outside the restore report: the journal, the lock, files restore does not look at. */
 interface Note {
@@ -54,6 +52,7 @@ export const doctorCommand: CliCommand = {
 async function diagnose(context: CommandContext): Promise<Diagnosis> {
   const dataDir = context.common.dataDir;
   const [{ openFileStorage }, { planRestore }] = await Promise.all([import('../../storage/file-store.ts'), import('../../runtime/index.ts')]);
+  await requireExistingDataDir(dataDir);
   // No lock: taking it would write (and delete) a file; doctor reads only.
   const storage = await openFileStorage(dataDir, { create: false, lock: false });
   const { dataDir: _dir, createDataDir: _create, ...options } = runtimeOptions(context);
@@ -65,7 +64,7 @@ async function diagnose(context: CommandContext): Promise<Diagnosis> {
 }
 
 async function lockNotes(dataDir: string): Promise<Note[]> {
-  const file = join(dataDir, LOCK_FILE);
+  const file = dataDirLayout(dataDir).lock;
   const lock = await readLockState(dataDir);
   switch (lock.kind) {
     case 'none':
@@ -76,13 +75,22 @@ async function lockNotes(dataDir: string): Promise<Note[]> {
       return [{ file, finding: `in use by process ${lock.owner.pid} on ${lock.owner.hostname} (since ${lock.owner.acquiredAt}): this diagnosis is of a live data dir`, restore: 'refused until that process stops' }];
     case 'stale':
       return [{ file, finding: `left by process ${lock.owner.pid}, which is gone (a crash)`, restore: 'takes the lock over' }];
+    case 'foreign': {
+      const ago = Math.round(lock.refreshedMsAgo / 1000);
+      const finding = `held by process ${lock.owner.pid} on another host, ${lock.owner.hostname} (since ${lock.owner.acquiredAt}, refreshed ${ago} s ago), which cannot be checked from here`;
+      const restore =
+        lock.refreshedMsAgo < FOREIGN_LOCK_STALE_MS
+          ? `refused: the lock is being refreshed, so its process runs`
+          : `refused; with --force-unlock takes the lock over (only if nothing on ${lock.owner.hostname} uses the data dir)`;
+      return [{ file, finding, restore }];
+    }
   }
 }
 
 async function unknownEntries(dataDir: string): Promise<Note[]> {
   const entries = await readdir(dataDir);
   return entries
-    .filter((name) => !KNOWN_ENTRIES.has(name))
+    .filter((name) => !isLayoutEntry(name))
     .sort()
     .map((name) => ({ file: join(dataDir, name), finding: 'not part of the data dir layout', restore: 'leaves it alone' }));
 }
@@ -90,18 +98,19 @@ async function unknownEntries(dataDir: string): Promise<Note[]> {
 async function setAsideBackups(dataDir: string): Promise<Note[]> {
   let entries: string[];
   try {
-    entries = await readdir(join(dataDir, 'backup'));
+    entries = await readdir(dataDirLayout(dataDir).backupDir);
   } catch {
     return [];
   }
   return entries
     .filter((name) => name.startsWith('registry.unusable-'))
     .sort()
-    .map((name) => ({ file: join(dataDir, 'backup', name), finding: 'an unusable backup an earlier restore set aside', restore: 'ignores it (kept for people to look at)' }));
+    .map((name) => ({ file: join(dataDirLayout(dataDir).backupDir, name), finding: 'an unusable backup an earlier restore set aside', restore: 'ignores it (kept for people to look at)' }));
 }
 
 function inDoubtText(batch: PreparedBatch): string {
-  return `${plural(batch.transactions.length, 'transaction')} after position ${batch.position} were interrupted mid-write on ${plural(batch.handles.length, 'shape')}: restore cuts those logs back to position ${batch.position} and applies the batch again`;
+  const were = batch.transactions.length === 1 ? 'was' : 'were';
+  return `${plural(batch.transactions.length, 'transaction')} after position ${batch.position} ${were} interrupted mid-write on ${plural(batch.handles.length, 'shape')}: restore cuts those logs back to position ${batch.position} and applies the batch again`;
 }
 
 function diagnosisJson(d: Diagnosis): JsonValue {

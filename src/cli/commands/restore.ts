@@ -29,7 +29,7 @@ export const restoreCommand: CliCommand = {
   async run(options, context) {
     const accept = options.optionalList('acceptTableDamage');
     const open = accept ? { acceptTableDamage: accept } : {};
-    const report = options.flag('dryRun') ? await planRestoreFromOptions(context, open) : await withRuntime(context, open, async (runtime) => settledReport(runtime.report, await runtime.storageChecked()));
+    const report = options.flag('dryRun') ? await planRestoreFromOptions(context, open) : await withRuntime(context, { ...open, appliesPolicy: true }, async (runtime) => settledReport(runtime.report, await runtime.storageChecked()));
     return { json: restoreReportJson(report), text: restoreReportText(report) };
   },
 };

@@ -93,7 +93,8 @@ async function serve(
   let pr: Awaited<ReturnType<typeof startPostgresRuntime>>;
   try {
     pr = await startPostgresRuntime({
-      ...runtimeOptions(context, Object.keys(keyColumns).length > 0 ? { keyColumns } : {}),
+      // serve, like add, may make a data dir (in a missing or empty directory).
+      ...runtimeOptions(context, { createDataDir: true, ...(Object.keys(keyColumns).length > 0 ? { keyColumns } : {}) }),
       dataDir: context.common.dataDir,
       databaseUrl,
       moveIns,

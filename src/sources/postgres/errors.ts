@@ -97,6 +97,10 @@ export function describeConnectError(error: unknown, url: string): unknown {
       if (/timeout/i.test(text) && /connect/i.test(text)) {
         return new PostgresSourceError('unreachable', `cannot reach Postgres at ${target}: ${text}`, { cause: error });
       }
+      // Something listens there but does not speak Postgres (it hangs up, or answers garbage).
+      if (!/^[0-9A-Z]{5}$/.test(e.code ?? '') && (isConnectionError(error) || /unexpected|protocol/i.test(text))) {
+        return new PostgresSourceError('unreachable', `the server at ${target} did not answer as Postgres (${text}): is the URL's port a Postgres server's?`, { cause: error });
+      }
       return error;
   }
 }

@@ -1,3 +1,4 @@
+import { checkDataDir } from '../../storage/file-store.ts';
 import { createShapeRuntime, type CreateShapeRuntimeOptions, type ShapeRuntime } from '../../runtime/index.ts';
 import { PostgresSource, type PostgresSourceOptions } from './source.ts';
 import { postgresCatalog } from './column-catalog.ts';
@@ -23,6 +24,8 @@ export interface PostgresRuntime {
  */
 export async function startPostgresRuntime(options: PostgresRuntimeOptions): Promise<PostgresRuntime> {
   const { databaseUrl, slot, publication, moveIns, schemaPollMs, backoff, onFatal, unfollowableTables, ...runtimeOptions } = options;
+  // The source writes its state into the data dir before the store opens it: check the dir first.
+  await checkDataDir(options.dataDir, { create: options.createDataDir ?? true });
   const source = await PostgresSource.connect({
     databaseUrl,
     stateDir: options.dataDir,

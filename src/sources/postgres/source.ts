@@ -23,7 +23,7 @@ import { loadSqlParser } from '../../shapes/where/sql-parser.ts';
 import type { MoveInStats } from './move-ins.ts';
 import type { MoveInSource } from '../../storage/rows/row-store.ts';
 import { DirectoryTableFiles } from '../../storage/rows/directory-table-files.ts';
-import { dataDirLayout } from '../../storage/file-store.ts';
+import { dataDirLayout } from '../../storage/data-dir-layout.ts';
 import type { TableInfo } from './catalog.ts';
 import { definitionProblem, tablesOf } from './definition-check.ts';
 import { describeTarget, PostgresSourceError } from './errors.ts';

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { nodeDurableFs } from '../../storage/fs-durable.ts';
+import { dataDirLayout } from '../../storage/data-dir-layout.ts';
 import type { ColumnInfo } from './catalog.ts';
 
 export const SOURCE_STATE_FORMAT = 'shape-actors/postgres-source@1';
@@ -54,7 +55,7 @@ export class SourceStateFile {
   ) {}
 
   static async open(dir: string, defaults: { slot?: string; publication?: string; database: string }): Promise<{ file: SourceStateFile; created: boolean; problem: string | null }> {
-    const file = join(dir, 'postgres', 'source.json');
+    const file = join(dataDirLayout(dir).postgres, 'source.json');
     let text: string | null = null;
     try {
       text = await readFile(file, 'utf8');
