@@ -36,7 +36,7 @@ export const ROOMS: readonly Room[] = [
   { path: 'actors', layer: 6, says: 'actor logic: consumers, materializers, their directory and supervision, the I/O actors the machine invokes' },
   { path: 'machines', layer: 7, says: 'the statechart: restore states, then running; its actions and types' },
   { path: 'runtime', layer: 8, says: 'createShapeRuntime() (the promise facade), planRestore() (dry run), the reads clients use (log pages, live waits, columns)' },
-  { path: 'sources', layer: 9, says: 'where transactions come from besides the API', subs: { postgres: 'Postgres logical replication (pgoutput), table sync, move-ins' } },
+  { path: 'sources', layer: 9, says: 'where transactions come from besides the API', subs: { postgres: 'Postgres logical replication (pgoutput): the source statechart, a row store that reads the database' } },
   { path: 'http', layer: 10, says: "Electric's HTTP shape protocol: a request handler a host mounts" },
   { path: 'inspection', layer: 11, says: 'the recorder inspector (--trace), the live inspector relay (--inspect)' },
   { path: 'cli', layer: 12, says: 'the CLI (cli.ts, cli/): main.ts (commander, exit codes), options, sessions (--inspect, --trace), reports, progress', subs: { commands: 'one file per command' } },

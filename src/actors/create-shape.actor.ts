@@ -4,10 +4,10 @@ import { snapshotEntries } from '../live/shape-entries.ts';
 import { planShapeCreation, type ShapeCreationPlan } from '../registry/plan-shape-creation.ts';
 import { parsedDefinitionOf, type ShapeRecord } from '../registry/shape-record.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
-import { damagedTableError, type KeyedRow, type LinkValueSet, type RowStore } from '../storage/rows/row-store.ts';
+import { damagedTableError, RowsUnavailableError, type KeyedRow, type LinkValueSet, type RowStore } from '../storage/rows/row-store.ts';
 import { columnNames, normalizeShape } from '../shapes/definition.ts';
 import { loadSqlParser } from '../shapes/where/sql-parser.ts';
-import type { LogEntry, ShapeStorage } from '../storage/storage.ts';
+import { StorageError, type LogEntry, type ShapeStorage } from '../storage/storage.ts';
 
 export interface CreateShapeInput {
   readonly storage: ShapeStorage;
@@ -65,7 +65,13 @@ export const createShapeActor = fromPromise<CreateShapeOutput, CreateShapeInput>
     const columns = columnNames(definition);
     // The rows the shape may select (an index narrows them by its equality conditions), judged one by one.
     const candidates: KeyedRow[] = [];
-    for await (const row of input.rows.snapshot(definition.table, { ...(where ? { where } : {}), dependencies: dependencyLinks })) candidates.push(row);
+    try {
+      for await (const row of input.rows.snapshot(definition.table, { ...(where ? { where } : {}), dependencies: dependencyLinks })) candidates.push(row);
+    } catch (error) {
+      if (error instanceof StorageError) throw error;
+      // The store could not read the rows (a database unreachable): nothing is written yet, the add is refused.
+      throw new RowsUnavailableError(`snapshot of ${definition.table}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
     const entries = snapshotEntries(
       { ...(where ? { where } : {}), ...(columns ? { columns } : {}), keyColumns: input.keyColumnsOf(definition.table), replica: definition.replica },
       input.position,
@@ -74,8 +80,9 @@ export const createShapeActor = fromPromise<CreateShapeOutput, CreateShapeInput>
     );
     snapshots.set(record.stored.handle, entries);
     links.set(record.stored.handle, countedSet(record, entries));
-    await input.storage.createShape(record.stored, entries, parsedDefinitionOf(record.shape));
   }
+  // Every snapshot read before any shape is written (dependencies first): a refused read leaves nothing behind.
+  for (const record of plan.created) await input.storage.createShape(record.stored, snapshots.get(record.stored.handle)!, parsedDefinitionOf(record.shape));
   if (plan.nowRequested) await input.storage.updateShape(plan.nowRequested, parsedDefinitionOf(input.registry.get(plan.handle)!.shape));
   return { plan, materializerLogs, snapshots };
 });

@@ -54,7 +54,11 @@ export async function withRuntime<T>(context: CommandContext, options: OpenRunti
   refuseDestructivePolicy(context, options);
   if (!options.createDataDir) await requireExistingDataDir(options.dataDir ?? context.common.dataDir);
   const { createShapeRuntime } = await loadRuntime();
-  const runtime = await createShapeRuntime(runtimeOptions(context, options));
+  const dataDir = options.dataDir ?? context.common.dataDir;
+  // A data dir that follows Postgres keeps no copy of its tables: its row store reads the database (offline here).
+  const { followsPostgres, openOfflinePostgresRowStore } = await import('../sources/postgres/pg-row-store.ts');
+  const rowStore = followsPostgres(dataDir) ? { rowStore: openOfflinePostgresRowStore(dataDir) } : {};
+  const runtime = await createShapeRuntime({ ...runtimeOptions(context, options), ...rowStore });
   context.logger.debug({ dataDir: context.common.dataDir, mode: runtime.report.mode, loaded: runtime.report.loaded.length }, 'data dir restored');
   let result: T;
   try {

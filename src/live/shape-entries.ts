@@ -84,6 +84,27 @@ export function snapshotEntries(spec: ShapeSpec, xid: number, rows: Iterable<Key
   return entries;
 }
 
+/**
+ * A shape brought back in step with its table (a resync): the entries that
+ * turn what its log holds (`held`: the log replayed, key -> row) into the
+ * rows that match now: an insert for a row it lacks, an update for a row that
+ * differs in its columns, a delete for a row that no longer matches or exists.
+ */
+export function resyncEntries(spec: ShapeSpec, xid: number, held: ReadonlyMap<string, Row>, rows: Iterable<KeyedRow>, links: LinkValues): LogEntry[] {
+  const entries: LogEntry[] = [];
+  const matching = new Set<string>();
+  const compare = { ...spec, replica: 'default' as const };
+  for (const { key, row } of rows) {
+    if (matching.has(key) || (spec.where !== undefined && !evaluateWhere(spec.where, row, links))) continue;
+    matching.add(key);
+    const before = held.get(key);
+    if (!before) entries.push({ xid, op: 'insert', key, row: project(spec, row) });
+    else if (updatedRow(compare, before, row)) entries.push({ xid, op: 'update', key, row: updatedRow(spec, before, row)! });
+  }
+  for (const [key, row] of held) if (!matching.has(key)) entries.push({ xid, op: 'delete', key, row: keyOnly(spec, row) });
+  return entries;
+}
+
 function project(spec: ShapeSpec, row: Row): Row {
   if (!spec.columns) return row;
   const out: Record<string, unknown> = {};

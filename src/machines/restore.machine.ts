@@ -7,6 +7,7 @@ import { checkBackupActor, loadBackupActor } from '../actors/load-backup.actor.t
 import { loadShapesActor } from '../actors/load-shapes.actor.ts';
 import { writeBackupActor } from '../actors/write-backup.actor.ts';
 import { applyTransactionsActor } from '../actors/apply-transactions.actor.ts';
+import { resyncShapesActor } from '../actors/resync-shapes.actor.ts';
 import { checkStorageActor } from '../actors/check-storage.actor.ts';
 import type { ShapeFileCheck } from '../restore/check-shape-files.ts';
 import { ownedActorsActor } from '../actors/owned-actors.actor.ts';
@@ -42,6 +43,7 @@ export const shapeRuntimeMachine = setup({
     deleteShapes: deleteShapesActor,
     writeBackup: writeBackupActor,
     applyTransactions: applyTransactionsActor,
+    resyncShapes: resyncShapesActor,
     ownedActors: ownedActorsActor,
     checkStorage: checkStorageActor,
   },
@@ -56,6 +58,7 @@ export const shapeRuntimeMachine = setup({
     nextIsTransaction: ({ context }) => running.isTransactionRequest(context.queue[0]),
     nextIsUse: ({ context }) => context.queue[0]?.type === 'SHAPE.USED',
     nextIsCheckpoint: ({ context }) => context.queue[0]?.type === 'CHECKPOINT.REQUESTED',
+    nextIsResync: ({ context }) => context.queue[0]?.type === 'SHAPES.RESYNC_REQUESTED',
     nextIsShutdown: ({ context }) => context.queue[0]?.type === 'SHUTDOWN.REQUESTED',
     storageCheckDue: ({ context }) => check.storageCheckDue(context),
     nextIsStorageCheckCompleted: ({ context }) => context.queue[0]?.type === 'STORAGE.CHECK_COMPLETED',
@@ -76,6 +79,7 @@ export const shapeRuntimeMachine = setup({
     dropStaleRemoval: enqueueActions(({ context, enqueue }) => running.dropStaleRemoval(context, enqueue)),
     evictOverLimit: assign(({ context }) => running.evictOverLimit(context)),
     finishTransactions: enqueueActions(({ context, event, enqueue }) => running.finishTransactions(context, event, enqueue)),
+    finishResync: enqueueActions(({ context, event, enqueue }) => running.finishResync(context, event, enqueue)),
     recordUse: enqueueActions(({ context, enqueue }) => running.recordUse(context, enqueue)),
     beginRemoval: enqueueActions(({ context, enqueue }) => running.beginRemoval(context, enqueue)),
     announceRunningRemoval: enqueueActions(({ context, event, enqueue }) => restore.announceRemoval(context, event, 'running', enqueue)),
@@ -108,6 +112,7 @@ export const shapeRuntimeMachine = setup({
     acceptTableDamage: input.acceptTableDamage ?? [],
     maxShapes: input.maxShapes ?? null,
     moveInSource: input.moveInSource ?? null,
+    openRows: input.rowStore ?? null,
     logger: input.logger ?? silentLogger,
     onProgress: input.onProgress,
     registry: new ShapeRegistry(),
@@ -142,6 +147,7 @@ export const shapeRuntimeMachine = setup({
     'SHAPE.USED': { actions: 'enqueueRequest' },
     'SHAPE.FAILED': { actions: 'enqueueRequest' },
     'SHAPE.EXPIRED': { actions: 'enqueueRequest' },
+    'SHAPES.RESYNC_REQUESTED': { actions: 'enqueueRequest' },
     'xstate.error.actor.*': { actions: 'noteActorFailure' },
   },
   states: {
@@ -197,6 +203,7 @@ export const shapeRuntimeMachine = setup({
           metadata: restore.metadataToRewrite(context),
           keyColumns: context.keyColumns,
           acceptTableDamage: context.acceptTableDamage,
+          openRows: context.openRows,
         }),
         onDone: { target: 'spawning', actions: 'storeCommit' },
         onError: 'failed',
@@ -218,6 +225,7 @@ export const shapeRuntimeMachine = setup({
             { guard: 'nextIsRemovalOfUnknownShape', target: 'idle', reenter: true, actions: ['dropStaleRemoval', 'dequeueRequest'] },
             { guard: 'nextIsUse', target: 'idle', reenter: true, actions: ['touchUsedShape', 'recordUse', 'dequeueRequest'] },
             { guard: 'nextIsCheckpoint', target: 'checkpointing' },
+            { guard: 'nextIsResync', target: 'resyncing' },
             { guard: 'nextIsShutdown', target: '#shapeRuntime.stopping' },
             { guard: 'nextIsStorageCheckCompleted', target: 'idle', reenter: true, actions: ['completeStorageCheck', 'dequeueRequest'] },
             { guard: 'storageCheckDue', target: 'checkingStorage' },
@@ -273,6 +281,16 @@ export const shapeRuntimeMachine = setup({
             input: ({ context }) => running.applyTransactionsInput(context),
             onDone: { target: 'idle', actions: 'finishTransactions' },
             onError: '#shapeRuntime.failed',
+          },
+        },
+        resyncing: {
+          invoke: {
+            id: 'resyncShapes',
+            src: 'resyncShapes',
+            input: ({ context }) => running.resyncShapesInput(context),
+            onDone: { target: 'idle', actions: 'finishResync' },
+            // A read the row store could not answer wrote nothing: refused (the source asks again).
+            onError: [{ guard: 'isRequestRefused', target: 'idle', actions: ['rejectRequest', 'dequeueRequest'] }, { target: '#shapeRuntime.failed' }],
           },
         },
         checkpointing: {

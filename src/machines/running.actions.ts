@@ -6,6 +6,7 @@
 import type { EventObject } from 'xstate';
 import type { ApplyTransactionsInput, ApplyTransactionsOutput } from '../actors/apply-transactions.actor.ts';
 import type { CreateShapeInput, CreateShapeOutput } from '../actors/create-shape.actor.ts';
+import type { ResyncShapesInput, ResyncShapesOutput } from '../actors/resync-shapes.actor.ts';
 import { spawnMaterializerFor, spawnShapes } from '../actors/spawn-shapes.ts';
 import type { LogEntry } from '../storage/storage.ts';
 import { doneOutput, errorText, requestError } from './event-payloads.ts';
@@ -202,6 +203,22 @@ export function finishTransactions(context: RuntimeContext, event: EventObject, 
   }));
   for (const f of output.failures) context.logger.warn({ handle: f.handle, reason: f.reason, detail: f.detail }, 'shape failed: removing it');
   enqueue.assign({ queue: [...failures, ...context.queue.slice(output.requests)] });
+}
+
+export function resyncShapesInput(context: RuntimeContext): ResyncShapesInput {
+  const request = headRequest(context, 'SHAPES.RESYNC_REQUESTED');
+  return { storage: context.storage, registry: context.registry, actors: context.directory, rows: context.rows!, xid: request.xid, tables: request.tables };
+}
+
+/** The resynced logs are durable: readers first, then the caller; a materializer that failed takes its shape with it. */
+export function finishResync(context: RuntimeContext, event: EventObject, enqueue: Enqueue): void {
+  const output = doneOutput<ResyncShapesOutput>(event);
+  const request = headRequest(context, 'SHAPES.RESYNC_REQUESTED');
+  if (output.appended.length > 0) enqueue.emit({ type: 'BATCH.COMMITTED', position: output.position, appended: output.appended });
+  enqueue.emit({ type: 'SHAPES.RESYNCED', requestId: request.requestId, xid: request.xid, handles: output.handles });
+  context.logger.info({ xid: request.xid, tables: request.tables, shapes: output.handles.length, written: output.appended.length }, 'shapes resynced');
+  const failures: RuntimeRequest[] = output.failures.map((f) => ({ type: 'SHAPE.FAILED', requestId: `failure:${f.handle}`, handle: f.handle, reason: 'consumer-failed', detail: f.detail }));
+  enqueue.assign({ queue: [...failures, ...context.queue.slice(1)] });
 }
 
 export function checkpointWritten(context: RuntimeContext, event: EventObject): RuntimeEmitted {

@@ -3,7 +3,7 @@ import { DEFAULT_KEY_COLUMNS } from '../storage/rows/table-store.ts';
 import type { KeyedRow } from '../storage/rows/row-store.ts';
 import type { ShapeRecord } from '../registry/shape-record.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
-import type { TableStore } from '../storage/rows/table-store.ts';
+import type { RestorableRowStore } from '../storage/rows/row-store.ts';
 import type { ShapeStorage, StoredShape } from '../storage/storage.ts';
 import type { shapeRuntimeMachine } from './restore.machine.ts';
 
@@ -29,7 +29,7 @@ export interface RuntimeReadView {
   /** The running shapes (the registry, for reading: changes go through requests). */
   readonly shapes: RuntimeShapesView;
   /** The row store the runtime resolves changes with (null until the restore committed). */
-  rowStore(): TableStore | null;
+  rowStore(): RestorableRowStore | null;
 }
 
 /** The running shapes, read-only: what an in-process source (the Postgres source) reads of the runtime. */
@@ -52,7 +52,7 @@ export function runtimeReadView(actor: Actor<typeof shapeRuntimeMachine>): Runti
       const { rows, keyColumns } = context();
       return rows?.keyColumnsOf(table) ?? keyColumns[table] ?? DEFAULT_KEY_COLUMNS;
     },
-    tableRows: (table) => context().rows?.rows(table) ?? [],
+    tableRows: (table) => context().rows?.rows?.(table) ?? [],
     position: () => context().rows?.position ?? 0,
     // The registry object is the runtime's for its whole life: handed out once, read-only by type.
     shapes: context().registry,

@@ -6,8 +6,7 @@ import type { RestorePlan, RestorePolicy } from '../graph/restore-plan.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
 import type { LoadMode, LoadResult, RestoreProblem } from '../restore/load-result.ts';
 import type { DamagedTable } from '../restore/table-damage.ts';
-import type { TableStore } from '../storage/rows/table-store.ts';
-import type { MoveInSource } from '../storage/rows/row-store.ts';
+import type { MoveInSource, RestorableRowStore, RowStoreOpener } from '../storage/rows/row-store.ts';
 import type { LogEntry, ShapeStorage } from '../storage/storage.ts';
 import type { RuntimeLogger } from '../logging/runtime-logger.ts';
 import type { LogOffset } from '../shapes/log-offset.ts';
@@ -35,6 +34,12 @@ export interface ShapeRuntimeInput {
   readonly acceptTableDamage?: readonly string[];
   /** Where move-ins find rows that now qualify (default: the embedded row store; a database source can stand in). */
   readonly moveInSource?: MoveInSource;
+  /**
+   * Opens the row store the runtime resolves changes with, reads snapshots and move-ins from
+   * (default: the embedded TableStore in storage's tables). A database source gives its own,
+   * which keeps no copy of the tables.
+   */
+  readonly rowStore?: RowStoreOpener;
   /** Expiry: past this many shapes, the least recently used are evicted (dependents before their dependencies). */
   readonly maxShapes?: number;
   readonly logger?: RuntimeLogger;
@@ -56,6 +61,11 @@ export type RuntimeRequest =
   /** A shape is in use (a client read it): it moves to the back of the expiry order. */
   | { readonly type: 'SHAPE.USED'; readonly requestId: string; readonly handle: string }
   | { readonly type: 'CHECKPOINT.REQUESTED'; readonly requestId: string }
+  /**
+   * A source read these tables again at `xid` (a position between its transactions): their
+   * shapes, and every shape depending on them, are brought in step with them (see resync-shapes.actor.ts).
+   */
+  | { readonly type: 'SHAPES.RESYNC_REQUESTED'; readonly requestId: string; readonly xid: number; readonly tables: readonly string[] }
   | { readonly type: 'SHUTDOWN.REQUESTED'; readonly requestId: string }
   /** Internal: a shape's consumer failed for good, or lost a materializer; it goes, with cascade. */
   | { readonly type: 'SHAPE.FAILED'; readonly requestId: string; readonly handle: string; readonly reason: RemovalReason; readonly detail: string }
@@ -104,6 +114,7 @@ export type RuntimeEmitted =
   | { readonly type: 'BATCH.COMMITTED'; readonly position: number; readonly appended: readonly { readonly handle: string; readonly last: LogOffset }[] }
   | { readonly type: 'TRANSACTIONS.APPLIED'; readonly requestId: string; readonly outcomes: readonly BatchOutcome[] }
   | { readonly type: 'SHAPE.USE_RECORDED'; readonly requestId: string; readonly handle: string }
+  | { readonly type: 'SHAPES.RESYNCED'; readonly requestId: string; readonly xid: number; readonly handles: readonly string[] }
   | { readonly type: 'CHECKPOINT.WRITTEN'; readonly requestId: string; readonly shapes: number }
   | { readonly type: 'REQUEST.FAILED'; readonly requestId: string; readonly error: RequestError }
   | { readonly type: 'ACTOR.FAILED'; readonly actorId: string; readonly message: string }
@@ -172,13 +183,14 @@ export interface RuntimeContext {
   readonly acceptTableDamage: readonly string[];
   readonly maxShapes: number | null;
   readonly moveInSource: MoveInSource | null;
+  readonly openRows: RowStoreOpener | null;
   readonly logger: RuntimeLogger;
   readonly onProgress: ShapeRuntimeInput['onProgress'];
   /** Resources the runtime owns (mutable by design: they are not state to snapshot). */
   readonly registry: ShapeRegistry;
   readonly directory: ActorDirectory;
   /** The embedded row source, opened once the restore is committed (null before, and on a dry run). */
-  readonly rows: TableStore | null;
+  readonly rows: RestorableRowStore | null;
   readonly fallbackReason: string | null;
   readonly load: LoadResult | null;
   readonly plan: RestorePlan | null;

@@ -1,6 +1,6 @@
 import type { Removal } from '../graph/removal.ts';
 import { restoreRowStore } from '../storage/rows/restore-row-store.ts';
-import type { TableStore } from '../storage/rows/table-store.ts';
+import type { RestorableRowStore, RowStoreOpener } from '../storage/rows/row-store.ts';
 import type { LogEntry, ShapeMetadata, ShapeStorage, StrayEntry } from '../storage/storage.ts';
 import type { RestoreProblem } from './load-result.ts';
 import { mapConcurrently } from './map-concurrently.ts';
@@ -22,11 +22,13 @@ export interface CommitRestoreInput {
   readonly keyColumns: Readonly<Record<string, readonly string[]>>;
   /** Row-store tables whose damage the operator acknowledged. */
   readonly acceptTableDamage: readonly string[];
+  /** Opens another row store than the embedded one (a database source's). */
+  readonly openRows?: RowStoreOpener | null;
 }
 
 export interface CommitRestoreOutput {
   readonly materializerLogs: ReadonlyMap<string, readonly LogEntry[]>;
-  readonly rows: TableStore;
+  readonly rows: RestorableRowStore;
   /** Transactions of a batch a crash interrupted: undone on disk, to be applied again first. */
   readonly redo: readonly unknown[];
   readonly problems: readonly RestoreProblem[];
@@ -50,15 +52,21 @@ export async function commitRestore(input: CommitRestoreInput): Promise<CommitRe
   if (input.metadata) await storage.writeMetadata(input.metadata);
   const deleted = new Set(input.deleteHandles);
   for (const handle of input.tornLogs) if (!deleted.has(handle)) await storage.readLog(handle, { repair: true });
-  const { rows, inDoubt, problems: found } = await restoreRowStore(storage, { keyColumns: input.keyColumns, acceptTableDamage: input.acceptTableDamage });
+  const { rows, inDoubt, problems: found } = await restoreRowStore(storage, {
+    keyColumns: input.keyColumns,
+    acceptTableDamage: input.acceptTableDamage,
+    ...(input.openRows ? { open: input.openRows } : {}),
+  });
   for (const p of found) problems.push({ handle: null, file: p.file, reason: p.reason, action: p.action });
   if (inDoubt) {
     // Cut every shape log the batch may have touched back to where it began.
     for (const handle of inDoubt.handles) if (!deleted.has(handle)) await storage.rollbackLog(handle, inDoubt.position);
-    problems.push({ handle: null, file: `${storage.description}: journal`, reason: `${inDoubt.transactions.length} transaction(s) interrupted mid-write: undone, applied again`, action: 'repaired' });
+    const again = rows.replayedBySource ? 'to be sent again by the source' : 'applied again';
+    problems.push({ handle: null, file: `${storage.description}: journal`, reason: `${inDoubt.transactions.length} transaction(s) interrupted mid-write: undone, ${again}`, action: 'repaired' });
   }
   const logs = await mapConcurrently(input.materializerHandles, 32, async (handle) => [handle, (await storage.readLog(handle)).entries] as const);
-  return { materializerLogs: new Map(logs), rows, redo: inDoubt?.transactions ?? [], problems };
+  // A source that sends an undone batch again (a replication slot) applies it anew: nothing to redo here.
+  return { materializerLogs: new Map(logs), rows, redo: rows.replayedBySource ? [] : (inDoubt?.transactions ?? []), problems };
 }
 
 export function removedWithStorage(removals: readonly Removal[]): string[] {

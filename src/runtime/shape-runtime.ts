@@ -13,7 +13,7 @@ import { restoreRowStore } from '../storage/rows/restore-row-store.ts';
 import { damagedTableProblems, damagedTables } from '../restore/table-damage.ts';
 import { columnNames } from '../shapes/definition.ts';
 import { runtimeReadView, type RuntimeShapesView } from '../machines/runtime-read-view.ts';
-import type { TableStore } from '../storage/rows/table-store.ts';
+import type { RestorableRowStore } from '../storage/rows/row-store.ts';
 import { ShapeRuntimeError } from './runtime-error.ts';
 import { createShapeReads, type ShapeReads } from './shape-reads.ts';
 import type { TableCatalog } from './shape-columns.ts';
@@ -54,6 +54,12 @@ export interface ShapeRuntime {
   /** Applies a transaction (validated first); resolves once every affected shape's log has it on disk. */
   applyTransaction(transaction: Transaction | Record<string, unknown>): Promise<{ readonly xid: number; readonly status: 'applied' | 'skipped' }>;
   /**
+   * For a source that read tables again at `xid` (between its transactions): brings their shapes,
+   * and every shape depending on them, in step with the row store's rows at `xid`; resolves once
+   * their logs have it on disk (refused with code `rows-unavailable` when the rows could not be read).
+   */
+  resync(xid: number, tables: readonly string[]): Promise<{ readonly handles: readonly string[] }>;
+  /**
    * The entry point for in-process sources: typed transactions (table names
    * normalized, `public.users`), in xid order, applied together and not
    * validated again; resolves once every affected shape's log has them on
@@ -89,7 +95,7 @@ export interface ShapeRuntime {
   /** The running shapes, read-only (for in-process sources; changes go through requests). */
   readonly shapes: RuntimeShapesView;
   /** The row store the runtime resolves changes with (null until the restore committed). */
-  rowStore(): TableStore | null;
+  rowStore(): RestorableRowStore | null;
   /**
    * Resolves once the check after restore (every kept shape's own files, read in the background
    * while the runtime serves) is done and its removals carried out; rejects if the runtime ends first.
@@ -180,6 +186,10 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
     async remove(handle) {
       const event = await request<Extract<RuntimeEmitted, { type: 'SHAPE.REMOVED' }>>((requestId) => ({ type: 'SHAPE.REMOVE_REQUESTED', requestId, handle }));
       return event.removals;
+    },
+    async resync(xid, tables) {
+      const event = await request<Extract<RuntimeEmitted, { type: 'SHAPES.RESYNCED' }>>((requestId) => ({ type: 'SHAPES.RESYNC_REQUESTED', requestId, xid, tables }));
+      return { handles: event.handles };
     },
     async applyTransaction(transaction) {
       const event = await request<Extract<RuntimeEmitted, { type: 'TRANSACTION.APPLIED' }>>((requestId) => ({ type: 'TRANSACTION.RECEIVED', requestId, transaction }));

@@ -24,7 +24,7 @@ export const DATA_DIR_ENTRIES: readonly { readonly name: string; readonly kind: 
   { name: METADATA_FILE, kind: 'file', holds: 'the metadata log: one record per shape, what restore reads' },
   { name: 'tables', kind: 'directory', holds: 'the embedded row store' },
   { name: LOCK_FILE, kind: 'file', holds: 'the process using the data dir' },
-  { name: 'postgres', kind: 'directory', holds: "serve's Postgres source state: slot, publication, synced tables" },
+  { name: 'postgres', kind: 'directory', holds: "serve's Postgres source state: slot, publication, synced tables, the position" },
 ];
 
 /**

@@ -146,3 +146,20 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | null | u
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * A fresh database (created with `ddl`), a connection to it decoding as the source does, and an
+ * empty data dir; `cleanups` gets what removes all three.
+ */
+export async function databaseWithDataDir(serverUrl: string, prefix: string, ddl: string, cleanups: (() => Promise<void>)[]): Promise<{ url: string; db: pg.Client; dataDir: string }> {
+  const database = await createTestDatabase(serverUrl, prefix);
+  const db = await connect(database.url);
+  await db.query(ddl);
+  const dataDir = await mkdtemp(join(tmpdir(), `${prefix}-`));
+  cleanups.push(async () => {
+    await db.end().catch(() => undefined);
+    await database.drop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  return { url: database.url, db, dataDir };
+}

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Removal } from '../../src/graph/removal.ts';
 import { PostgresSourceError, shapeQuery, startPostgresRuntime, type PostgresRuntime } from '../../src/sources/postgres/index.ts';
 import type { ShapeDefinition } from '../../src/shapes/definition.ts';
-import { acquireServer, adminQuery, announceSkip, connect, createTestDatabase, keyed, replay, sortedEntries, waitFor, withDatabase } from './postgres-harness.ts';
+import { acquireServer, adminQuery, announceSkip, connect, databaseWithDataDir, keyed, replay, sortedEntries, waitFor, withDatabase } from './postgres-harness.ts';
 
 const acquired = await acquireServer();
 announceSkip('postgres-source', acquired.skip);
@@ -25,18 +25,7 @@ describe.skipIf(acquired.server === null)('Postgres source (real server)', () =>
     await acquired.server?.stop();
   });
 
-  async function setup(prefix: string, ddl: string): Promise<{ url: string; db: pg.Client; dataDir: string }> {
-    const database = await createTestDatabase(serverUrl, prefix);
-    const db = await connect(database.url);
-    await db.query(ddl);
-    const dataDir = await mkdtemp(join(tmpdir(), `${prefix}-`));
-    cleanups.push(async () => {
-      await db.end().catch(() => undefined);
-      await database.drop();
-      await rm(dataDir, { recursive: true, force: true });
-    });
-    return { url: database.url, db, dataDir };
-  }
+  const setup = (prefix: string, ddl: string) => databaseWithDataDir(serverUrl, prefix, ddl, cleanups);
 
   async function start(url: string, dataDir: string, removals?: Removal[], logged?: { msg: string; fields: object }[]): Promise<PostgresRuntime> {
     const record = (msg: string, fields: object): void => void logged?.push({ msg, fields });

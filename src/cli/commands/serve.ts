@@ -4,7 +4,6 @@ import { runtimeOptions } from '../open-runtime.ts';
 import { parseKeyColumns, type OptionReader } from '../options.ts';
 import { configureHttpOptions, httpServing, type HttpServing } from '../serve-http.ts';
 
-const MOVE_INS = ['database', 'row-store'] as const;
 const UNFOLLOWABLE = ['keep', 'remove'] as const;
 
 /**
@@ -27,7 +26,6 @@ export const serveCommand: CliCommand = {
       .option('--database-url <url>', 'the database to follow (wal_level = logical; a role with REPLICATION that may create a publication); default $DATABASE_URL; without it, the embedded store is served', process.env.DATABASE_URL)
       .option('--slot <name>', 'replication slot (default: one chosen for this data dir and kept in it)')
       .option('--publication <name>', 'publication (default: the slot name)')
-      .option('--move-ins <source>', 'where move-ins read rows: database (reconciled with the stream) or row-store', 'database')
       .option('--unfollowable-tables <policy>', 'shapes whose table does not exist or has no primary key: keep (report them, follow them once they can be) or remove', 'keep')
       .option('--key <table=columns...>', 'primary key columns of a table, overriding the database catalog; repeatable', parseKeyColumns, {}),
   async run(options, context) {
@@ -83,7 +81,6 @@ async function serve(
   onFatal: (error: Error) => void,
 ): Promise<CommandResult> {
   const databaseUrl = options.string('databaseUrl');
-  const moveIns = options.oneOf('moveIns', MOVE_INS) ?? 'database';
   const slot = options.optionalString('slot');
   const publication = options.optionalString('publication');
   const keyColumns = options.record('key');
@@ -97,7 +94,6 @@ async function serve(
       ...runtimeOptions(context, { createDataDir: true, ...(Object.keys(keyColumns).length > 0 ? { keyColumns } : {}) }),
       dataDir: context.common.dataDir,
       databaseUrl,
-      moveIns,
       unfollowableTables,
       ...(slot ? { slot } : {}),
       ...(publication ? { publication } : {}),

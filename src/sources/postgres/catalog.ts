@@ -15,7 +15,7 @@ export interface TableInfo {
   readonly oid: number;
   /** `d` default (primary key), `i` index, `f` full, `n` nothing. */
   readonly replicaIdentity: 'd' | 'i' | 'f' | 'n';
-  /** The columns that identify a row (primary key, or the replica identity index); empty when none. */
+  /** The columns that identify a row (the primary key); empty when none. */
   readonly keyColumns: readonly string[];
   readonly columns: readonly ColumnInfo[];
   /** SQL type per column (`integer`, `character varying(20)`): casts for move-in parameters. */
@@ -59,10 +59,6 @@ const TABLE_INFO_SQL = `
             FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
            WHERE i.indrelid = c.oid AND i.indisprimary) AS pk,
-         (SELECT to_json(array_agg(a.attname::text ORDER BY k.ord))
-            FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
-            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-           WHERE i.indrelid = c.oid AND i.indisreplident) AS ident,
          (SELECT json_agg(json_build_object('name', a.attname, 'typeOid', a.atttypid::int8, 'typeMod', a.atttypmod,
                                             'type', format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
             FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns
@@ -74,13 +70,13 @@ interface TableInfoRow {
   oid: number | string;
   replident: string;
   pk: string[] | null;
-  ident: string[] | null;
   columns: { name: string; typeOid: number; typeMod: number; type: string }[] | null;
 }
 
 function toTableInfo(row: TableInfoRow): TableInfo {
   const replicaIdentity = (['d', 'i', 'f', 'n'].includes(row.replident) ? row.replident : 'n') as TableInfo['replicaIdentity'];
-  const keyColumns = replicaIdentity === 'i' ? (row.ident ?? []) : replicaIdentity === 'n' ? [] : (row.pk ?? []);
+  // The source follows every table with REPLICA IDENTITY FULL: a row is identified by its primary key.
+  const keyColumns = row.pk ?? [];
   const columns = row.columns ?? [];
   return {
     table: printTableName({ schema: row.schema, name: row.name }),
@@ -109,9 +105,8 @@ export async function allTables(db: Queryable): Promise<TableInfo[]> {
 
 /** Why a table cannot be followed, or null when it can. */
 export function unfollowableReason(info: TableInfo): string | null {
-  if (info.replicaIdentity === 'n') return `table ${info.table} has REPLICA IDENTITY NOTHING: its updates and deletes do not say which row changed`;
   if (info.keyColumns.length === 0) {
-    return `table ${info.table} has no primary key: its rows cannot be identified (and publishing it would make Postgres refuse its updates and deletes)`;
+    return `table ${info.table} has no primary key: its rows cannot be identified`;
   }
   return null;
 }

@@ -17,6 +17,8 @@ export type PostgresSourceErrorCode =
   | 'replication-right'
   /** The role may not create the publication or add a table to it. */
   | 'publication-right'
+  /** The role may not set a table's REPLICA IDENTITY FULL (it must own the table). */
+  | 'identity-right'
   /** Another process streams from the slot. */
   | 'slot-in-use'
   /** A WAL position too large for a JS number. */

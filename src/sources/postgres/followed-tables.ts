@@ -5,7 +5,7 @@
  * registry); every state change goes through `set`, so waiters hear of it.
  */
 import { PostgresSourceError } from './errors.ts';
-import { isSynced, UNPUBLISHED, type SyncAttempt, type TableFollow, type TableFollowState } from './table-follow.ts';
+import { isSynced, UNPUBLISHED, type TableFollow, type TableFollowState } from './table-follow.ts';
 
 type Waiter = { resolve: () => void; reject: (error: Error) => void };
 
@@ -36,9 +36,9 @@ export class FollowedTables {
     return [...this.#states].filter(([, s]) => s.state === state).map(([t]) => t);
   }
 
-  /** The sync whose marker this is, if one waits for it. */
-  syncByMarker(marker: string): { readonly table: string; readonly sync: SyncAttempt } | null {
-    for (const [table, s] of this.#states) if (s.state === 'syncing' && s.sync.marker === marker) return { table, sync: s.sync };
+  /** The table whose sync waits for this marker, if one does. */
+  syncingWith(marker: string): string | null {
+    for (const [table, s] of this.#states) if (s.state === 'syncing' && s.marker === marker) return table;
     return null;
   }
 

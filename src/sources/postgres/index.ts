@@ -5,7 +5,7 @@
 export { PostgresSource, type PostgresSourceOptions, type PostgresSourceStatus } from './source.ts';
 export { tablesOf } from './definition-check.ts';
 export { startPostgresRuntime, type PostgresRuntime, type PostgresRuntimeOptions } from './runtime.ts';
-export { PostgresMoveInSource } from './move-ins.ts';
+export { PostgresRowStore, followsPostgres, openOfflinePostgresRowStore } from './pg-row-store.ts';
 export { PostgresSourceError, redactUrl, type PostgresSourceErrorCode } from './errors.ts';
 export { shapeQuery, whereToSql, SqlParams, quoteIdent } from './sql.ts';
 export { parseLsn, formatLsn } from './lsn.ts';

@@ -72,8 +72,12 @@ export async function restoreSynced(core: SourceCore): Promise<void> {
     const synced = core.state.synced(table)!;
     const info = core.catalog.get(table);
     const problem = info ? unfollowableReason(info) : `table ${table} does not exist`;
-    // Reconcile looks at it again if a shape still reads it (and reports it then).
-    if (problem) await forgetSynced(core, table);
-    else core.tables.set(table, { state: 'synced', baseline: { oid: synced.oid, keyColumns: synced.keyColumns, columns: synced.columns }, applied: true });
+    const baseline = { oid: synced.oid, keyColumns: synced.keyColumns, columns: synced.columns };
+    const change = info && !problem ? schemaChange(baseline, catalogSchema(info)) : null;
+    if (change) failTable(core, table, change);
+    // Gone or unfollowable: reconcile looks at it again if a shape still reads it (and reports it
+    // then). A column added while nothing followed: its shapes are read again at its sync.
+    else if (problem || hasAddedColumns(baseline, catalogSchema(info!))) await forgetSynced(core, table);
+    else core.tables.set(table, { state: 'synced', baseline, since: 0, applied: true });
   }
 }

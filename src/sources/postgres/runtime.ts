@@ -3,7 +3,7 @@ import { createShapeRuntime, type CreateShapeRuntimeOptions, type ShapeRuntime }
 import { PostgresSource, type PostgresSourceOptions } from './source.ts';
 import { postgresCatalog } from './column-catalog.ts';
 
-export interface PostgresRuntimeOptions extends Omit<CreateShapeRuntimeOptions, 'moveInSource' | 'storage'>, Omit<PostgresSourceOptions, 'stateDir' | 'logger'> {
+export interface PostgresRuntimeOptions extends Omit<CreateShapeRuntimeOptions, 'moveInSource' | 'rowStore' | 'storage'>, Omit<PostgresSourceOptions, 'stateDir' | 'logger'> {
   /** The data dir (the Postgres source keeps its state there too). */
   readonly dataDir: string;
 }
@@ -17,13 +17,14 @@ export interface PostgresRuntime {
 
 /**
  * The runtime beside a real Postgres (`databaseUrl`): checks the server,
- * restores the data dir (with the tables' primary keys and move-ins from the
- * database), then follows the database's changes. Rejects with a
+ * restores the data dir (with the tables' primary keys, and a row store that
+ * reads the database instead of keeping a copy of it), then follows the
+ * database's changes. Rejects with a
  * PostgresSourceError that says what is wrong when the database cannot be
  * used (unreachable, `wal_level` below logical, missing rights).
  */
 export async function startPostgresRuntime(options: PostgresRuntimeOptions): Promise<PostgresRuntime> {
-  const { databaseUrl, slot, publication, moveIns, schemaPollMs, backoff, onFatal, unfollowableTables, ...runtimeOptions } = options;
+  const { databaseUrl, slot, publication, schemaPollMs, backoff, onFatal, unfollowableTables, ...runtimeOptions } = options;
   // The source writes its state into the data dir before the store opens it: check the dir first.
   await checkDataDir(options.dataDir, { create: options.createDataDir ?? true });
   const source = await PostgresSource.connect({
@@ -31,7 +32,6 @@ export async function startPostgresRuntime(options: PostgresRuntimeOptions): Pro
     stateDir: options.dataDir,
     ...(slot ? { slot } : {}),
     ...(publication ? { publication } : {}),
-    ...(moveIns ? { moveIns } : {}),
     ...(schemaPollMs !== undefined ? { schemaPollMs } : {}),
     ...(backoff ? { backoff } : {}),
     ...(onFatal ? { onFatal } : {}),
@@ -40,9 +40,8 @@ export async function startPostgresRuntime(options: PostgresRuntimeOptions): Pro
   });
   let runtime: ShapeRuntime;
   try {
-    const keyColumns = { ...(await source.runtimeKeyColumns()), ...options.keyColumns };
-    const moveInSource = source.moveInSource;
-    runtime = await createShapeRuntime({ ...runtimeOptions, keyColumns, catalog: postgresCatalog(source.pool), ...(moveInSource ? { moveInSource } : {}) });
+    const keyColumns = { ...source.runtimeKeyColumns(), ...options.keyColumns };
+    runtime = await createShapeRuntime({ ...runtimeOptions, keyColumns, catalog: postgresCatalog(source.pool), rowStore: source.rowStoreOpener() });
   } catch (error) {
     await source.stop();
     throw error;

@@ -9,7 +9,7 @@ import type { ShapeRuntime } from '../../runtime/index.ts';
 import type { Catalog, ServerInfo } from './catalog.ts';
 import { PostgresSourceError } from './errors.ts';
 import type { FollowedTables } from './followed-tables.ts';
-import type { PostgresMoveInSource } from './move-ins.ts';
+import type { ReaderHost, ReadStats } from './as-of-reader.ts';
 import type { Replication } from './slot-and-publication.ts';
 import type { SourceStateFile } from './state.ts';
 import type { ReplicationStream } from './stream.ts';
@@ -22,8 +22,6 @@ export interface PostgresSourceOptions {
   readonly slot?: string;
   /** Publication (default: the slot's name). */
   readonly publication?: string;
-  /** `database` (default): move-ins query Postgres (reconciled with the stream); `row-store`: the row store answers them. */
-  readonly moveIns?: 'database' | 'row-store';
   /** How often to look for dropped tables and columns that no relation message announced (ms, default 5000; 0: never). */
   readonly schemaPollMs?: number;
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
@@ -62,7 +60,10 @@ export interface SourceCore {
   readonly catalog: Catalog;
   readonly stream: ReplicationStream;
   readonly tables: FollowedTables;
-  readonly moveIns: PostgresMoveInSource;
+  /** How the row store reads the database as of the runtime's position (snapshots, move-ins, resyncs). */
+  readonly reader: ReaderHost;
+  /** What the row store read: new shapes' snapshots and resyncs, and move-ins. */
+  readonly reads: { readonly snapshots: ReadStats; readonly moveIns: ReadStats };
   readonly recentXids: RecentXids;
   /** Aborted once the source stops: ends every wait it started. */
   readonly stopper: AbortController;

@@ -15,7 +15,8 @@ import { connect, type Connection } from './connection.ts';
 import { PostgresSourceError } from './errors.ts';
 import { FollowedTables } from './followed-tables.ts';
 import { formatLsn, parseLsn } from './lsn.ts';
-import { MARKER_PREFIX, PostgresMoveInSource } from './move-ins.ts';
+import { newReadStats } from './as-of-reader.ts';
+import { writeMarker } from './marker.ts';
 import { pause } from './pause.ts';
 import { checkSchema, reconcile, restoreSynced } from './reconcile.ts';
 import { ensurePublication, ensureSlot, publishedTables, type Replication } from './slot-and-publication.ts';
@@ -58,20 +59,8 @@ export function buildCore(options: PostgresSourceOptions, logger: RuntimeLogger,
     recentXids,
     stopper,
     runtime: null,
-    moveIns: new PostgresMoveInSource({
-      pool,
-      stream,
-      logger,
-      signal: stopper.signal,
-      mirror: () => core.runtime?.rowStore() ?? null,
-      registry: () => core.runtime?.shapes ?? null,
-      isSynced: (table) => tables.get(table).state === 'synced',
-      tableInfo: (table) => catalog.lookup(table),
-      recentXids: (through) => recentXids.through(through),
-      get stopped() {
-        return stopper.signal.aborted;
-      },
-    }),
+    reader: { pool, stream, logger, signal: stopper.signal, recentXids: (lsn) => recentXids.through(lsn) },
+    reads: { snapshots: newReadStats(), moveIns: newReadStats() },
     tablesChanged: () => self.send({ type: 'TABLES.CHANGED' } satisfies SourceEvent),
   };
   return core;
@@ -143,7 +132,7 @@ export const acknowledgeIdleActor = fromPromise<void, CoreInput & { readonly loo
 export const catchUpActor = fromPromise<number, CoreInput & { readonly loop: ApplyLoop }>(async ({ input: { core, loop } }) => {
   const id = `ping:start:${Date.now()}`;
   const seen = loop.onPing(id);
-  await core.replication.pool.query('SELECT pg_logical_emit_message(true, $1, $2)', [MARKER_PREFIX, id]);
+  await writeMarker(core.replication.pool, id);
   await seen;
   for (;;) {
     const waiting = [...(core.runtime?.shapes.tables() ?? [])].filter((t) => !isSynced(core.tables.get(t)) && core.tables.get(t).state !== 'unfollowable' && core.tables.get(t).state !== 'failing');
@@ -166,12 +155,7 @@ export const shutDownActor = fromPromise<void, { readonly core: SourceCore | nul
   }
   core.stopper.abort();
   await core.stream.stop();
-  const stopped = new PostgresSourceError('stopped', 'the Postgres source was stopped');
-  for (const table of core.tables.inState('syncing')) {
-    const now = core.tables.get(table);
-    if (now.state === 'syncing') now.sync.settle(stopped);
-  }
-  core.tables.reject(null, stopped);
+  core.tables.reject(null, new PostgresSourceError('stopped', 'the Postgres source was stopped'));
   await core.replication.pool.end().catch(() => undefined);
 });
 

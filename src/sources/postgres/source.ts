@@ -1,14 +1,15 @@
 /**
  * The Postgres source: the runtime's transactions from logical replication
  * (pgoutput), a publication kept to exactly the live shapes' tables, the row
- * store kept as a mirror of those tables, move-ins from the database, and
+ * store reading the database instead of keeping a copy of it, and
  * schema changes turned into shape removals.
  *
  * This is its promise facade; the statechart (source.machine.ts) runs it and
  * the modules beside it do the work: connection.ts, slot-and-publication.ts,
  * apply-loop.ts (stream -> runtime), pgoutput-changes.ts, table-follow.ts
  * (each table's follow state), table-sync.ts, reconcile.ts, acknowledgement.ts
- * (what may be confirmed), move-ins.ts.
+ * (what may be confirmed), pg-row-store.ts with as-of-reader.ts (the rows,
+ * read from the database as of the runtime's position).
  *
  * Positions. The runtime's transaction id is the commit LSN. A transaction
  * is confirmed to the slot only once `applyTransaction` resolved; a restart
@@ -20,15 +21,15 @@ import { createActor, waitFor, type Actor, type SnapshotFrom } from 'xstate';
 import type { AddedShape, ShapeRuntime } from '../../runtime/index.ts';
 import { normalizeShape, type ShapeDefinition } from '../../shapes/definition.ts';
 import { loadSqlParser } from '../../shapes/where/sql-parser.ts';
-import type { MoveInStats } from './move-ins.ts';
-import type { MoveInSource } from '../../storage/rows/row-store.ts';
-import { DirectoryTableFiles } from '../../storage/rows/directory-table-files.ts';
-import { dataDirLayout } from '../../storage/data-dir-layout.ts';
+import type { RowStoreOpener } from '../../storage/rows/row-store.ts';
+import type { ReadStats } from './as-of-reader.ts';
+import { PostgresRowStore } from './pg-row-store.ts';
+import { readableAt } from './table-follow.ts';
 import type { TableInfo } from './catalog.ts';
 import { definitionProblem, tablesOf } from './definition-check.ts';
 import { describeTarget, PostgresSourceError } from './errors.ts';
 import { formatLsn } from './lsn.ts';
-import { MARKER_PREFIX } from './move-ins.ts';
+import { writeMarker } from './marker.ts';
 import { pause } from './pause.ts';
 import { requireRuntime, type PostgresSourceOptions, type SourceCore } from './source-core.ts';
 import { postgresSourceMachine } from './source.machine.ts';
@@ -52,7 +53,10 @@ export interface PostgresSourceStatus {
   readonly unfollowable: readonly { readonly table: string; readonly reason: string }[];
   /** Set once everything committed before following began is applied and every table is synced. */
   readonly caughtUp: CaughtUp | null;
-  readonly moveIns: MoveInStats;
+  /** The row store's reads of the database for move-ins... */
+  readonly moveIns: ReadStats;
+  /** ...and for new shapes' snapshots and resyncs. */
+  readonly snapshots: ReadStats;
 }
 
 type SourceActor = Actor<typeof postgresSourceMachine>;
@@ -107,24 +111,35 @@ export class PostgresSource {
     return this.#core.replication.pool;
   }
 
-  /** What to pass to createShapeRuntime as `moveInSource`. */
-  get moveInSource(): MoveInSource | undefined {
-    return this.#core.options.moveIns === 'row-store' ? undefined : this.#core.moveIns;
+  /**
+   * What to pass to createShapeRuntime as `rowStore`: the runtime's row store keeps no copy
+   * of the tables; it reads the database as of the runtime's position (pg-row-store.ts).
+   */
+  rowStoreOpener(): RowStoreOpener {
+    const core = this.#core;
+    return async ({ keyColumns }) => {
+      const store: PostgresRowStore = await PostgresRowStore.open({
+        dataDir: core.options.stateDir,
+        keyColumns,
+        reads: { host: core.reader, stats: core.reads, catalog: core.catalog, inStep: (table) => readableAt(core.tables.get(table), store.position), shapes: () => core.runtime?.shapes ?? null },
+      });
+      return store;
+    };
   }
 
   /**
    * Key columns to create the runtime with: every table's primary key, except
-   * tables the data dir's row store recorded already (their recorded key
-   * stands; a changed key is a schema change, found when the table is synced).
+   * tables the data dir followed already (their recorded key stands; a changed
+   * key is a schema change, found when the source starts).
    */
-  async runtimeKeyColumns(): Promise<Record<string, readonly string[]>> {
-    const recorded = await new DirectoryTableFiles(dataDirLayout(this.#core.options.stateDir).tables).recordedTables();
+  runtimeKeyColumns(): Record<string, readonly string[]> {
     const out: Record<string, readonly string[]> = {};
-    for (const info of this.#core.catalog.tables()) if (info.keyColumns.length > 0 && !recorded.has(info.table)) out[info.table] = info.keyColumns;
+    for (const info of this.#core.catalog.tables()) if (info.keyColumns.length > 0) out[info.table] = info.keyColumns;
+    for (const table of this.#core.state.syncedTables()) out[table] = this.#core.state.synced(table)!.keyColumns;
     return out;
   }
 
-  /** Starts following the database for this runtime (created with `moveInSource` and `runtimeKeyColumns()`). */
+  /** Starts following the database for this runtime (created with `rowStoreOpener()` and `runtimeKeyColumns()`). */
   async start(runtime: ShapeRuntime): Promise<void> {
     if (this.#started) throw new Error('the source is started already');
     this.#started = true;
@@ -181,7 +196,7 @@ export class PostgresSource {
     const seen = loop.onPing(id);
     const timer = new AbortController();
     try {
-      await this.#core.replication.pool.query('SELECT pg_logical_emit_message(true, $1, $2)', [MARKER_PREFIX, id]);
+      await writeMarker(this.#core.replication.pool, id);
       const outcome = await Promise.race([
         seen.then(() => 'seen' as const),
         pause(timeoutMs, timer.signal).then(() => 'timeout' as const),
@@ -197,7 +212,7 @@ export class PostgresSource {
 
   status(): PostgresSourceStatus {
     const snapshot = this.#actor.getSnapshot();
-    const { tables, stream, moveIns, runtime } = this.#core;
+    const { tables, stream, reads, runtime } = this.#core;
     return {
       state: lifecycleState(snapshot),
       slot: this.slot,
@@ -215,7 +230,8 @@ export class PostgresSource {
           return { table, reason: s.state === 'unfollowable' ? s.reason : '' };
         }),
       caughtUp: snapshot.context.caughtUp,
-      moveIns: moveIns.stats,
+      moveIns: { ...reads.moveIns },
+      snapshots: { ...reads.snapshots },
     };
   }
 

@@ -49,6 +49,12 @@ export interface WhereSqlOptions {
   /** The definitions the sublinks index (NormalizedShape.dependencies); needed for `'subquery'`. */
   readonly dependencies?: readonly ShapeDefinition[];
   readonly sublinks: SublinkPolicy;
+  /**
+   * Columns of an integer type (int2, int4, int8): an integer constant compared with one is a
+   * parameter cast to `int8` (Postgres compares integers of any width with it, by the column's
+   * index) instead of `numeric` (which would compare the column cast to numeric, row by row).
+   */
+  readonly integerColumns?: ReadonlySet<string>;
 }
 
 /** A where expression as SQL with parameters (see the module doc). */
@@ -56,6 +62,9 @@ export function whereToSql(expr: WhereExpr, options: WhereSqlOptions): string {
   const { params } = options;
   const p = (e: WhereExpr): string => whereToSql(e, options);
   const operand = (e: WhereExpr): string => (e.kind === 'column' || e.kind === 'const' ? p(e) : `(${p(e)})`);
+  // An integer compared with an integer column: typed so the column's index serves.
+  const against = (column: WhereExpr, e: WhereExpr): string =>
+    column.kind === 'column' && e.kind === 'const' && Number.isSafeInteger(e.value) && options.integerColumns?.has(column.name) ? `${params.add(String(e.value))}::int8` : operand(e);
   const not = (negated: boolean): string => (negated ? 'NOT ' : '');
 
   switch (expr.kind) {
@@ -69,7 +78,7 @@ export function whereToSql(expr: WhereExpr, options: WhereSqlOptions): string {
       return params.add(value);
     }
     case 'compare':
-      return `${operand(expr.left)} ${expr.op} ${operand(expr.right)}`;
+      return `${against(expr.right, expr.left)} ${expr.op} ${against(expr.left, expr.right)}`;
     case 'and':
       return expr.args.map((a) => `(${p(a)})`).join(' AND ');
     case 'or':
@@ -77,13 +86,13 @@ export function whereToSql(expr: WhereExpr, options: WhereSqlOptions): string {
     case 'not':
       return `NOT (${p(expr.arg)})`;
     case 'inList':
-      return `${operand(expr.expr)} ${not(expr.negated)}IN (${expr.list.map(operand).join(', ')})`;
+      return `${operand(expr.expr)} ${not(expr.negated)}IN (${expr.list.map((e) => against(expr.expr, e)).join(', ')})`;
     case 'isNull':
       return `${operand(expr.expr)} IS ${not(expr.negated)}NULL`;
     case 'isBool':
       return `${operand(expr.expr)} IS ${not(expr.negated)}${expr.test.toUpperCase()}`;
     case 'between':
-      return `${operand(expr.expr)} ${not(expr.negated)}BETWEEN ${expr.symmetric ? 'SYMMETRIC ' : ''}${operand(expr.low)} AND ${operand(expr.high)}`;
+      return `${operand(expr.expr)} ${not(expr.negated)}BETWEEN ${expr.symmetric ? 'SYMMETRIC ' : ''}${against(expr.expr, expr.low)} AND ${against(expr.expr, expr.high)}`;
     case 'like':
       return `${operand(expr.expr)} ${not(expr.negated)}${expr.caseInsensitive ? 'ILIKE' : 'LIKE'} ${operand(expr.pattern)}`;
     case 'distinct':

@@ -55,7 +55,7 @@ export class SourceStateFile {
   ) {}
 
   static async open(dir: string, defaults: { slot?: string; publication?: string; database: string }): Promise<{ file: SourceStateFile; created: boolean; problem: string | null }> {
-    const file = join(dataDirLayout(dir).postgres, 'source.json');
+    const file = SourceStateFile.path(dir);
     let text: string | null = null;
     try {
       text = await readFile(file, 'utf8');
@@ -117,6 +117,24 @@ export class SourceStateFile {
   }
 
   #writes: Promise<void> = Promise.resolve();
+
+  /** The state file of a data dir, when it has one (it follows Postgres). */
+  static path(dir: string): string {
+    return join(dataDirLayout(dir).postgres, 'source.json');
+  }
+
+  /**
+   * Forgets that a table was in step, without the database (a shape added while nothing
+   * serves starts empty: the next start reads the table's shapes again). Nothing when the
+   * file does not record it.
+   */
+  static async forgetTable(dir: string, table: string): Promise<void> {
+    const file = SourceStateFile.path(dir);
+    const parsed = stateSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
+    if (!parsed.success || !parsed.data.tables[table]) return;
+    const { [table]: _gone, ...tables } = parsed.data.tables;
+    await new SourceStateFile(file, { ...parsed.data, tables }).save();
+  }
 
   /** Changes the state in memory at once; resolves once it is on disk (writes are serialized). */
   update(change: (state: SourceState) => SourceState): Promise<void> {

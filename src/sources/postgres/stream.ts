@@ -17,8 +17,8 @@ export type StreamMessage =
 /** One committed transaction, whole (pgoutput sends a transaction only once it committed). */
 export interface StreamTransaction {
   /** Postgres' (32-bit) transaction id: for snapshot visibility. */
-  readonly xid: number;
-  /** LSN of the commit record: the runtime's transaction id, and what is confirmed to the slot. */
+  readonly pgXid: number;
+  /** LSN of the commit record: the runtime's position for it, and what is confirmed to the slot. */
   readonly commitLsn: number;
   readonly messages: readonly StreamMessage[];
 }
@@ -60,7 +60,7 @@ export class ReplicationStream {
   readonly #received: StreamTransaction[] = [];
   /** Index in #received of the next transaction `next()` hands out. */
   #cursor = 0;
-  #current: { xid: number; commitLsn: number; messages: StreamMessage[] } | null = null;
+  #current: { pgXid: number; commitLsn: number; messages: StreamMessage[] } | null = null;
   #lastReceived = 0;
   #confirmed = 0;
   #keepaliveLsn = 0;
@@ -276,10 +276,18 @@ export class ReplicationStream {
     else failedToStart(e);
   }
 
+  #receive(transaction: StreamTransaction): void {
+    this.#lastReceived = transaction.commitLsn;
+    this.#received.push(transaction);
+    // Backpressure: a long backlog (catching up) is not read into memory all at once.
+    if (!this.#paused && this.backlog > BACKLOG_HIGH && this.#lookingAhead === 0) this.#flow(true);
+    this.#wake();
+  }
+
   #onMessage(message: Pgoutput.Message): void {
     switch (message.tag) {
       case 'begin':
-        this.#current = { xid: message.xid, commitLsn: parseLsn(message.commitLsn ?? '0/0'), messages: [] };
+        this.#current = { pgXid: message.xid, commitLsn: parseLsn(message.commitLsn ?? '0/0'), messages: [] };
         return;
       case 'commit': {
         const current = this.#current;
@@ -287,11 +295,7 @@ export class ReplicationStream {
         if (!current) return;
         // After a reconnect the server may send again what we have (it resumes at a commit boundary).
         if (current.commitLsn <= this.#lastReceived) return;
-        this.#lastReceived = current.commitLsn;
-        this.#received.push({ xid: current.xid, commitLsn: current.commitLsn, messages: current.messages });
-        // Backpressure: a long backlog (catching up) is not read into memory all at once.
-        if (!this.#paused && this.backlog > BACKLOG_HIGH && this.#lookingAhead === 0) this.#flow(true);
-        this.#wake();
+        this.#receive({ pgXid: current.pgXid, commitLsn: current.commitLsn, messages: current.messages });
         return;
       }
       case 'relation':

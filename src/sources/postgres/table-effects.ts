@@ -12,8 +12,6 @@ import { resyncWanted, schemaChanged } from './table-follow.ts';
 /** Removes every shape of a table (with cascade): its schema changed (or, by the host's choice, it cannot be followed). */
 export function failTable(core: SourceCore, table: string, detail: string, reason: 'schema-changed' | 'table-unfollowable' = 'schema-changed'): void {
   const handles = [...(core.runtime?.shapes.handlesForTable(table) ?? [])];
-  const before = core.tables.get(table);
-  if (before.state === 'syncing') before.sync.settle(new PostgresSourceError('protocol', detail));
   core.tables.set(table, handles.length > 0 ? schemaChanged(handles) : { state: 'unpublished' });
   core.logger.warn({ table, shapes: handles.length, detail, reason }, `removing the shapes of a table: ${reason}`);
   for (const handle of handles) {
@@ -30,8 +28,6 @@ export function failTable(core: SourceCore, table: string, detail: string, reaso
 export function cannotFollow(core: SourceCore, table: string, reason: string): void {
   if (core.options.unfollowableTables === 'remove') return failTable(core, table, reason, 'table-unfollowable');
   const handles = [...(core.runtime?.shapes.handlesForTable(table) ?? [])];
-  const before = core.tables.get(table);
-  if (before.state === 'syncing') before.sync.settle(new PostgresSourceError('definition-refused', reason));
   core.tables.set(table, { state: 'unfollowable', reason });
   core.logger.warn({ table, reason, shapes: handles }, 'table cannot be followed: its shapes are kept but not followed (serve --unfollowable-tables remove removes them)');
   void forgetSynced(core, table);
@@ -39,11 +35,12 @@ export function cannotFollow(core: SourceCore, table: string, reason: string): v
 
 /**
  * Reads a table again: an added column may have a default that every existing row now has
- * (Postgres logs no change for them). Its changes wait (not applied) until that sync.
+ * (Postgres logs no change for them), its identity is no longer FULL, a resync was refused.
+ * Its changes are not applied until that sync, whose marker resyncs its shapes.
  */
 export function resync(core: SourceCore, table: string, why: string): void {
   const before = core.tables.get(table);
-  if (before.state !== 'synced') return;
+  if (before.state !== 'synced' && before.state !== 'syncing') return;
   core.logger.info({ table, why }, 'table sync again');
   core.tables.set(table, resyncWanted(before));
   void forgetSynced(core, table);
@@ -52,8 +49,6 @@ export function resync(core: SourceCore, table: string, why: string): void {
 
 /** No live shape reads the table any more: it leaves the publication and is forgotten. */
 export async function unfollow(core: SourceCore, table: string): Promise<void> {
-  const before = core.tables.get(table);
-  if (before.state === 'syncing') before.sync.settle(new PostgresSourceError('stopped', `table ${table} is no longer followed`));
   core.tables.set(table, { state: 'unpublished' });
   await forgetSynced(core, table);
   if (!core.tables.published.has(table)) return;

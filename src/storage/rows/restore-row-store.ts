@@ -1,6 +1,7 @@
 import { xidOf } from '../../shapes/transaction.ts';
 import type { PreparedBatch, ShapeStorage } from '../storage.ts';
 import type { TableStoreProblem } from './load-tables.ts';
+import type { RestorableRowStore, RowStoreOpener } from './row-store.ts';
 import { TableStore } from './table-store.ts';
 
 export interface RowStoreRestoreOptions {
@@ -9,10 +10,12 @@ export interface RowStoreRestoreOptions {
   readonly acceptTableDamage?: readonly string[];
   /** Predict only (a dry run, `doctor`): the same findings, nothing on disk changes. */
   readonly readOnly?: boolean;
+  /** Another row store than the embedded one (a database source's, which keeps no tables). */
+  readonly open?: RowStoreOpener;
 }
 
 export interface RowStoreRestore {
-  readonly rows: TableStore;
+  readonly rows: RestorableRowStore;
   /** The batch a crash interrupted, undone in the row store: the caller cuts the shape logs it names back too, then redoes it. */
   readonly inDoubt: PreparedBatch | null;
   /** What was found (the journal's bad lines, the row store's damage and repairs) and done. */
@@ -32,7 +35,7 @@ export interface RowStoreRestore {
 export async function restoreRowStore(storage: ShapeStorage, options: RowStoreRestoreOptions): Promise<RowStoreRestore> {
   const readOnly = options.readOnly === true;
   const problems: TableStoreProblem[] = [];
-  const rows = await TableStore.open(storage.tables, { keyColumns: options.keyColumns, readOnly });
+  const rows = options.open ? await options.open({ keyColumns: options.keyColumns }) : await TableStore.open(storage.tables, { keyColumns: options.keyColumns, readOnly });
   const journaled = await storage.readInDoubtBatch({
     repair: !readOnly,
     onDamage: (d) => problems.push({ file: d.file, reason: d.reason, action: d.torn ? 'repaired' : 'kept' }),

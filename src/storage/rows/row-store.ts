@@ -121,3 +121,36 @@ export interface RowStore {
    */
   clearDamage(table: string, how: 'acknowledged' | 'resynced'): Promise<string | null>;
 }
+
+/** What opening a row store found on disk, for the restore report. */
+export interface RowStoreProblem {
+  readonly file: string;
+  readonly reason: string;
+  readonly action: 'repaired' | 'kept';
+}
+
+/** A row store as restore opens it: it also reports what it found and undoes a batch a crash interrupted. */
+export interface RestorableRowStore extends RowStore {
+  readonly problems: readonly RowStoreProblem[];
+  /** Undoes the transactions after `position` (an interrupted batch). */
+  rollback(position: number): Promise<void>;
+  /**
+   * Its transactions come from a source that delivers an undone batch again (a replication
+   * slot confirmed only through applied commits): restore then undoes an interrupted batch
+   * without applying it again, and the source sends it anew.
+   */
+  readonly replayedBySource: boolean;
+  /** A table's current rows, where the store keeps them (a database source keeps none). */
+  rows?(table: string): Iterable<KeyedRow>;
+}
+
+/** Opens the runtime's row store once restore has committed (default: the embedded TableStore over storage's tables). */
+export type RowStoreOpener = (options: { readonly keyColumns: Readonly<Record<string, readonly string[]>> }) => Promise<RestorableRowStore>;
+
+/**
+ * The row store could not answer (the database it reads is unreachable, or stopped): the
+ * request that needed it is refused, nothing was written, and it may be tried again.
+ */
+export class RowsUnavailableError extends Error {
+  override readonly name = 'RowsUnavailableError';
+}

@@ -3,7 +3,7 @@ import { TransactionError, type Transaction } from '../../shapes/transaction.ts'
 import { encodeLogEntries } from '../log-codec.ts';
 import { DEFAULT_KEY_COLUMNS, loadTables, readTable, type LoadedTables, type StoredTable, type TableStoreProblem } from './load-tables.ts';
 import { rowKey } from './row-key.ts';
-import { damagedTableError, type CompactedTable, type KeyedRow, type ResolvedChange, type RowSelection, type RowStore, type TableDamage } from './row-store.ts';
+import { damagedTableError, type CompactedTable, type KeyedRow, type ResolvedChange, type RestorableRowStore, type RowSelection, type TableDamage } from './row-store.ts';
 import { snapshotLookups } from './snapshot-lookup.ts';
 import type { TableFiles } from './table-files.ts';
 import { encodeTableIndex, tableFile, TABLE_INDEX_FILE, type TableIndex } from './table-index.ts';
@@ -40,7 +40,9 @@ export function compactionDue(lines: number, rows: number, moment: 'batch' | 'ch
  * new shape after a restart still finds rows applied before it. Logs are
  * compacted to their live rows as they outgrow them.
  */
-export class TableStore implements RowStore {
+export class TableStore implements RestorableRowStore {
+  /** Its transactions are applied again from the journal after a crash (nothing else would send them). */
+  readonly replayedBySource = false;
   readonly #files: TableFiles;
   readonly #tables: Map<string, StoredTable>;
   readonly #declared: Record<string, readonly string[]>;

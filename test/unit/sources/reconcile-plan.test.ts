@@ -8,9 +8,9 @@ const baseline = { oid: 1, keyColumns: ['id'], columns: [] };
 describe('planReconcile', () => {
   it('unfollows what no shape reads, syncs what a shape reads and is not in step, and leaves the rest', () => {
     const states = new Map<string, TableFollow>([
-      ['public.a', { state: 'synced', baseline, applied: true }],
-      ['public.b', { state: 'synced', baseline, applied: true }],
-      ['public.c', { state: 'early', held: [] }],
+      ['public.a', { state: 'synced', baseline, since: 0, applied: true }],
+      ['public.b', { state: 'synced', baseline, since: 0, applied: true }],
+      ['public.c', { state: 'early' }],
       ['public.d', { state: 'unfollowable', reason: 'gone' }],
       ['public.e', { state: 'failing', handles: new Set(['h']) }],
     ]);
@@ -20,7 +20,7 @@ describe('planReconcile', () => {
   });
 
   it('a synced table the publication no longer covers is synced again', () => {
-    const plan = planReconcile(new Set(['public.a']), ['public.a'], () => ({ state: 'synced', baseline, applied: true }), new Set());
+    const plan = planReconcile(new Set(['public.a']), ['public.a'], () => ({ state: 'synced', baseline, since: 0, applied: true }), new Set());
     expect(plan.sync).toEqual(['public.a']);
   });
 });

@@ -1,76 +1,58 @@
-/**
- * A table's follow state: the transitions the source's actors rely on, on
- * plain data (no database). The held changes are real captured messages.
- */
+/** A table's follow state: the transitions the source's actors rely on, on plain data (no database). */
 import { describe, expect, it } from 'vitest';
 import {
-  changeArrived,
+  appliesChanges,
   failingCleared,
-  heldFor,
   isSynced,
+  markerReached,
   needsSync,
+  readableAt,
   resyncWanted,
   schemaChanged,
   syncApplied,
-  syncCompleted,
-  syncFailed,
   UNPUBLISHED,
-  type HeldChange,
-  type SyncAttempt,
   type TableFollow,
 } from '../../../src/sources/postgres/table-follow.ts';
-import { PgSnapshot } from '../../../src/sources/postgres/snapshot.ts';
-import type { StreamMessage } from '../../../src/sources/postgres/stream.ts';
-import { stepMessages } from '../../fixtures/pgoutput/stream-fixture.ts';
 
-const insert: HeldChange = { pgXid: 3265, message: stepMessages('insert (full identity').find((m) => m.tag === 'insert') as StreamMessage };
-const baseline = { oid: 17141, keyColumns: ['id'], columns: [{ name: 'id', typeOid: 23, typeMod: -1 }] };
-const info = { table: 'public.items', oid: 17141, replicaIdentity: 'f' as const, keyColumns: ['id'], columns: baseline.columns, columnTypes: { id: 'integer' } };
-
-function attempt(held: HeldChange[] = []): SyncAttempt {
-  return { marker: 'sync:public.items:1', keyColumns: ['id'], held, read: null, ready: Promise.resolve(), settle: () => undefined, failed: null };
-}
+const columns = [{ name: 'id', typeOid: 23, typeMod: -1 }];
+const info = { table: 'public.items', oid: 17141, replicaIdentity: 'f' as const, keyColumns: ['id'], columns, columnTypes: { id: 'integer' } };
+const syncing: TableFollow = { state: 'syncing', marker: 'sync:public.items:1', info };
 
 describe('table follow state', () => {
-  it('a change is applied only once the table is synced; before, it is held for the sync; failing or unfollowable tables drop it', () => {
-    expect(changeArrived({ state: 'synced', baseline, applied: true }, insert).action).toBe('apply');
-    const early = changeArrived(UNPUBLISHED, insert);
-    expect(early).toMatchObject({ action: 'hold', next: { state: 'early', held: [insert] } });
-    const sync = attempt();
-    expect(changeArrived({ state: 'syncing', sync }, insert).action).toBe('hold');
-    expect(sync.held).toEqual([insert]);
-    expect(changeArrived(schemaChanged(['h1']), insert).action).toBe('drop');
-    expect(changeArrived({ state: 'unfollowable', reason: 'no key' }, insert).action).toBe('drop');
+  it('changes are applied only from the sync marker on', () => {
+    expect(appliesChanges(UNPUBLISHED)).toBe(false);
+    expect(appliesChanges({ state: 'early' })).toBe(false);
+    expect(appliesChanges(syncing)).toBe(false);
+    expect(appliesChanges(markerReached(syncing, 'sync:public.items:1', 500))).toBe(true);
+    expect(appliesChanges(schemaChanged(['h']))).toBe(false);
+    expect(appliesChanges({ state: 'unfollowable', reason: 'gone' })).toBe(false);
   });
 
-  it('a sync takes the changes held while the table was early, and gives them back when it fails', () => {
-    const early: TableFollow = { state: 'early', held: [insert] };
-    const sync = attempt(heldFor(early));
-    expect(sync.held).toEqual([insert]);
-    expect(syncFailed({ state: 'syncing', sync }, sync)).toEqual({ state: 'early', held: [insert] });
-    // A failure of an attempt that is no longer the table's changes nothing.
-    expect(syncFailed({ state: 'syncing', sync: attempt() }, sync).state).toBe('syncing');
+  it('at its own marker the table is followed from that position, with the schema it was marked with; another marker changes nothing', () => {
+    expect(markerReached(syncing, 'sync:public.items:other', 500)).toBe(syncing);
+    const synced = markerReached(syncing, 'sync:public.items:1', 500);
+    expect(synced).toEqual({ state: 'synced', baseline: { oid: 17141, keyColumns: ['id'], columns }, since: 500, applied: false });
   });
 
-  it('at the marker the table is synced with the schema it was read with; its waiters wait until the runtime applied the sync', () => {
-    const sync = attempt();
-    expect(syncCompleted({ state: 'syncing', sync }, sync)).toEqual({ state: 'syncing', sync }); // not read yet
-    sync.read = { snapshot: PgSnapshot.parse('10:12:'), rows: new Map(), info };
-    const synced = syncCompleted({ state: 'syncing', sync }, sync);
-    expect(synced).toEqual({ state: 'synced', baseline, applied: false });
+  it('its waiters wait until the runtime resynced its shapes; its rows are read only as of a position from the marker on', () => {
+    const synced = markerReached(syncing, 'sync:public.items:1', 500);
     expect(isSynced(synced)).toBe(false);
     expect(isSynced(syncApplied(synced))).toBe(true);
+    expect(readableAt(synced, 499)).toBe(false);
+    expect(readableAt(synced, 500)).toBe(true);
+    expect(readableAt(syncing, 10_000)).toBe(false);
   });
 
   it('a table to read again goes back to early; reconcile syncs what is early, unpublished, or synced but not published', () => {
-    const synced: TableFollow = { state: 'synced', baseline, applied: true };
-    expect(resyncWanted(synced)).toEqual({ state: 'early', held: [] });
+    const synced: TableFollow = { state: 'synced', baseline: { oid: 1, keyColumns: ['id'], columns }, since: 0, applied: true };
+    expect(resyncWanted(synced)).toEqual({ state: 'early' });
+    expect(resyncWanted(syncing)).toEqual({ state: 'early' });
     expect(resyncWanted(UNPUBLISHED)).toBe(UNPUBLISHED);
     expect(needsSync(undefined, false)).toBe(true);
-    expect(needsSync({ state: 'early', held: [] }, true)).toBe(true);
+    expect(needsSync({ state: 'early' }, true)).toBe(true);
     expect(needsSync(synced, true)).toBe(false);
     expect(needsSync(synced, false)).toBe(true);
-    expect(needsSync({ state: 'syncing', sync: attempt() }, true)).toBe(false);
+    expect(needsSync(syncing, true)).toBe(false);
     expect(needsSync(schemaChanged(['h']), true)).toBe(false);
     expect(needsSync({ state: 'unfollowable', reason: 'gone' }, false)).toBe(false);
   });

@@ -1,0 +1,73 @@
+/**
+ * The queries the Postgres row store reads with, parameterised (sql.ts: no
+ * constant reaches the SQL text). Each selects at least the rows the caller
+ * judges (the where evaluator decides), ideally no more: the shape's where
+ * clause with its subqueries as `= ANY(<their current values>)`, so an add
+ * reads what its shape holds through the table's indexes.
+ */
+import type { WhereExpr } from '../../shapes/where/ast.ts';
+import { sublinkTestColumns } from '../../shapes/where/columns.ts';
+import { decodeLinkKey } from '../../shapes/where/link-key.ts';
+import type { LinkValueSet, RowSelection } from '../../storage/rows/row-store.ts';
+import type { TableInfo } from './catalog.ts';
+import { quoteIdent, SqlParams, whereToSql } from './sql.ts';
+import { encodeParam } from './values.ts';
+
+export interface Sql {
+  readonly text: string;
+  readonly values: readonly unknown[];
+}
+
+const INTEGER_TYPES = new Set(['smallint', 'integer', 'bigint']);
+
+/** A table's integer columns (their constants are typed for the index: sql.ts). */
+export function integerColumns(info: TableInfo): Set<string> {
+  return new Set(Object.entries(info.columnTypes).filter(([, type]) => INTEGER_TYPES.has(type)).map(([name]) => name));
+}
+
+/** Every row of the table (the fallback when Postgres refuses a filter: the caller judges each row). */
+export function wholeTable(table: string): Sql {
+  return { text: `SELECT * FROM ${table}`, values: [] };
+}
+
+/** A shape's snapshot: `SELECT * FROM t WHERE (<where, subqueries as their values>) IS NOT FALSE`. */
+export function snapshotQuery(table: string, selection: RowSelection, info: TableInfo): Sql {
+  if (!selection.where) return wholeTable(table);
+  const params = new SqlParams();
+  const filter = whereToSql(selection.where, {
+    params,
+    integerColumns: integerColumns(info),
+    sublinks: (sublink, p) => linkTest(sublink.test.map((c) => c.name), selection.dependencies[sublink.dependency]?.values() ?? [], info, p),
+  });
+  return { text: `SELECT * FROM ${table} WHERE (${filter}) IS NOT FALSE`, values: params.values };
+}
+
+/**
+ * A move-in: the rows whose link columns hold one of `values`, narrowed by the
+ * where clauses of the table's shapes that link through those columns (their
+ * subqueries unknown: `IS NOT FALSE` keeps every row that could qualify).
+ */
+export function moveInQuery(table: string, info: TableInfo, columns: readonly string[], values: Iterable<string>, wheres: Iterable<WhereExpr>): Sql {
+  const params = new SqlParams();
+  const test = linkTest(columns, values, info, params);
+  const prefilters: string[] = [];
+  for (const where of wheres) {
+    const linked = [...sublinkTestColumns(where).values()].some((lists) => lists.some((l) => l.length === columns.length && l.every((c, i) => c === columns[i])));
+    if (!linked) continue;
+    prefilters.push(`(${whereToSql(where, { params, integerColumns: integerColumns(info), sublinks: 'unknown' })}) IS NOT FALSE`);
+  }
+  return { text: `SELECT * FROM ${table} WHERE ${test}${prefilters.length > 0 ? ` AND (${prefilters.join(' OR ')})` : ''}`, values: params.values };
+}
+
+/** `col = ANY($n::type[])`, or `(a, b) IN (SELECT * FROM unnest(...))` for a tuple of columns. */
+function linkTest(columns: readonly string[], values: Iterable<string>, info: TableInfo, params: SqlParams): string {
+  const tuples = [...values].map(decodeLinkKey);
+  if (columns.length === 1) {
+    const c = columns[0]!;
+    return `${quoteIdent(c)} = ANY(${params.add(tuples.map((t) => encodeParam(t[0])))}::${info.columnTypes[c] ?? 'text'}[])`;
+  }
+  const arrays = columns.map((c, i) => `${params.add(tuples.map((t) => encodeParam(t[i])))}::${info.columnTypes[c] ?? 'text'}[]`);
+  return `(${columns.map(quoteIdent).join(', ')}) IN (SELECT * FROM unnest(${arrays.join(', ')}))`;
+}
+
+export type { LinkValueSet };
