@@ -5,7 +5,7 @@
  *
  * Options:
  *   --quick              1k and 10k shapes, fewer runs
- *   --only=a,b           scenarios to run: validation, restore, runtime (with its routing cases), routing (those alone), cli (CLI start-up: needs npm run build), rows (the embedded row store)
+ *   --only=a,b           scenarios to run: validation, restore, runtime (with its routing cases), routing (those alone), cli (CLI start-up: needs npm run build), rows (the embedded row store), serving
  *   --sizes=1000,10000   override the sizes
  *   --runs=N             runs per case (medians are over these; default 3, --quick: 2 at 1k, 1 above)
  *   --profile            CPU-profile the measured sections (bench/results/profiles/*.cpuprofile)
@@ -23,6 +23,7 @@ import { RESTORE_COLUMNS, RESTORE_DESCRIPTION, summarizeRestore, type RestoreCas
 import type { RoutingCaseResult } from './scenarios/routing.ts';
 import { ROUTING_COLUMNS, ROUTING_DESCRIPTION, summarizeRouting } from './scenarios/routing-summary.ts';
 import { RUNTIME_COLUMNS, RUNTIME_DESCRIPTION, summarizeRuntime, transactionCount, type RuntimeCaseResult } from './scenarios/runtime.ts';
+import { SERVING_COLUMNS, SERVING_DESCRIPTION, summarizeServing, type InitialSyncResult, type LiveResult } from './scenarios/serving.ts';
 import { ROUTING_KINDS } from './lib/routing-dataset.ts';
 import { CLI_STARTUP_COLUMNS, CLI_STARTUP_DESCRIPTION, runCliStartup } from './scenarios/cli-startup.ts';
 import { ADD_COLUMNS, HISTORY_COLUMNS, ROWS_DESCRIPTION, summarizeRows, type AddCaseResult, type HistoryCaseResult } from './scenarios/row-store.ts';
@@ -35,7 +36,7 @@ const option = (name: string): string | undefined => argv.find((a) => a.startsWi
 
 const quick = flag('quick');
 const sizes = option('sizes')?.split(',').map(Number) ?? (quick ? [1_000, 10_000] : [1_000, 10_000, 100_000]);
-const only = new Set(option('only')?.split(',') ?? ['validation', 'restore', 'runtime', 'cli', 'rows']);
+const only = new Set(option('only')?.split(',') ?? ['validation', 'restore', 'runtime', 'cli', 'rows', 'serving']);
 // The routing cases are part of the runtime scenario; `--only=routing` runs them alone.
 if (only.has('runtime')) only.add('routing');
 const runsOption = option('runs');
@@ -197,6 +198,28 @@ if (only.has('rows')) {
   });
   printScenario('row store', ROWS_DESCRIPTION, `${formatTable(HISTORY_COLUMNS, historyRows)}\n\n${formatTable(ADD_COLUMNS, addRows)}`, checks, file, false);
   allChecks.push(...checks.map((c) => ({ ...c, scenario: 'rows' })));
+}
+
+if (only.has('serving')) {
+  const t0 = performance.now();
+  const results: (InitialSyncResult | LiveResult)[] = [];
+  // Rows and clients are the issue's (100k rows; 1k and 10k clients), whatever --sizes says.
+  results.push(await runInChild<InitialSyncResult>('serving', { kind: 'initial-sync', rows: quick ? 20_000 : 100_000, runs: quick ? 2 : 3 }));
+  for (const clients of quick ? [1_000] : [1_000, 10_000]) {
+    results.push(await runInChild<LiveResult>('serving', { kind: 'live', clients, changes: quick ? 8 : 20, spread: true }));
+  }
+  const { rows, checks } = summarizeServing(results);
+  const file = writeResults('serving', {
+    mode,
+    description: SERVING_DESCRIPTION,
+    units: { ms: 'milliseconds (latency: wall clock, from the batch durable to the last byte received)', ratio: 'median of per-run ratios', memory: 'bytes' },
+    targets: checks,
+    rows,
+    cases: results,
+    seconds: round((performance.now() - t0) / 1000, 1),
+  });
+  printScenario('serving', SERVING_DESCRIPTION, formatTable(SERVING_COLUMNS, rows), checks, file, false);
+  allChecks.push(...checks.map((c) => ({ ...c, scenario: 'serving' })));
 }
 
 console.log(`\n== targets (${mode}, ${round((performance.now() - started) / 1000, 1)} s) ==`);

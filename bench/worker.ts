@@ -7,11 +7,12 @@ import { restoreCase, type RestoreCaseArgs } from './scenarios/restore.ts';
 import { routingCase, type RoutingCaseArgs } from './scenarios/routing.ts';
 import { addCase, historyCase, type AddCaseArgs, type HistoryCaseArgs } from './scenarios/row-store.ts';
 import { runtimeCase, type RuntimeCaseArgs } from './scenarios/runtime.ts';
+import { servingCase, type ServingCaseArgs } from './scenarios/serving.ts';
 import { runValidation, type ValidationOptions } from './scenarios/validation.ts';
 
 const [kind, rawArgs, out] = process.argv.slice(2);
 if (!kind || !rawArgs || !out) {
-  console.error('usage: bench/worker.ts <validation|restore|runtime|routing|rows-history|rows-add> <json args> <result file>');
+  console.error('usage: bench/worker.ts <validation|restore|runtime|routing|rows-history|rows-add|serving> <json args> <result file>');
   process.exit(2);
 }
 const args = JSON.parse(rawArgs) as Record<string, unknown>;
@@ -36,6 +37,9 @@ switch (kind) {
     break;
   case 'rows-add':
     result = await addCase(args as unknown as AddCaseArgs);
+    break;
+  case 'serving':
+    result = await servingCase(args as unknown as ServingCaseArgs);
     break;
   default:
     console.error(`unknown bench case ${kind}`);

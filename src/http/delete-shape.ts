@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { ShapeRuntime } from '../runtime/index.ts';
 import { HttpError, invalidRequest, send } from './http-responses.ts';
 import { definitionError } from './shape-definition-errors.ts';
-import { parseDefinitionParams, type FieldErrors } from './shape-params.ts';
+import { FieldErrorList, parseDefinitionParams } from './shape-params.ts';
 import type { ShapeServing } from './serve-shape.ts';
 
 /**
@@ -11,13 +11,12 @@ import type { ShapeServing } from './serve-shape.ts';
  * depends on it are removed; their clients get a 409 on their next request. 202, empty.
  */
 export async function deleteShape(serving: ShapeServing, runtime: ShapeRuntime, search: URLSearchParams, res: ServerResponse): Promise<void> {
-  const errors: FieldErrors = {};
-  const fail = (field: string, reason: string) => (errors[field] ??= []).push(reason);
+  const errors = new FieldErrorList();
   const handle = search.get('handle');
   let target: string | null = handle;
   if (search.get('table') !== null) {
-    const definition = parseDefinitionParams(search, fail);
-    if (!definition) throw invalidRequest(errors);
+    const definition = parseDefinitionParams(search, errors);
+    if (!definition) throw invalidRequest(errors.errors);
     const active = await serving.reads.handleFor(definition).catch((error: unknown) => Promise.reject(definitionError(error)));
     if (handle !== null && active !== null && handle !== active) {
       throw new HttpError(400, {

@@ -34,6 +34,11 @@ export function unavailable(code: string, message: string, retryAfterSeconds: nu
   return new HttpError(503, { code, message }, { 'retry-after': String(retryAfterSeconds), 'electric-internal-known-error': 'true' });
 }
 
+/** The server is stopping (or its runtime is): held and new requests are told to retry shortly. */
+export function serverStopping(): HttpError {
+  return unavailable('server_stopping', 'the server is stopping: retry shortly', 1);
+}
+
 export function corsHeaders(req: IncomingMessage, shapeRoute: boolean): Record<string, string> {
   const origin = req.headers.origin;
   return {

@@ -1,14 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RuntimeLogger } from '../logging/runtime-logger.ts';
-import type { AddedShape, ServedShape, ShapeReads } from '../runtime/index.ts';
+import { ShapeRuntimeError, type AddedShape, type ServedShape, type ShapeReads } from '../runtime/index.ts';
 import { tableNameOf } from '../shapes/definition.ts';
 import { BEFORE_ALL, compareLogOffsets, formatLogOffset, maxLogOffset, type LogOffset } from '../shapes/log-offset.ts';
 import type { LogPage } from '../storage/storage.ts';
-import { CACHE, HttpError, invalidRequest, matchesEtag, nextCursor, send, unavailable } from './http-responses.ts';
+import { CACHE, HttpError, invalidRequest, matchesEtag, nextCursor, send, serverStopping } from './http-responses.ts';
 import { validateNewShape } from './new-shape-checks.ts';
 import type { ShapeQuery } from './shape-params.ts';
-import { encodeEntries, messageContext, MUST_REFETCH_BODY, snapshotEndMessage, upToDateMessage } from './shape-messages.ts';
+import { encodeEntries, messageContext, MUST_REFETCH_BODY, snapshotEndMessage, upToDateMessage, type Message } from './shape-messages.ts';
 import { creationError, definitionError } from './shape-definition-errors.ts';
+import type { EncodedPage, SnapshotChunkCache } from './snapshot-chunks.ts';
 
 export interface ShapeServing {
   readonly reads: ShapeReads;
@@ -22,6 +23,7 @@ export interface ShapeServing {
   readonly closing: () => boolean;
   /** Live requests waiting for entries now. */
   waiting: number;
+  readonly snapshots: SnapshotChunkCache;
 }
 
 /**
@@ -34,27 +36,42 @@ export interface ShapeServing {
 export async function serveShape(serving: ShapeServing, query: ShapeQuery, req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
   const handle = await resolveHandle(serving, query);
   if (handle.mustRefetch) return mustRefetch(res, handle.handle);
-  const shape = serving.reads.shape(handle.handle);
+  try {
+    await serveHandle(serving, handle.handle, query, req, res, signal);
+  } catch (error) {
+    // Removed between being found and being read: as a removal while waiting.
+    if (!(error instanceof ShapeRuntimeError) || (error.code !== 'shape-removed' && error.code !== 'unknown-shape')) throw error;
+    mustRefetch(res, await currentHandle(serving, query), error.removal?.reason);
+  }
+}
+
+async function serveHandle(serving: ShapeServing, handle: string, query: ShapeQuery, req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+  const shape = serving.reads.shape(handle);
   if (!shape) return mustRefetch(res, await currentHandle(serving, query));
   if (query.offset === 'now') return serveNow(serving, shape, query, req, res);
 
   const offset = query.offset;
   const outOfBounds = await waitWhileOutOfBounds(serving, shape.handle, offset, signal);
   if (outOfBounds === 'removed') return mustRefetch(res, await currentHandle(serving, query));
-  if (outOfBounds === 'stopped') throw unavailable('server_stopping', 'the server is stopping: retry shortly', 1);
+  if (outOfBounds === 'stopped') throw serverStopping();
   if (outOfBounds !== 'in-bounds') {
     if (outOfBounds === 'gone') return;
     throw invalidRequest({ offset: ['out of bounds for this shape'] });
+  }
+  if (offset.tx <= 0 && offset.op !== Infinity) {
+    // The snapshot: the same for every client of this handle, encoded once.
+    const chunk = await serving.snapshots.get(shape.handle, offset, serving.chunkBytes, async () => encodePage(serving, shape, await serving.reads.readLogPage(shape.handle, { after: offset, maxBytes: serving.chunkBytes })));
+    return servePage(serving, shape, query, offset, chunk, req, res);
   }
   let page = await serving.reads.readLogPage(shape.handle, { after: offset, maxBytes: serving.chunkBytes });
   if (query.live && page.entries.length === 0 && compareLogOffsets(page.next, offset) === 0) {
     serving.waiting++;
     const wait = await serving.reads.waitForEntries(shape.handle, offset, { timeoutMs: serving.longPollMs, signal }).finally(() => serving.waiting--);
     if (wait.status === 'aborted') {
-      if (serving.closing()) throw unavailable('server_stopping', 'the server is stopping: retry shortly', 1);
+      if (serving.closing()) throw serverStopping();
       return; // the client went away
     }
-    if (wait.status === 'stopped') throw unavailable('server_stopping', 'the server is stopping: retry shortly', 1);
+    if (wait.status === 'stopped') throw serverStopping();
     if (wait.status === 'removed') {
       serving.logger.info({ handle: shape.handle, reason: wait.removal.reason, cause: wait.removal.cause }, 'live request: shape removed, client must refetch');
       return mustRefetch(res, await currentHandle(serving, query), wait.removal.reason);
@@ -62,26 +79,31 @@ export async function serveShape(serving: ShapeServing, query: ShapeQuery, req: 
     if (wait.status === 'timeout') return noChange(serving, shape, query, req, res);
     page = await serving.reads.readLogPage(shape.handle, { after: offset, maxBytes: serving.chunkBytes });
   }
-  await servePage(serving, shape, query, offset, page, req, res);
+  await servePage(serving, shape, query, offset, await encodePage(serving, shape, page), req, res);
 }
 
-async function servePage(serving: ShapeServing, shape: ServedShape, query: ShapeQuery, offset: LogOffset, page: LogPage, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const { reads } = serving;
-  const columns = await reads.columns(shape.handle);
+async function encodePage(serving: ShapeServing, shape: ServedShape, page: LogPage): Promise<EncodedPage> {
   const table = tableNameOf(shape.definition);
-  const parts: string[] = [];
-  encodeEntries(page.entries, messageContext([table.schema, table.name], shape.keyColumns, columns, serving.txids), parts);
-  if (page.snapshotEnded && offset.tx <= 0 && offset.op !== Infinity) parts.push(snapshotEndMessage(reads.position()));
+  const parts: Message[] = [];
+  encodeEntries(page.entries, messageContext([table.schema, table.name], shape.keyColumns, await serving.reads.columns(shape.handle), serving.txids), parts);
+  return { messages: JSON.stringify(parts).slice(1, -1), next: page.next, snapshotEnded: page.snapshotEnded, entries: page.entries.length };
+}
+
+async function servePage(serving: ShapeServing, shape: ServedShape, query: ShapeQuery, offset: LogOffset, page: EncodedPage, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { reads } = serving;
+  const tail: Message[] = [];
+  if (page.snapshotEnded && offset.tx <= 0 && offset.op !== Infinity) tail.push(snapshotEndMessage(reads.position()));
   const last = await reads.lastOffset(shape.handle);
   // Electric's `determine_up_to_date`: never on `-1` (its long max-age must stay valid).
   const upToDate = offset.tx >= 0 && compareLogOffsets(page.next, maxLogOffset(last, offset)) >= 0;
-  if (upToDate) parts.push(upToDateMessage(query.live ? page.next.tx : Math.max(reads.position(), page.next.tx)));
+  if (upToDate) tail.push(upToDateMessage(query.live ? page.next.tx : Math.max(reads.position(), page.next.tx)));
   const etag = `${shape.handle}:${formatLogOffset(offset)}:${formatLogOffset(page.next)}`;
   const headers = shapeHeaders(serving, shape, query, page.next, upToDate, true);
   headers.etag = `"${etag}"`;
-  if (!query.live) headers['electric-schema'] = schemaHeader(columns);
+  if (!query.live) headers['electric-schema'] = schemaHeader(await reads.columns(shape.handle));
   if (matchesEtag(req, etag)) return send(res, 304, '', headers);
-  send(res, 200, `[${parts.join(',')}]`, headers);
+  const rest = tail.length > 0 ? JSON.stringify(tail).slice(1, -1) : '';
+  send(res, 200, `[${page.messages}${page.messages && rest ? ',' : ''}${rest}]`, headers);
 }
 
 /** A live request that timed out: `[up-to-date]`, nothing new (an ETag that never revalidates). */
@@ -89,7 +111,7 @@ function noChange(serving: ShapeServing, shape: ServedShape, query: ShapeQuery, 
   const offset = query.offset as LogOffset;
   const headers = shapeHeaders(serving, shape, query, offset, true, false);
   headers.etag = `"${shape.handle}:${formatLogOffset(offset)}:${formatLogOffset(offset)}:${process.hrtime.bigint()}"`;
-  send(res, 200, `[${upToDateMessage(serving.reads.position())}]`, headers);
+  send(res, 200, JSON.stringify([upToDateMessage(serving.reads.position())]), headers);
 }
 
 /** `offset=now`: where the log ends, with up-to-date and no data. */
@@ -97,7 +119,7 @@ async function serveNow(serving: ShapeServing, shape: ServedShape, query: ShapeQ
   const last = await serving.reads.lastOffset(shape.handle);
   const headers = shapeHeaders(serving, shape, query, last, true, false);
   headers['electric-schema'] = schemaHeader(await serving.reads.columns(shape.handle));
-  send(res, 200, `[${upToDateMessage(serving.reads.position())}]`, headers);
+  send(res, 200, JSON.stringify([upToDateMessage(serving.reads.position())]), headers);
 }
 
 function shapeHeaders(serving: ShapeServing, shape: ServedShape, query: ShapeQuery, next: LogOffset, upToDate: boolean, hasData: boolean): Record<string, string> {

@@ -1,7 +1,7 @@
 import { ShapeRuntimeError } from '../runtime/index.ts';
 import { ShapeDefinitionError } from '../shapes/errors.ts';
 import { PostgresSourceError } from '../sources/postgres/index.ts';
-import { HttpError, invalidRequest, unavailable } from './http-responses.ts';
+import { HttpError, invalidRequest, serverStopping, unavailable } from './http-responses.ts';
 
 /** The query parameter a refused definition is about. */
 export function definitionField(error: ShapeDefinitionError): string {
@@ -29,7 +29,7 @@ export function creationError(error: unknown): HttpError {
   // The Postgres source refuses a table it cannot follow (missing, no primary key, ...): the request's table.
   if (error instanceof PostgresSourceError && error.code === 'protocol') return invalidRequest({ table: [error.message] });
   if (error instanceof ShapeRuntimeError && (error.code === 'runtime-stopped' || error.code === 'runtime-failed')) {
-    return unavailable('server_stopping', 'the server is stopping: retry shortly', 1);
+    return serverStopping();
   }
   return unavailable('shape_creation_failed', 'Failed to create shape, please retry', 1);
 }

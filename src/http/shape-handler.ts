@@ -3,10 +3,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { silentLogger, type RuntimeLogger } from '../logging/runtime-logger.ts';
 import { ShapeRuntimeError, type AddedShape, type ShapeRuntime } from '../runtime/index.ts';
 import { DEFAULT_PAGE_BYTES } from '../storage/log-pages.ts';
-import { CACHE, corsHeaders, HttpError, invalidRequest, send, sendError, sendJson, unavailable } from './http-responses.ts';
+import { CACHE, corsHeaders, HttpError, invalidRequest, send, sendError, sendJson, serverStopping } from './http-responses.ts';
 import { deleteShape } from './delete-shape.ts';
 import { parseShapeQuery, type ShapeQuery } from './shape-params.ts';
 import { serveShape, type ShapeServing } from './serve-shape.ts';
+import { SnapshotChunkCache } from './snapshot-chunks.ts';
 
 export interface ShapeHandlerOptions {
   readonly runtime: ShapeRuntime;
@@ -62,6 +63,7 @@ export function createShapeHandler(options: ShapeHandlerOptions): ShapeHandler {
     logger,
     closing: () => closing,
     waiting: 0,
+    snapshots: new SnapshotChunkCache(),
   };
   const secret = options.secret ? Buffer.from(options.secret) : null;
 
@@ -80,7 +82,7 @@ export function createShapeHandler(options: ShapeHandlerOptions): ShapeHandler {
       return send(res, 204, '', { 'access-control-max-age': '86400', 'access-control-allow-headers': 'if-none-match, traceparent' });
     }
     if (secret && !hasSecret(url, secret)) throw new HttpError(401, { message: 'Unauthorized - Invalid API secret' });
-    if (closing) throw unavailable('server_stopping', 'the server is stopping: retry shortly', 1);
+    if (closing) throw serverStopping();
     if (method === 'DELETE') {
       if (!options.allowDeletion) throw new HttpError(405, { message: 'DELETE not allowed' }, { allow: 'GET, HEAD, OPTIONS' });
       return deleteShape(serving, runtime, url.searchParams, res);
@@ -109,7 +111,7 @@ export function createShapeHandler(options: ShapeHandlerOptions): ShapeHandler {
     const controller = new AbortController();
     held.add(controller);
     // The client going away ends a held request (its wait, its timer) at once.
-    const gone = () => controller.abort();
+    const gone = controller.abort.bind(controller);
     res.on('close', gone);
     res.setHeader('electric-server', SERVER_HEADER);
     let url: URL;
@@ -122,7 +124,7 @@ export function createShapeHandler(options: ShapeHandlerOptions): ShapeHandler {
       .catch((error: unknown) => {
         if (error instanceof HttpError) return sendError(res, error);
         if (error instanceof ShapeRuntimeError && (error.code === 'runtime-stopped' || error.code === 'runtime-failed')) {
-          return sendError(res, unavailable('server_stopping', 'the server is stopping: retry shortly', 1));
+          return sendError(res, serverStopping());
         }
         logger.error({ err: error instanceof Error ? error.message : String(error), path: url.pathname }, 'shape request failed');
         sendError(res, new HttpError(500, { error: 'Internal server error' }));

@@ -21,33 +21,34 @@ export function messageContext(relation: readonly [string, string], keyColumns: 
   return { relation, keyColumns, types: new Map(columns.map((c) => [c.name, c.type])), txids };
 }
 
-/** Appends the messages of `entries` (in log order) to `out`, each as JSON text. */
-export function encodeEntries(entries: readonly PositionedEntry[], context: MessageContext, out: string[]): void {
-  const relation = JSON.stringify(context.relation);
+export type Message = Record<string, unknown>;
+
+/** Appends the messages of `entries` (in log order) to `out`, to be serialised with the rest of the body at once. */
+export function encodeEntries(entries: readonly PositionedEntry[], context: MessageContext, out: Message[]): void {
   const prefix = relationKeyPrefix(context.relation);
+  const relation = context.relation;
   for (let i = 0; i < entries.length; i++) {
     const { offset, entry } = entries[i]!;
-    const key = JSON.stringify(prefix + keySections(entry.row, context.keyColumns));
+    const key = prefix + keySections(entry.row, context.keyColumns);
     const value = encodeRow(entry.row, context.types);
     if (offset.tx === 0) {
-      out.push(`{"key":${key},"value":${value},"headers":{"operation":"${entry.op}","relation":${relation}}}`);
+      out.push({ key, value, headers: { operation: entry.op, relation } });
       continue;
     }
-    const last = entries[i + 1]?.offset.tx !== offset.tx;
-    const lsn = String(offset.tx);
-    out.push(
-      `{"key":${key},"value":${value},"headers":{"operation":"${entry.op}","relation":${relation},"lsn":"${lsn}","op_position":${offset.op}${context.txids ? `,"txids":[${lsn}]` : ''}${last ? ',"last":true' : ''}}}`,
-    );
+    const headers: Record<string, unknown> = { operation: entry.op, relation, lsn: String(offset.tx), op_position: offset.op };
+    if (context.txids) headers.txids = [offset.tx];
+    if (entries[i + 1]?.offset.tx !== offset.tx) headers.last = true;
+    out.push({ key, value, headers });
   }
 }
 
-export function upToDateMessage(globalLastSeenLsn: number): string {
-  return `{"headers":{"control":"up-to-date","global_last_seen_lsn":"${globalLastSeenLsn}"}}`;
+export function upToDateMessage(globalLastSeenLsn: number): Message {
+  return { headers: { control: 'up-to-date', global_last_seen_lsn: String(globalLastSeenLsn) } };
 }
 
 /** Ends an initial snapshot; the embedded and followed positions have no Postgres snapshot, so all three are the position it was read at. */
-export function snapshotEndMessage(position: number): string {
-  return `{"headers":{"control":"snapshot-end","xmin":"${position}","xmax":"${position}","xip_list":[]}}`;
+export function snapshotEndMessage(position: number): Message {
+  return { headers: { control: 'snapshot-end', xmin: String(position), xmax: String(position), xip_list: [] } };
 }
 
 export const MUST_REFETCH_BODY = '[{"headers":{"control":"must-refetch"}}]';
@@ -68,16 +69,13 @@ function keySections(row: Readonly<Record<string, unknown>>, keyColumns: readonl
   return out;
 }
 
-function encodeRow(row: Readonly<Record<string, unknown>>, types: ReadonlyMap<string, string | null>): string {
-  let out = '{';
-  let first = true;
+function encodeRow(row: Readonly<Record<string, unknown>>, types: ReadonlyMap<string, string | null>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
   for (const column in row) {
     const value = row[column];
-    const typed = typeof types.get(column) === 'string';
-    out += `${first ? '' : ','}${JSON.stringify(column)}:${value === null || value === undefined ? 'null' : typed ? JSON.stringify(textOf(value)) : JSON.stringify(value)}`;
-    first = false;
+    out[column] = value === null || value === undefined ? null : typeof types.get(column) === 'string' ? textOf(value) : value;
   }
-  return `${out}}`;
+  return out;
 }
 
 /** A value as Postgres prints it: booleans `t`/`f`, numbers in decimal, JSON documents as JSON text. */

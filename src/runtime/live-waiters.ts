@@ -12,9 +12,38 @@ export type LiveWait =
   /** The runtime stopped. */
   | { readonly status: 'stopped' };
 
-interface Waiter {
-  readonly after: LogOffset;
-  settle(result: LiveWait): void;
+/** One wait: settled once, by whichever comes first. Its own AbortSignal listener (`handleEvent`): no closure per wait. */
+class Waiter {
+  #timer: NodeJS.Timeout | undefined;
+  constructor(
+    readonly after: LogOffset,
+    private readonly set: Set<Waiter>,
+    private readonly owner: LiveWaiters,
+    private readonly handle: string,
+    private readonly signal: AbortSignal | undefined,
+    private readonly resolve: (result: LiveWait) => void,
+    timeoutMs: number | undefined,
+  ) {
+    set.add(this);
+    if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) this.#timer = setTimeout(Waiter.timeout, Math.max(0, timeoutMs), this);
+    signal?.addEventListener('abort', this, { once: true });
+  }
+
+  static timeout(this: void, waiter: Waiter): void {
+    waiter.settle({ status: 'timeout' });
+  }
+
+  handleEvent(): void {
+    this.settle({ status: 'aborted' });
+  }
+
+  settle(result: LiveWait): void {
+    if (!this.set.delete(this)) return;
+    if (this.set.size === 0) this.owner.forget(this.handle, this.set);
+    clearTimeout(this.#timer);
+    this.signal?.removeEventListener('abort', this);
+    this.resolve(result);
+  }
 }
 
 /**
@@ -30,26 +59,15 @@ export class LiveWaiters {
     if (this.#stopped) return Promise.resolve({ status: 'stopped' });
     const { signal, timeoutMs } = options;
     if (signal?.aborted) return Promise.resolve({ status: 'aborted' });
-    return new Promise<LiveWait>((resolve) => {
-      let set = this.#byHandle.get(handle);
-      if (!set) this.#byHandle.set(handle, (set = new Set()));
-      const waiters = set;
-      let timer: NodeJS.Timeout | undefined;
-      const onAbort = () => waiter.settle({ status: 'aborted' });
-      const waiter: Waiter = {
-        after,
-        settle: (result) => {
-          if (!waiters.delete(waiter)) return;
-          if (waiters.size === 0 && this.#byHandle.get(handle) === waiters) this.#byHandle.delete(handle);
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          resolve(result);
-        },
-      };
-      waiters.add(waiter);
-      if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) timer = setTimeout(() => waiter.settle({ status: 'timeout' }), Math.max(0, timeoutMs));
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    let set = this.#byHandle.get(handle);
+    if (!set) this.#byHandle.set(handle, (set = new Set()));
+    const waiters = set;
+    return new Promise<LiveWait>((resolve) => void new Waiter(after, waiters, this, handle, signal, resolve, timeoutMs));
+  }
+
+  /** A shape's last wait is over. */
+  forget(handle: string, set: Set<Waiter>): void {
+    if (this.#byHandle.get(handle) === set) this.#byHandle.delete(handle);
   }
 
   /** The shape's log now ends at `last`: every wait from before it is over. */

@@ -64,6 +64,8 @@ export interface ShapeReads {
 }
 
 const REMEMBERED = 50_000;
+/** Pages of at most this many entries are shared between readers of the same offset. */
+const SHARED_PAGE_ENTRIES = 256;
 const USE_EVERY_MS = 10_000;
 
 /** The reads of one runtime actor; `ready()` once it is running (after a redo), `stop()` when it ended. */
@@ -81,10 +83,13 @@ export function createShapeReads(
   const tableCache = new Map<string, Promise<TableSchema>>();
   const lastUse = new Map<string, number>();
   const keys = new Map<string, string>();
+  // Pages read at the current durable position, shared: the clients of a shape woken by one batch read one page.
+  const pages = new Map<string, Promise<LogPage>>();
   const waiters = new LiveWaiters();
 
   actor.on('BATCH.COMMITTED', (event) => {
     durable = Math.max(durable, event.position);
+    pages.clear();
     for (const { handle, last } of event.appended) {
       if (ends.has(handle) || computing.has(handle)) ends.set(handle, maxLogOffset(ends.get(handle) ?? last, last));
       waiters.entriesUpTo(handle, last);
@@ -94,6 +99,7 @@ export function createShapeReads(
     const definition = known.get(removal.handle) ?? view.restoredShape(removal.handle)?.definition ?? null;
     remember(removals, removal.handle, { ...removal, definition });
     for (const cache of [ends, known, columnCache, lastUse]) cache.delete(removal.handle);
+    pages.clear();
     waiters.removed(removal.handle, () => removedShape(removal.handle)!);
   });
 
@@ -159,7 +165,18 @@ export function createShapeReads(
   async function readLogPage(handle: string, { after, maxBytes }: ReadPageOptions): Promise<LogPage> {
     served(handle);
     touch(handle);
-    return fromStorage(handle, () => view.storage.readLogPage(handle, { after, throughXid: durable, ...(maxBytes ? { maxBytes } : {}) }));
+    const key = `${handle} ${after.tx}_${after.op} ${maxBytes ?? ''}`;
+    let page = pages.get(key);
+    if (!page) {
+      page = fromStorage(handle, () => view.storage.readLogPage(handle, { after, throughXid: durable, ...(maxBytes ? { maxBytes } : {}) }));
+      remember(pages, key, page);
+      // Only small pages stay (live ones); a failed read is not kept.
+      page.then(
+        (read) => read.entries.length > SHARED_PAGE_ENTRIES && pages.get(key) === page && pages.delete(key),
+        () => pages.get(key) === page && pages.delete(key),
+      );
+    }
+    return page;
   }
 
   async function waitForEntries(handle: string, after: LogOffset, options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {}): Promise<LiveWait> {

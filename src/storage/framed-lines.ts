@@ -42,7 +42,7 @@ export function decodeFramedLines<T>(buffer: Buffer, validate: (value: unknown) 
     if (end === -1) {
       return { records, ends, validBytes: start, damage: { kind: 'torn-tail', line, reason: 'last line has no newline (interrupted append)' } };
     }
-    const problem = decodeLine(buffer.toString('utf8', start, end), validate, records);
+    const problem = decodeLine(buffer, start, end, validate, records);
     if (problem) {
       // A bad final line is a torn append; a bad line with whole lines after it is damage.
       const kind = end + 1 >= buffer.length ? 'torn-tail' : 'corrupt-entry';
@@ -80,21 +80,21 @@ export function decodeEveryFramedLine<T>(buffer: Buffer, validate: (value: unkno
       break;
     }
     const into: T[] = [];
-    const problem = decodeLine(buffer.toString('utf8', start, nl), validate, into);
+    const problem = decodeLine(buffer, start, nl, validate, into);
     lines.push(problem ? { line, start, end: nl + 1, problem } : { line, start, end: nl + 1, record: into[0]! });
     start = nl + 1;
   }
   return lines;
 }
 
-function decodeLine<T>(text: string, validate: (value: unknown) => string | undefined, into: T[]): string | undefined {
-  const tab = text.indexOf('\t');
-  if (tab !== 8) return 'line is not "<checksum>\\t<record>"';
-  const json = text.slice(9);
-  if (text.slice(0, 8) !== checksum(json)) return 'checksum mismatch';
+/** The line at [start, end) of `buffer` (without its newline). The checksum is of the record's bytes, as written. */
+function decodeLine<T>(buffer: Buffer, start: number, end: number, validate: (value: unknown) => string | undefined, into: T[]): string | undefined {
+  if (end - start < 9 || buffer[start + 8] !== 0x09 || buffer.subarray(start, start + 8).includes(0x09)) return 'line is not "<checksum>\\t<record>"';
+  const record = buffer.subarray(start + 9, end);
+  if (buffer.toString('latin1', start, start + 8) !== crc32(record).toString(16).padStart(8, '0')) return 'checksum mismatch';
   let value: unknown;
   try {
-    value = JSON.parse(json);
+    value = JSON.parse(record.toString('utf8'));
   } catch {
     return 'record is not JSON';
   }

@@ -53,8 +53,8 @@ export class LogFileReader {
     await this.fh.close();
   }
 
-  /** Every whole line from `start` (a line start) on, decoded, in order. */
-  async *lines(start: number): AsyncGenerator<LineAt> {
+  /** Every whole line from `start` (a line start) on, decoded, in order, a block's worth at a time. */
+  async *lines(start: number): AsyncGenerator<readonly LineAt[]> {
     let pos = start;
     let block = READ_BLOCK;
     while (pos < this.end) {
@@ -66,13 +66,15 @@ export class LogFileReader {
       }
       const decoded = decodeLogLines(buffer.subarray(0, last + 1));
       if (decoded.damage) throw this.corrupt(`line at byte ${pos + decoded.validBytes}: ${decoded.damage.reason}`);
+      const lines: LineAt[] = new Array(decoded.records.length);
       let lineStart = pos;
       for (let i = 0; i < decoded.records.length; i++) {
         const lineEnd = pos + decoded.ends[i]!;
-        yield { line: decoded.records[i]!, start: lineStart, end: lineEnd };
+        lines[i] = { line: decoded.records[i]!, start: lineStart, end: lineEnd };
         lineStart = lineEnd;
       }
       pos = lineStart;
+      yield lines;
     }
   }
 

@@ -25,13 +25,15 @@ export async function readFileLogPage(reader: LogFileReader, request: LogPageReq
     const first = after.tx < 0 ? 0 : after.op + 1;
     let index = first;
     const from = hint && hint.index <= first ? await reader.skipLines(hint.byte, first - hint.index) : await reader.skipLines(0, first);
-    for await (const { line, start, end } of reader.lines(from)) {
-      if (!isSnapshotLine(line)) break;
-      if (entries.length > 0 && bytes + (end - start) > maxBytes) {
-        return { page: { entries, next: entries.at(-1)!.offset, snapshotEnded: false }, hint: { index, byte: start } };
+    for await (const block of reader.lines(from)) {
+      for (const { line, start, end } of block) {
+        if (!isSnapshotLine(line)) return { page: { entries, next: SNAPSHOT_END, snapshotEnded: true } };
+        if (entries.length > 0 && bytes + (end - start) > maxBytes) {
+          return { page: { entries, next: entries.at(-1)!.offset, snapshotEnded: false }, hint: { index, byte: start } };
+        }
+        bytes += end - start;
+        entries.push({ offset: { tx: 0, op: index++ }, entry: withoutMark(line) });
       }
-      bytes += end - start;
-      entries.push({ offset: { tx: 0, op: index++ }, entry: withoutMark(line) });
     }
     return { page: { entries, next: SNAPSHOT_END, snapshotEnded: true } };
   }
@@ -39,18 +41,24 @@ export async function readFileLogPage(reader: LogFileReader, request: LogPageReq
   const from = after.tx === 0 ? await snapshotEnd(reader) : await reader.firstLineAfterXid(after.tx - 1);
   let xid = -1;
   let op = 0;
-  for await (const { line, start, end } of reader.lines(from)) {
-    if (line.xid > through) break;
-    if (line.xid !== xid) {
-      if (bytes >= maxBytes) break;
-      xid = line.xid;
-      op = 0;
+  for await (const block of reader.lines(from)) {
+    for (const { line, start, end } of block) {
+      if (line.xid > through) return transactionsPage(entries, after);
+      if (line.xid !== xid) {
+        if (bytes >= maxBytes) return transactionsPage(entries, after);
+        xid = line.xid;
+        op = 0;
+      }
+      const offset: LogOffset = { tx: xid, op: op++ };
+      if (xid === after.tx && offset.op <= after.op) continue; // before `after`, within its transaction
+      bytes += end - start;
+      entries.push({ offset, entry: withoutMark(line) });
     }
-    const offset: LogOffset = { tx: xid, op: op++ };
-    if (xid === after.tx && offset.op <= after.op) continue; // before `after`, within its transaction
-    bytes += end - start;
-    entries.push({ offset, entry: withoutMark(line) });
   }
+  return transactionsPage(entries, after);
+}
+
+function transactionsPage(entries: PositionedEntry[], after: LogOffset): { page: LogPage } {
   return { page: { entries, next: entries.at(-1)?.offset ?? after, snapshotEnded: false } };
 }
 
@@ -66,6 +74,6 @@ export async function fileLogEnd(reader: LogFileReader, throughXid: number): Pro
 
 /** Where the snapshot's lines end (they share the xid the shape was created at). */
 async function snapshotEnd(reader: LogFileReader): Promise<number> {
-  for await (const { line } of reader.lines(0)) return isSnapshotLine(line) ? reader.firstLineAfterXid(line.xid) : 0;
+  for await (const [first] of reader.lines(0)) return first && isSnapshotLine(first.line) ? reader.firstLineAfterXid(first.line.xid) : 0;
   return 0;
 }
