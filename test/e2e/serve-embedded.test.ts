@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { cli } from '../helpers/run-cli.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
 import { REPO_ROOT, waitFor } from '../integration/postgres-harness.ts';
@@ -24,6 +24,7 @@ describe('serve --http-port on the embedded store', () => {
     const child = spawn(process.execPath, [...CLI_ARGS, 'serve', '--data-dir', dir, '--http-port', '0', '--secret', 'k'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: withoutDatabase() });
     let stderr = '';
     let stdout = '';
+    onTestFinished(() => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'))); // never left running, even when an expectation fails
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const url = await waitFor('serve to listen', () => /serving shapes on (http:\/\/127\.0\.0\.1:\d+)\/v1\/shape \(secret required\)/.exec(stderr)?.[1], 30_000);
