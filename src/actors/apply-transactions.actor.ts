@@ -67,12 +67,16 @@ export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, Apply
     }
   }
   const positionBefore = input.rows.position;
+  // Which transactions at or below the position were applied, and which never were (out of order).
+  const applied = await input.storage.appliedXids();
+  applied.startAt(positionBefore);
   const batch = await routeTransactions(
     valid.map((v) => v.transaction),
     input.registry,
     input.actors,
     input.rows,
     input.moveInSource,
+    applied,
   );
   const failures: ApplyTransactionsOutput['failures'][number][] = [...batch.failures];
   const written = batch.outcomes.some((o) => o.status === 'applied');

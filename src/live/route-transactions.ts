@@ -9,6 +9,7 @@ import type { LinkSet } from '../shapes/where/evaluate.ts';
 import type { WhereExpr } from '../shapes/where/ast.ts';
 import type { LogEntry } from '../storage/storage.ts';
 import { TransactionError, type Transaction } from '../shapes/transaction.ts';
+import type { AppliedXids } from '../shapes/applied-xids.ts';
 
 export interface ShapeFailure {
   readonly handle: string;
@@ -18,8 +19,9 @@ export interface ShapeFailure {
 
 /**
  * Per transaction, in input order: `applied`; `skipped` when at or below the
- * position already reached (recognised, not applied twice); `rejected` when
- * invalid (nothing of it applied).
+ * position already reached and recorded as applied (or older than the record:
+ * AppliedXids), so never applied twice; `rejected` when invalid, or below the
+ * position and never applied (out of order: code `out-of-order`), nothing of it applied.
  */
 export type RoutedOutcome = { readonly status: 'applied' | 'skipped' } | { readonly status: 'rejected'; readonly error: TransactionError };
 
@@ -50,6 +52,7 @@ export async function routeTransactions(
   actors: ShapeActorsPort,
   rows: RowStore,
   moveInSource: MoveInSource = rows,
+  applied: AppliedXids | null = null,
 ): Promise<RoutedBatch> {
   const outcomes: RoutedOutcome[] = [];
   const entries = new Map<string, LogEntry[]>();
@@ -69,7 +72,10 @@ export async function routeTransactions(
 
   for (const transaction of transactions) {
     if (transaction.xid <= position) {
-      outcomes.push({ status: 'skipped' });
+      if (applied?.judge(transaction.xid, position) === 'never-applied') {
+        const reason = `out of order: below the position ${position} and never applied (transactions must come in xid order)`;
+        outcomes.push({ status: 'rejected', error: new TransactionError(reason, transaction.xid, null, 'out-of-order') });
+      } else outcomes.push({ status: 'skipped' });
       continue;
     }
     let resolved: readonly ResolvedChange[];

@@ -188,7 +188,7 @@ export function finishTransactions(context: RuntimeContext, event: EventObject, 
     const batch = typed.get(outcome.requestId);
     if (batch) batch.push(outcome.status === 'rejected' ? { xid: outcome.xid ?? 0, status: 'rejected', reason: outcome.error.message } : { xid: outcome.xid, status: outcome.status });
     else if (outcome.status === 'rejected') {
-      enqueue.emit({ type: 'REQUEST.FAILED', requestId: outcome.requestId, error: { code: 'invalid-transaction', message: outcome.error.message } });
+      enqueue.emit({ type: 'REQUEST.FAILED', requestId: outcome.requestId, error: { code: outcome.error.code, message: outcome.error.message } });
     } else {
       enqueue.emit({ type: 'TRANSACTION.APPLIED', requestId: outcome.requestId, xid: outcome.xid, status: outcome.status });
     }

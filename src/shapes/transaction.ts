@@ -28,6 +28,8 @@ export class TransactionError extends Error {
     readonly xid: number | null,
     /** 1-based line number in the input file, when there is one. */
     readonly line: number | null = null,
+    /** `out-of-order`: valid, but below the position and never applied (AppliedXids). */
+    readonly code: 'invalid-transaction' | 'out-of-order' = 'invalid-transaction',
   ) {
     super(`${line !== null ? `line ${line}: ` : ''}${xid !== null ? `transaction ${xid}: ` : ''}${reason}`);
   }

@@ -7,6 +7,7 @@ import { decodeDefinitionFile, encodeDefinitionFile } from './definition-file.ts
 import { nodeDurableFs, type DurableFs } from './fs-durable.ts';
 import { bytesThroughXid, decodeLog, encodeLogEntries } from './log-codec.ts';
 import { JournalFile } from './journal-file.ts';
+import type { AppliedXids } from '../shapes/applied-xids.ts';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 import { DEFINITION_FILE, LOG_FILE, dataDirLayout, inspectDirectory, someEntries } from './data-dir-layout.ts';
 import { DirectoryTableFiles } from './rows/directory-table-files.ts';
@@ -305,6 +306,10 @@ export class FileStorage implements ShapeStorage {
 
   resetJournal(): Promise<void> {
     return this.#journal.reset();
+  }
+
+  appliedXids(): Promise<AppliedXids> {
+    return this.#journal.applied();
   }
 
   async rollbackLog(handle: string, position: number): Promise<void> {

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { decodeEveryFramedLine, encodeFramedLines, type FramedDamage } from './framed-lines.ts';
 import type { PreparedBatch } from './storage.ts';
+import { AppliedXids, type AppliedXidsRecord } from '../shapes/applied-xids.ts';
+import { xidOf } from '../shapes/transaction.ts';
 
 const recordSchema = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -10,6 +12,12 @@ const recordSchema = z.discriminatedUnion('kind', [
     handles: z.array(z.string()),
   }),
   z.strictObject({ kind: z.literal('commit'), position: z.number().int().nonnegative() }),
+  // The first line after a reset: the applied xids of the batches the reset forgot.
+  z.strictObject({
+    kind: z.literal('applied'),
+    horizon: z.number().int().nonnegative().nullable(),
+    runs: z.array(z.tuple([z.number().int().positive(), z.number().int().positive()])),
+  }),
 ]);
 export type JournalRecord = z.infer<typeof recordSchema>;
 
@@ -24,6 +32,12 @@ export interface JournalRead {
   readonly damage: readonly FramedDamage[];
   /** Where the whole lines end: a torn last line is cut back to here, so the next append starts a line of its own. */
   readonly validBytes: number;
+  /**
+   * The applied xids the journal records: its `applied` line, plus every batch whose `commit`
+   * follows its `prepare`. Without an `applied` line (a journal from before it), the horizon is
+   * the first prepare's position, or unknown when there is none.
+   */
+  readonly applied: AppliedXidsRecord;
 }
 
 const validate = (value: unknown): string | undefined => (recordSchema.safeParse(value).success ? undefined : 'not a journal record');
@@ -39,15 +53,32 @@ const validate = (value: unknown): string | undefined => (recordSchema.safeParse
 export function readJournal(buffer: Buffer): JournalRead {
   const damage: (FramedDamage & { readonly start: number })[] = [];
   let last: JournalRecord | undefined;
+  let applied: AppliedXids | null = null;
+  let pending: readonly unknown[] | null = null;
   for (const line of decodeEveryFramedLine<JournalRecord>(buffer, validate)) {
-    if (line.problem === undefined) last = line.record;
-    else damage.push({ kind: line.end >= buffer.length ? 'torn-tail' : 'corrupt-entry', line: line.line, reason: line.problem, start: line.start });
+    if (line.problem !== undefined || line.record === undefined) {
+      damage.push({ kind: line.end >= buffer.length ? 'torn-tail' : 'corrupt-entry', line: line.line, reason: line.problem ?? 'no record', start: line.start });
+      continue;
+    }
+    const record: JournalRecord = line.record;
+    last = record;
+    if (record.kind === 'applied') applied = new AppliedXids({ horizon: record.horizon, runs: record.runs });
+    else if (record.kind === 'prepare') {
+      applied ??= new AppliedXids({ horizon: record.position, runs: [] });
+      pending = record.transactions;
+    } else if (pending) {
+      for (const transaction of pending) {
+        const xid = xidOf(transaction);
+        if (xid !== null) applied?.add(xid);
+      }
+      pending = null;
+    }
   }
   // A damaged line in the middle stays (whole records follow it); only a bad tail is cut.
   const tail = damage.at(-1);
   const cutAt = tail?.kind === 'torn-tail' ? tail.start : buffer.length;
-  const batch = !last || last.kind === 'commit' ? null : { position: last.position, transactions: last.transactions, handles: last.handles };
-  return { batch, damage: damage.map(({ start: _start, ...d }) => d), validBytes: cutAt };
+  const batch = last?.kind === 'prepare' ? { position: last.position, transactions: last.transactions, handles: last.handles } : null;
+  return { batch, damage: damage.map(({ start: _start, ...d }) => d), validBytes: cutAt, applied: applied?.toRecord() ?? { horizon: null, runs: [] } };
 }
 
 /** The batch in doubt (see readJournal). */

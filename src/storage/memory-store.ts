@@ -2,6 +2,8 @@ import { isHandle } from '../shapes/handle.ts';
 import { SNAPSHOT_END, type LogOffset } from '../shapes/log-offset.ts';
 import { decodeBackup, encodeBackup } from './backup-codec.ts';
 import { MemoryTableFiles } from './rows/table-files.ts';
+import { AppliedXids } from '../shapes/applied-xids.ts';
+import { xidOf } from '../shapes/transaction.ts';
 import {
   StorageError,
   type BackupContents,
@@ -35,6 +37,8 @@ export class MemoryStorage implements ShapeStorage {
   #metadata: Map<string, string> | null = null;
   #backup: string | undefined;
   #inDoubt: PreparedBatch | null = null;
+  /** Applied xids: what the journal records in the file store (a fresh store knows them from 0). */
+  readonly #applied = new AppliedXids({ horizon: 0, runs: [] });
 
   async listShapes(): Promise<ShapeListing> {
     return { handles: [...this.#shapes.keys()], strays: [] };
@@ -162,7 +166,15 @@ export class MemoryStorage implements ShapeStorage {
   }
 
   async commitBatch(): Promise<void> {
+    for (const transaction of this.#inDoubt?.transactions ?? []) {
+      const xid = xidOf(transaction);
+      if (xid !== null) this.#applied.add(xid);
+    }
     this.#inDoubt = null;
+  }
+
+  async appliedXids(): Promise<AppliedXids> {
+    return this.#applied;
   }
 
   async readInDoubtBatch(): Promise<PreparedBatch | null> {

@@ -2,6 +2,7 @@ import type { ShapeDefinition } from '../shapes/definition.ts';
 import type { TableFiles } from './rows/table-files.ts';
 import type { LogOffset } from '../shapes/log-offset.ts';
 import type { WhereExpr } from '../shapes/where/ast.ts';
+import type { AppliedXids } from '../shapes/applied-xids.ts';
 
 /** A shape as storage keeps it: its definition and the handles its subqueries resolved to. */
 export interface StoredShape {
@@ -227,8 +228,14 @@ export interface ShapeStorage {
    * `onDamage` hears of each bad line.
    */
   readInDoubtBatch(options?: JournalReadOptions): Promise<PreparedBatch | null>;
-  /** Journal: forgets committed batches. */
+  /** Journal: forgets committed batches (not which xids they applied). */
   resetJournal(): Promise<void>;
+  /**
+   * The xids applied so far, as far as the journal records them (see AppliedXids): read once,
+   * then kept current by every `commitBatch`. The runtime tells an already applied transaction
+   * from one never applied with it.
+   */
+  appliedXids(): Promise<AppliedXids>;
   /** Cuts a shape's log back to the entries of transactions up to `position` (undoing an in-doubt batch). */
   rollbackLog(handle: string, position: number): Promise<void>;
   /** Releases what the store holds (the data dir lock). */

@@ -116,6 +116,21 @@ export function storageConformance(name: string, open: () => Promise<ShapeStorag
       expect((await s.readLog('111-1')).entries).toEqual(initial);
     });
 
+    it('records the xids of committed batches (not of one left in doubt), through a journal reset', async () => {
+      const s = await open();
+      const tx = (xid: number) => ({ xid, changes: [{ op: 'insert', table: 'public.t', row: { id: xid } }] });
+      (await s.appliedXids()).startAt(0);
+      await s.prepareBatch({ position: 0, transactions: [tx(1), tx(2), tx(5)], handles: [] });
+      await s.commitBatch(5);
+      await s.prepareBatch({ position: 5, transactions: [tx(9)], handles: [] });
+      const applied = await s.appliedXids();
+      expect([1, 2, 3, 5, 9].map((x) => applied.judge(x, 9))).toEqual(['applied', 'applied', 'never-applied', 'applied', 'never-applied']);
+      await s.commitBatch(9);
+      await s.resetJournal();
+      expect((await s.appliedXids()).toRecord()).toEqual({ horizon: 0, runs: [[1, 2], [5, 5], [9, 9]] });
+      expect(await s.readInDoubtBatch()).toBeNull();
+    });
+
     it('writes, reads and retires a backup', async () => {
       const s = await open();
       const shapes = [shape('111-1'), shape('222-2', { dependencyHandles: ['111-1'] })];

@@ -16,33 +16,44 @@ export const applyCommand: CliCommand = {
     'shape-actors apply --data-dir ./data --file tx.jsonl',
     `echo '{"xid":1,"changes":[{"op":"insert","table":"public.users","row":{"id":1,"name":"ann"}}]}' > tx.jsonl`,
     'shape-actors apply --data-dir ./data --file tx.jsonl --key public.memberships=user_id,org_id --json',
+    'some-exporter | shape-actors apply --data-dir ./data --file - --skip-out-of-order',
   ],
   commonOptions: DATA_DIR_COMMAND_OPTIONS,
   configure: (command) =>
     command
       .requiredOption('--file <file>', 'JSON lines: {"xid": n, "changes": [{"op": "insert"|"update"|"delete", "table", "row", "oldRow"?}]}; - reads stdin')
-      .option('--key <table=columns...>', 'primary key columns of a table (default id); repeatable', parseKeyColumns, {}),
+      .option('--key <table=columns...>', 'primary key columns of a table (default id); repeatable', parseKeyColumns, {})
+      .option('--skip-out-of-order', 'skip (and count) a transaction below the position that was never applied, instead of stopping there'),
   async run(options, context) {
     const file = options.string('file');
     const keyColumns = options.record('key');
+    const skipOutOfOrder = options.flag('skipOutOfOrder');
     // The parser and the row store's readers (zod and all) load only when apply runs.
     const { checkDeclaredKeys, checkedTransaction, openTransactionInput, TransactionError } = await import('../transaction-file.ts');
     const input = await openTransactionInput(file, context.stdin);
     await checkDeclaredKeys(context.common.dataDir, keyColumns);
     return withRuntime(context, { keyColumns }, async (runtime) => {
-      const counts = { applied: 0, skipped: 0 };
+      const counts = { applied: 0, skipped: 0, outOfOrder: 0 };
       let failure: CliError | null = null;
       const inFlight = new Set<Promise<void>>();
-      const send = (transaction: Transaction): void => {
+      const send = (transaction: Transaction, line: number): void => {
         const done = runtime.applyTransaction(transaction).then(
           (result) => void counts[result.status]++,
           (error: unknown) => {
-            failure ??= new CliError('invalid-transaction', isShapeRuntimeError(error) ? error.message : String(error));
+            const code = isShapeRuntimeError(error) ? error.code : 'invalid-transaction';
+            if (code === 'out-of-order' && skipOutOfOrder) counts.outOfOrder++;
+            else {
+              const hint = code === 'out-of-order' ? '; --skip-out-of-order skips such lines' : '';
+              failure ??= new CliError(code, `${input.name}: line ${line}: ${error instanceof Error ? error.message : String(error)} (${plural(counts.applied, 'earlier transaction')} applied, nothing after it${hint})`);
+            }
           },
         );
         inFlight.add(done);
         void done.finally(() => inFlight.delete(done));
       };
+      // Lines in xid order are sent ahead; one at or below what was reached waits for everything
+      // before it, so the runtime judges it against what is applied: already applied, or never.
+      let reached = runtime.position();
       let line = 0;
       // Progress (drawn only on a TTY, after a second): bytes of the file read, transactions sent.
       const { size } = input;
@@ -59,7 +70,15 @@ export const applyCommand: CliCommand = {
           if (text.trim() === '') continue;
           // Checked here, in full, so that nothing after a bad line is sent: earlier lines are kept, later ones not applied.
           const transaction = checkedTransaction(text, line, runtime);
-          send(transaction);
+          if (transaction.xid > reached) {
+            reached = transaction.xid;
+            send(transaction, line);
+          } else {
+            await Promise.all(inFlight);
+            if (failure) break;
+            send(transaction, line);
+            await Promise.all(inFlight);
+          }
           if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
           if (failure) break;
         }
@@ -75,10 +94,10 @@ export const applyCommand: CliCommand = {
       if (failure) throw failure;
       const notice = restoreNoticeText(runtime.report);
       return {
-        json: { applied: counts.applied, skipped: counts.skipped, position: runtime.position(), restore: restoreSummaryJson(runtime.report) },
+        json: { applied: counts.applied, skipped: counts.skipped, outOfOrder: counts.outOfOrder, position: runtime.position(), restore: restoreSummaryJson(runtime.report) },
         text: [
           ...(notice ? [notice, ''] : []),
-          `Applied ${plural(counts.applied, 'transaction')}${counts.skipped > 0 ? `, skipped ${counts.skipped} already applied` : ''}; position ${runtime.position()}.`,
+          `Applied ${plural(counts.applied, 'transaction')}${counts.skipped > 0 ? `, skipped ${counts.skipped} already applied` : ''}${counts.outOfOrder > 0 ? `, skipped ${counts.outOfOrder} out of order (never applied)` : ''}; position ${runtime.position()}.`,
         ].join('\n'),
       };
     });
