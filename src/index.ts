@@ -43,6 +43,8 @@ export type { LoadMode, RestoreProblem } from './restore/load-result.ts';
 export { FileStorage, MemoryStorage, openFileStorage, dataDirLayout, StorageError, type LogEntry, type LogPage, type LogPageRequest, type PositionedEntry, type ShapeStorage, type StoredShape } from './storage/index.ts';
 export type { ShapeDefinition, Replica } from './shapes/definition.ts';
 export type { Transaction } from './shapes/transaction.ts';
+export { columnType, tableColumnTypes, type ColumnType, type TableColumnTypes } from './shapes/column-types.ts';
+export { canonicalKey, constantKeys } from './shapes/where/index.ts';
 export { createInspectionRecorder, type InspectionRecorder, type RecordedInspectionEvent } from './inspection/inspection-recorder.ts';
 export { createStderrLogger, silentLogger, type LogLevel, type RuntimeLogger } from './logging/runtime-logger.ts';
 export { createShapeHandler, type ShapeHandler, type ShapeHandlerOptions } from './http/shape-handler.ts';

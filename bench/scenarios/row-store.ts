@@ -191,7 +191,7 @@ export async function addCase(args: AddCaseArgs): Promise<AddCaseResult> {
     const wholeTable = (
       await timed(() => {
         let n = 0;
-        for (const { row: r } of store.rows(TABLE)) if (evaluateWhere(where, r, () => ({ has: () => false }))) n++;
+        for (const { row: r } of store.rows(TABLE)) if (evaluateWhere(where, r, () => ({ has: () => false, compatibleCount: () => 0 }))) n++;
         return n;
       })
     ).timing;

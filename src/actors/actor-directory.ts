@@ -17,6 +17,7 @@ function stopOwnedActor(ref: AnyActorRef): void {
 
 const NO_MOVES = { movedIn: [], movedOut: [] } as const;
 
+
 export const consumerSystemId = (handle: string): string => `shape:${handle}`;
 export const materializerSystemId = (handle: string): string => `materializer:${handle}`;
 
@@ -157,7 +158,7 @@ export class ActorDirectory implements ShapeActorsPort {
     ref.send(event);
     const snapshot = ref.getSnapshot();
     if (snapshot.status !== 'active') return { ok: false, error: snapshot.error, restarts: 0 };
-    return { ok: true, moves: snapshot.context.lastMoves ?? NO_MOVES };
+    return { ok: true, moves: snapshot.context.lastMoves ?? { ...NO_MOVES, size: snapshot.context.values.size } };
   }
 
   /** Stops everything in the given order (the runtime passes dependents first). */

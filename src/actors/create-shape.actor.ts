@@ -6,6 +6,8 @@ import { parsedDefinitionOf, type ShapeRecord } from '../registry/shape-record.t
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
 import { damagedTableError, RowsUnavailableError, type KeyedRow, type LinkValueSet, type RowStore } from '../storage/rows/row-store.ts';
 import { columnNames, normalizeShape } from '../shapes/definition.ts';
+import type { ColumnTypesOf } from '../shapes/column-types.ts';
+import { checkWhereTypes } from '../shapes/where/check-types.ts';
 import { loadSqlParser } from '../shapes/where/sql-parser.ts';
 import { StorageError, type LogEntry, type ShapeStorage } from '../storage/storage.ts';
 
@@ -16,6 +18,8 @@ export interface CreateShapeInput {
   /** Position reached: the initial snapshot is as of this transaction. */
   readonly position: number;
   readonly keyColumnsOf: (table: string) => readonly string[];
+  /** The tables' column types (none: values are judged by their JSON type). */
+  readonly columnTypesOf: ColumnTypesOf;
   readonly definition: unknown;
   /** The running materializer's values of an existing shape, if it has one. */
   readonly linkValuesOf: (handle: string) => LinkValueSet | undefined;
@@ -39,6 +43,11 @@ export interface CreateShapeOutput {
 export const createShapeActor = fromPromise<CreateShapeOutput, CreateShapeInput>(async ({ input }) => {
   await loadSqlParser();
   const plan = planShapeCreation(input.registry, normalizeShape(input.definition));
+  // Refused before anything is written (the outer shape first: it names a correlated column as such): a clause
+  // Postgres would reject, or one the runtime cannot judge as Postgres does.
+  for (const { shape } of [...plan.created].reverse()) {
+    if (shape.where) checkWhereTypes(shape.definition.table, shape.where, shape.dependencies, input.columnTypesOf);
+  }
 
   const materializerLogs = new Map<string, readonly LogEntry[]>();
   const links = new Map<string, LinkValueSet>();
@@ -48,7 +57,7 @@ export const createShapeActor = fromPromise<CreateShapeOutput, CreateShapeInput>
     // An existing shape without a materializer: rebuild its values from its log (kept for the materializer).
     const log = (await input.storage.readLog(handle)).entries;
     materializerLogs.set(handle, log);
-    const values = countedSet(input.registry.get(handle)!, log);
+    const values = countedSet(input.registry.get(handle)!, log, input.columnTypesOf);
     links.set(handle, values);
     return values;
   };
@@ -72,14 +81,16 @@ export const createShapeActor = fromPromise<CreateShapeOutput, CreateShapeInput>
       // The store could not read the rows (a database unreachable): nothing is written yet, the add is refused.
       throw new RowsUnavailableError(`snapshot of ${definition.table}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
+    const columnTypes = input.columnTypesOf(definition.table);
+    const spec = { ...(where ? { where } : {}), ...(columns ? { columns } : {}), ...(columnTypes ? { columnTypes } : {}) };
     const entries = snapshotEntries(
-      { ...(where ? { where } : {}), ...(columns ? { columns } : {}), keyColumns: input.keyColumnsOf(definition.table), replica: definition.replica },
+      { ...spec, keyColumns: input.keyColumnsOf(definition.table), replica: definition.replica },
       input.position,
       candidates,
       (i) => dependencyLinks[i]!,
     );
     snapshots.set(record.stored.handle, entries);
-    links.set(record.stored.handle, countedSet(record, entries));
+    links.set(record.stored.handle, countedSet(record, entries, input.columnTypesOf));
   }
   // Every snapshot read before any shape is written (dependencies first): a refused read leaves nothing behind.
   for (const record of plan.created) await input.storage.createShape(record.stored, snapshots.get(record.stored.handle)!, parsedDefinitionOf(record.shape));
@@ -87,8 +98,8 @@ export const createShapeActor = fromPromise<CreateShapeOutput, CreateShapeInput>
   return { plan, materializerLogs, snapshots };
 });
 
-function countedSet(record: ShapeRecord, log: readonly LogEntry[]): CountedLinkSet {
-  const values = new CountedLinkSet(columnNames(record.shape.definition) ?? []);
+function countedSet(record: ShapeRecord, log: readonly LogEntry[], typesOf: ColumnTypesOf): CountedLinkSet {
+  const values = new CountedLinkSet(columnNames(record.shape.definition) ?? [], typesOf(record.shape.definition.table));
   values.apply(log);
   return values;
 }

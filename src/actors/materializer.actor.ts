@@ -1,4 +1,5 @@
 import type { ActorRefFrom } from 'xstate';
+import type { TableColumnTypes } from '../shapes/column-types.ts';
 import { CountedLinkSet } from '../live/counted-link-set.ts';
 import type { LinkMoves, MaterializerEvent } from '../live/shape-actors-port.ts';
 import type { LogEntry } from '../storage/storage.ts';
@@ -16,6 +17,8 @@ export interface MaterializerInput {
   readonly handle: string;
   /** The dependency shape's selected columns (raw names): their tuple is the link value. */
   readonly columns: readonly string[];
+  /** The dependency table's column types (none: each value's JSON type). */
+  readonly types?: TableColumnTypes;
   /** The shape's log so far: the materializer rebuilds its set from it. */
   readonly log: readonly LogEntry[];
 }
@@ -35,7 +38,7 @@ export const materializerLogic = fromReducer(
     }
   },
   (input: MaterializerInput): MaterializerContext => {
-    const values = new CountedLinkSet(input.columns);
+    const values = new CountedLinkSet(input.columns, input.types);
     values.apply(input.log);
     return { handle: input.handle, values, lastXid: input.log.at(-1)?.xid ?? 0, lastMoves: null };
   },

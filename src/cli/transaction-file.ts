@@ -1,3 +1,4 @@
+import { rowTypeProblem } from '../shapes/where/row-types.ts';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
@@ -77,6 +78,9 @@ export function checkedTransaction(text: string, line: number, runtime: ShapeRun
     if (rowKey(change.row, keyColumns) === null) {
       throw new TransactionError(`changes.${i}: row has no value for key column(s) ${keyColumns.join(', ')} of ${change.table}`, transaction.xid, line);
     }
+    const types = runtime.columnTypesOf(change.table);
+    const problem = types && change.op !== 'delete' ? rowTypeProblem(change.row, types) : null;
+    if (problem) throw new TransactionError(`changes.${i}: ${problem} (${change.table})`, transaction.xid, line);
   });
   return transaction;
 }

@@ -1,10 +1,11 @@
 import type { DependencyLinks, LinkMoves, ShapeActorsPort } from './shape-actors-port.ts';
-import type { LinkMovement } from './counted-link-set.ts';
+import { linkSetBefore, type LinkMovement } from './counted-link-set.ts';
 import type { RemovalReason } from '../graph/removal.ts';
 import type { ShapeRecord } from '../registry/shape-record.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
 import type { KeyedRow, MoveInSource, ResolvedChange, RowStore } from '../storage/rows/row-store.ts';
-import { sublinkTestColumns } from '../shapes/where/columns.ts';
+import { nullSensitiveDependencies, sublinkTestColumns } from '../shapes/where/columns.ts';
+import { tupleHasNull } from '../shapes/where/link-key.ts';
 import type { LinkSet } from '../shapes/where/evaluate.ts';
 import type { WhereExpr } from '../shapes/where/ast.ts';
 import type { LogEntry } from '../storage/storage.ts';
@@ -113,8 +114,9 @@ export async function routeTransactions(
       if (!ofTable) byTable.set(change.table, (ofTable = []));
       ofTable.push(change);
       hits.clear();
-      if (change.oldRow) index.matching(change.table, change.oldRow, linksOf, hits);
-      if (change.row) index.matching(change.table, change.row, linksOf, hits);
+      const types = rows.columnTypesOf(change.table);
+      if (change.oldRow) index.matching(change.table, change.oldRow, linksOf, hits, types);
+      if (change.row) index.matching(change.table, change.row, linksOf, hits, types);
       for (const handle of hits) {
         let list = reached.get(handle);
         if (!list) {
@@ -161,7 +163,7 @@ export async function routeTransactions(
         }
         const { movedIn, movedOut } = fed.moves;
         if (movedIn.length === 0 && movedOut.length === 0) continue;
-        moved.set(handle, { xid, movedIn, movedOut });
+        moved.set(handle, { xid, ...fed.moves });
         // The index follows the values before any dependent is routed.
         index.moveLinks(handle, movedIn, movedOut);
         for (const dependent of registry.graph.dependentsOf(handle)) visit(dependent);
@@ -173,22 +175,33 @@ export async function routeTransactions(
   function dependencyLinks(dependency: string, moves: LinkMovement | undefined): DependencyLinks {
     const after = actors.linkValues(dependency);
     if (!after) return null;
-    return { before: moves ? valuesBefore(after, moves) : after, after };
+    return { before: moves ? linkSetBefore(after, moves) : after, after };
   }
 
-  /** Unchanged rows of the shape's table whose sublink test values moved in or out in this transaction. */
+  /**
+   * Unchanged rows of the shape's table whose verdict may have moved with their dependencies'
+   * values: the rows whose sublink test values moved in or out; every row when a dependency whose
+   * UNKNOWN matters to the clause (`x NOT IN (SELECT ...)`) gained or lost a NULL-holding tuple,
+   * became empty or stopped being, or links several columns (a NULL in one can match anything).
+   */
   async function moveCandidates(record: ShapeRecord, moved: ReadonlyMap<string, LinkMoves>, tableChanges: readonly ResolvedChange[]): Promise<KeyedRow[]> {
     const where = record.shape.where;
     if (!where) return [];
+    const table = record.shape.definition.table;
     const out = new Map<string, KeyedRow>();
     const changedKeys = new Set(tableChanges.map((c) => c.key));
-    const tests = testColumnsOf(where);
+    const { tests, nullSensitive } = sublinksOf(where);
     for (const [i, dep] of record.stored.dependencyHandles.entries()) {
       const moves = moved.get(dep);
       if (!moves) continue;
-      const values = new Set([...moves.movedIn, ...moves.movedOut]);
-      for (const columns of tests.get(i) ?? []) {
-        for (const candidate of await moveInSource.rowsWithLinkValues(record.shape.definition.table, columns, values)) {
+      const lists = tests.get(i) ?? [];
+      if (nullSensitive.has(i) && movesNullStatus(moves, lists)) {
+        for await (const candidate of rows.snapshot(table, { dependencies: [] })) if (!changedKeys.has(candidate.key)) out.set(candidate.key, candidate);
+        return [...out.values()];
+      }
+      const values = new Set([...moves.movedIn, ...moves.movedOut].filter((t) => !tupleHasNull(t)));
+      for (const columns of lists) {
+        for (const candidate of await moveInSource.rowsWithLinkValues(table, columns, values)) {
           if (!changedKeys.has(candidate.key)) out.set(candidate.key, candidate);
         }
       }
@@ -210,17 +223,18 @@ export async function routeTransactions(
 
 const NO_DEPENDENCIES: readonly DependencyLinks[] = [];
 
-/** The values before a transaction, from those after it and what moved. */
-function valuesBefore(now: LinkSet, moves: LinkMovement): LinkSet {
-  const movedIn = new Set(moves.movedIn);
-  const movedOut = new Set(moves.movedOut);
-  return { has: (value) => movedOut.has(value) || (!movedIn.has(value) && now.has(value)) };
+const sublinksCache = new WeakMap<WhereExpr, { readonly tests: Map<number, string[][]>; readonly nullSensitive: Set<number> }>();
+
+function sublinksOf(where: WhereExpr): { readonly tests: Map<number, string[][]>; readonly nullSensitive: Set<number> } {
+  let sublinks = sublinksCache.get(where);
+  if (!sublinks) sublinksCache.set(where, (sublinks = { tests: sublinkTestColumns(where), nullSensitive: nullSensitiveDependencies(where) }));
+  return sublinks;
 }
 
-const testColumnsCache = new WeakMap<WhereExpr, Map<number, string[][]>>();
-
-function testColumnsOf(where: WhereExpr): Map<number, string[][]> {
-  let tests = testColumnsCache.get(where);
-  if (!tests) testColumnsCache.set(where, (tests = sublinkTestColumns(where)));
-  return tests;
+/** A move that can turn UNKNOWN into FALSE or back for rows whose own values did not move. */
+function movesNullStatus(moves: LinkMovement, testLists: readonly (readonly string[])[]): boolean {
+  const wasEmpty = moves.size - moves.movedIn.length + moves.movedOut.length === 0;
+  if (wasEmpty !== (moves.size === 0)) return true;
+  if (testLists.some((l) => l.length > 1)) return moves.movedIn.length > 0 || moves.movedOut.length > 0;
+  return [...moves.movedIn, ...moves.movedOut].some(tupleHasNull);
 }

@@ -1,3 +1,4 @@
+import type { TableColumnTypes } from '../shapes/column-types.ts';
 import { evaluateWhere, type LinkSet, type LinkValues, type Row } from '../shapes/where/evaluate.ts';
 import type { WhereExpr } from '../shapes/where/ast.ts';
 import type { LogEntry } from '../storage/storage.ts';
@@ -10,6 +11,8 @@ export interface ShapeSpec {
   readonly columns?: readonly string[];
   readonly keyColumns: readonly string[];
   readonly replica: 'default' | 'full';
+  /** The table's column types (none: each value is judged by its JSON type). */
+  readonly columnTypes?: TableColumnTypes;
 }
 
 /** One change to a row of the shape's table, with the row before and after. */
@@ -22,7 +25,7 @@ export interface RowChange {
 }
 
 export const NO_LINKS: LinkValues = () => EMPTY;
-const EMPTY: LinkSet = { has: () => false };
+const EMPTY: LinkSet = { has: () => false, compatibleCount: () => 0 };
 
 /**
  * The log entries one transaction produces for a shape: at most one per row.
@@ -41,7 +44,7 @@ export function changeEntries(
   candidates: readonly KeyedRow[],
   links: { readonly before: LinkValues; readonly after: LinkValues },
 ): LogEntry[] {
-  const matches = (row: Row | null, values: LinkValues): boolean => row !== null && (spec.where === undefined || evaluateWhere(spec.where, row, values));
+  const matches = (row: Row | null, values: LinkValues): boolean => row !== null && (spec.where === undefined || evaluateWhere(spec.where, row, values, spec.columnTypes));
   const entries: LogEntry[] = [];
   for (const change of netChanges(changes)) {
     const was = matches(change.oldRow, links.before);
@@ -79,7 +82,7 @@ export function netChanges(changes: readonly RowChange[]): RowChange[] {
 export function snapshotEntries(spec: ShapeSpec, xid: number, rows: Iterable<KeyedRow>, links: LinkValues): LogEntry[] {
   const entries: LogEntry[] = [];
   for (const { key, row } of rows) {
-    if (spec.where === undefined || evaluateWhere(spec.where, row, links)) entries.push({ xid, op: 'insert', key, row: project(spec, row) });
+    if (spec.where === undefined || evaluateWhere(spec.where, row, links, spec.columnTypes)) entries.push({ xid, op: 'insert', key, row: project(spec, row) });
   }
   return entries;
 }

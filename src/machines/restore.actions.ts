@@ -174,6 +174,7 @@ export function spawnActors(context: RuntimeContext): void {
   for (const record of ordered) context.registry.add(record);
   spawnShapes(context.directory, ordered, {
     keyColumnsOf: (table) => rows.keyColumnsOf(table),
+    columnTypesOf: (table) => rows.columnTypesOf(table),
     lastXid: rows.position,
     materializerLogs: context.materializerLogs,
     onSpawned: (done, total) => context.onProgress?.({ phase: 'spawning', done, total }),

@@ -1,4 +1,5 @@
 import { assign, emit, enqueueActions, setup } from 'xstate';
+import { tableColumnTypes } from '../shapes/column-types.ts';
 import { ActorDirectory } from '../actors/actor-directory.ts';
 import { commitRestoreActor, removedWithStorage } from '../actors/commit-restore.actor.ts';
 import { createShapeActor } from '../actors/create-shape.actor.ts';
@@ -110,6 +111,7 @@ export const shapeRuntimeMachine = setup({
     dryRun: input.dryRun ?? false,
     keyColumns: input.keyColumns ?? {},
     acceptTableDamage: input.acceptTableDamage ?? [],
+    columnTypes: Object.fromEntries(Object.entries(input.columnTypes ?? {}).map(([table, types]) => [table, tableColumnTypes(types)])),
     maxShapes: input.maxShapes ?? null,
     moveInSource: input.moveInSource ?? null,
     openRows: input.rowStore ?? null,
@@ -204,6 +206,7 @@ export const shapeRuntimeMachine = setup({
           keyColumns: context.keyColumns,
           acceptTableDamage: context.acceptTableDamage,
           openRows: context.openRows,
+          columnTypes: context.columnTypes,
         }),
         onDone: { target: 'spawning', actions: 'storeCommit' },
         onError: 'failed',

@@ -41,6 +41,7 @@ export function createShapeInput(context: RuntimeContext): CreateShapeInput {
     rows,
     position: rows.position,
     keyColumnsOf: (table) => rows.keyColumnsOf(table),
+    columnTypesOf: (table) => rows.columnTypesOf(table),
     definition: headRequest(context, 'SHAPE.ADD_REQUESTED').definition,
     linkValuesOf: (handle) => context.directory.linkValues(handle),
   };
@@ -50,14 +51,22 @@ export function createShapeInput(context: RuntimeContext): CreateShapeInput {
 export function registerAddedShapes(context: RuntimeContext, event: EventObject): void {
   const { plan, materializerLogs, snapshots } = doneOutput<CreateShapeOutput>(event);
   const rows = context.rows!;
-  for (const [handle, log] of materializerLogs) spawnMaterializerFor(context.directory, context.registry.get(handle)!, log);
+  for (const [handle, log] of materializerLogs) {
+    const record = context.registry.get(handle)!;
+    spawnMaterializerFor(context.directory, record, log, rows.columnTypesOf(record.shape.definition.table));
+  }
   const createdHandles = new Set(plan.created.map((r) => r.stored.handle));
   const newDependencyLogs = new Map<string, readonly LogEntry[]>();
   for (const record of plan.created) {
     for (const dep of record.stored.dependencyHandles) if (createdHandles.has(dep)) newDependencyLogs.set(dep, snapshots.get(dep) ?? []);
   }
   for (const record of plan.created) context.registry.add(record);
-  spawnShapes(context.directory, plan.created, { keyColumnsOf: (table) => rows.keyColumnsOf(table), lastXid: rows.position, materializerLogs: newDependencyLogs });
+  spawnShapes(context.directory, plan.created, {
+    keyColumnsOf: (table) => rows.keyColumnsOf(table),
+    columnTypesOf: (table) => rows.columnTypesOf(table),
+    lastXid: rows.position,
+    materializerLogs: newDependencyLogs,
+  });
   if (plan.nowRequested) context.registry.update(plan.nowRequested);
   context.registry.usage.touch(plan.handle);
   for (const record of plan.created) {

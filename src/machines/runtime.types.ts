@@ -8,6 +8,7 @@ import type { LoadMode, LoadResult, RestoreProblem } from '../restore/load-resul
 import type { DamagedTable } from '../restore/table-damage.ts';
 import type { MoveInSource, RestorableRowStore, RowStoreOpener } from '../storage/rows/row-store.ts';
 import type { LogEntry, ShapeStorage } from '../storage/storage.ts';
+import type { ColumnType, TableColumnTypes } from '../shapes/column-types.ts';
 import type { RuntimeLogger } from '../logging/runtime-logger.ts';
 import type { LogOffset } from '../shapes/log-offset.ts';
 import type { Transaction } from '../shapes/transaction.ts';
@@ -32,6 +33,12 @@ export interface ShapeRuntimeInput {
    * their kept rows are trusted again and snapshots from them allowed (`restore --accept-table-damage`).
    */
   readonly acceptTableDamage?: readonly string[];
+  /**
+   * Column types per table (`{ 'public.items': { id: 'int4', price: 'numeric' } }`): where clauses
+   * judge the table's values by them; recorded with the table. A table without them is judged by
+   * each value's JSON type.
+   */
+  readonly columnTypes?: Readonly<Record<string, Readonly<Record<string, string | ColumnType>>>>;
   /** Where move-ins find rows that now qualify (default: the embedded row store; a database source can stand in). */
   readonly moveInSource?: MoveInSource;
   /**
@@ -181,6 +188,7 @@ export interface RuntimeContext {
   readonly dryRun: boolean;
   readonly keyColumns: Readonly<Record<string, readonly string[]>>;
   readonly acceptTableDamage: readonly string[];
+  readonly columnTypes: Readonly<Record<string, TableColumnTypes>>;
   readonly maxShapes: number | null;
   readonly moveInSource: MoveInSource | null;
   readonly openRows: RowStoreOpener | null;

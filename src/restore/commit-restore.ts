@@ -1,4 +1,5 @@
 import type { Removal } from '../graph/removal.ts';
+import type { TableColumnTypes } from '../shapes/column-types.ts';
 import { restoreRowStore } from '../storage/rows/restore-row-store.ts';
 import type { RestorableRowStore, RowStoreOpener } from '../storage/rows/row-store.ts';
 import type { LogEntry, ShapeMetadata, ShapeStorage, StrayEntry } from '../storage/storage.ts';
@@ -24,6 +25,8 @@ export interface CommitRestoreInput {
   readonly acceptTableDamage: readonly string[];
   /** Opens another row store than the embedded one (a database source's). */
   readonly openRows?: RowStoreOpener | null;
+  /** Declared column types per table, for the row store. */
+  readonly columnTypes: Readonly<Record<string, TableColumnTypes>>;
 }
 
 export interface CommitRestoreOutput {
@@ -55,6 +58,7 @@ export async function commitRestore(input: CommitRestoreInput): Promise<CommitRe
   const { rows, inDoubt, problems: found } = await restoreRowStore(storage, {
     keyColumns: input.keyColumns,
     acceptTableDamage: input.acceptTableDamage,
+    columnTypes: input.columnTypes,
     ...(input.openRows ? { open: input.openRows } : {}),
   });
   for (const p of found) problems.push({ handle: null, file: p.file, reason: p.reason, action: p.action });

@@ -17,6 +17,7 @@ import type { RestorableRowStore } from '../storage/rows/row-store.ts';
 import { ShapeRuntimeError } from './runtime-error.ts';
 import { createShapeReads, type ShapeReads } from './shape-reads.ts';
 import type { TableCatalog } from './shape-columns.ts';
+import type { TableColumnTypes } from '../shapes/column-types.ts';
 
 export type ShapeRuntimeActor = Actor<typeof shapeRuntimeMachine>;
 
@@ -76,6 +77,11 @@ export interface ShapeRuntime {
   linkValues(handle: string): Promise<string[]>;
   /** A shape's log, in order; a read counts as a use (expiry keeps it). */
   readLog(handle: string): Promise<readonly LogEntry[]>;
+  /**
+   * A table's column types (from the database catalog when following Postgres, else declared),
+   * or undefined when none are known: where clauses then judge each value by its JSON type.
+   */
+  columnTypesOf(table: string): TableColumnTypes | undefined;
   /** Primary key columns of a table (recorded by the row store, declared, or `id`). */
   keyColumnsOf(table: string): readonly string[];
   /** The last transaction applied (0 before any). */
@@ -211,7 +217,7 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
       if (!record) throw new ShapeRuntimeError('unknown-shape', `no running shape has handle ${handle}`);
       const columns = columnNames(record.shape.definition);
       if (!columns) throw new ShapeRuntimeError('not-a-dependency', `shape ${handle} selects all columns: only a shape with selected columns has link values`);
-      const values = new CountedLinkSet(columns);
+      const values = new CountedLinkSet(columns, actor.getSnapshot().context.rows?.columnTypesOf(record.shape.definition.table));
       values.apply((await storage.readLog(handle)).entries);
       return values.values();
     },
@@ -222,6 +228,10 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
     },
     position() {
       return actor.getSnapshot().context.rows?.position ?? 0;
+    },
+    columnTypesOf(table) {
+      const { rows, columnTypes } = actor.getSnapshot().context;
+      return rows?.columnTypesOf(table) ?? columnTypes[table];
     },
     keyColumnsOf(table) {
       const { rows, keyColumns } = actor.getSnapshot().context;

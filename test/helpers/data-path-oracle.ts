@@ -9,7 +9,8 @@
 import { CountedLinkSet } from '../../src/live/counted-link-set.ts';
 import { columnNames, normalizeShape, type NormalizedShape, type ShapeDefinition } from '../../src/shapes/definition.ts';
 import { evaluateWhere, type Row } from '../../src/shapes/where/evaluate.ts';
-import { linkKey } from '../../src/shapes/where/link-key.ts';
+import { linkElements, tupleKey } from '../../src/shapes/where/link-key.ts';
+import { linkSetOf, type TupleIndex } from '../../src/shapes/where/link-set.ts';
 import type { LogEntry } from '../../src/storage/storage.ts';
 
 export type Change = { readonly op: 'insert' | 'update' | 'delete'; readonly table: string; readonly row: Record<string, unknown> };
@@ -43,15 +44,10 @@ export function expectedRows(tables: Tables, shape: NormalizedShape): Map<string
   return out;
 }
 
-/** The link values of a dependency shape over `tables` (null tuples are no value). */
-export function expectedLinkValues(tables: Tables, shape: NormalizedShape): Set<string> {
-  const values = new Set<string>();
+/** The link values of a dependency shape over `tables` (tuples holding NULL included, as SQL sees them). */
+export function expectedLinkValues(tables: Tables, shape: NormalizedShape): TupleIndex {
   const columns = columnNames(shape.definition) ?? [];
-  for (const row of expectedRows(tables, shape).values()) {
-    const key = linkKey(columns.map((c) => row[c]));
-    if (key !== null) values.add(key);
-  }
-  return values;
+  return linkSetOf([...expectedRows(tables, shape).values()].map((row) => tupleKey(linkElements(columns.map((c) => row[c])))));
 }
 
 /** A log replayed: the rows it says the shape holds. */
@@ -94,7 +90,7 @@ export function checkShapeData(
     problems.push(`${handle} (${definition.table} WHERE ${definition.where ?? 'true'}): log replays to ${canonical(got)}, direct evaluation gives ${canonical(want)}`);
   }
   if (linkValues !== undefined) {
-    const expected = [...expectedLinkValues(tables, shape)].sort();
+    const expected = [...expectedLinkValues(tables, shape).keys()].sort();
     const actual = [...linkValues].sort();
     if (JSON.stringify(actual) !== JSON.stringify(expected)) problems.push(`${handle}: link values ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
   }

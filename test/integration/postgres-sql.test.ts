@@ -8,8 +8,10 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeShape, type ShapeDefinition } from '../../src/shapes/definition.ts';
-import { evaluateWhere, type LinkSet } from '../../src/shapes/where/evaluate.ts';
-import { linkKey } from '../../src/shapes/where/link-key.ts';
+import { evaluateWhere } from '../../src/shapes/where/evaluate.ts';
+import { linkElements, tupleKey } from '../../src/shapes/where/link-key.ts';
+import { linkSetOf, type LinkSet } from '../../src/shapes/where/link-set.ts';
+import { tableInfo } from '../../src/sources/postgres/catalog.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
 import { formatLsn, parseLsn, PostgresSourceError, shapeQuery, SqlParams, whereToSql } from '../../src/sources/postgres/index.ts';
 import { schemaChange } from '../../src/sources/postgres/schema.ts';
@@ -131,7 +133,7 @@ describe.skipIf(acquired.server === null)('SQL from where clauses, run by Postgr
     "s ILIKE 'bX_'",
     's IS DISTINCT FROM NULL AND a IS NOT DISTINCT FROM 4',
     "s > 'Bx' AND s <= 'Dx2'",
-    "d >= '2026-03-01'",
+    'd IS NOT NULL AND n = 2.50',
     'f > 10.5 AND n < 10',
     'b = 7000000049',
     'id IN (SELECT t_id FROM m WHERE k = 2)',
@@ -147,16 +149,17 @@ describe.skipIf(acquired.server === null)('SQL from where clauses, run by Postgr
     const selected = new Set((await db.query<{ id: number }>(query.text, query.values)).rows.map((r) => r.id));
     const all = (await db.query<Record<string, unknown>>('SELECT * FROM t')).rows;
     const links = await Promise.all(shape.dependencies.map((dep) => linkValuesOf(dep)));
-    const evaluated = new Set(all.filter((row) => evaluateWhere(shape.where!, row, (i) => links[i]!)).map((r) => r.id as number));
+    const types = (await tableInfo(db, 'public.t'))!.types;
+    const evaluated = new Set(all.filter((row) => evaluateWhere(shape.where!, row, (i) => links[i]!, types)).map((r) => r.id as number));
     expect([...selected].sort((x, y) => x - y)).toEqual([...evaluated].sort((x, y) => x - y));
   });
 
-  /** A dependency's values as its materializer would hold them: linkKey of its selected columns, over its rows. */
+  /** A dependency's values as its materializer would hold them: the tuples of its selected columns, over its rows. */
   async function linkValuesOf(dependency: ShapeDefinition): Promise<LinkSet> {
     const columns = normalizeShape(dependency).definition.columns!.map((c) => c.replaceAll('"', ''));
+    const types = (await tableInfo(db, dependency.table))!.types;
     const query = shapeQuery(dependency, []);
     const rows = (await db.query<Record<string, unknown>>(query.text, query.values)).rows;
-    const values = new Set(rows.map((r) => linkKey(columns.map((c) => r[c]))).filter((v): v is string => v !== null));
-    return { has: (v) => values.has(v) };
+    return linkSetOf(rows.map((r) => tupleKey(linkElements(columns.map((c) => r[c]), columns.map((c) => types[c])))));
   }
 });

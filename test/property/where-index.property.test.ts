@@ -4,6 +4,7 @@
  * shapes the plain evaluator says a row matches, and after the residual check exactly that set;
  * and a model run of shapes added and removed between lookups and moves (fast-check commands).
  */
+import { linkSetOf, type TupleIndex } from '../../src/shapes/where/link-set.ts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CompareOp, ConstExpr, WhereExpr } from '../../src/shapes/where/ast.ts';
@@ -78,11 +79,11 @@ const LINK_POOL: readonly (readonly string[])[] = WIDTH.map((width) => {
   else for (const a of plain.slice(0, 12)) for (const b of plain.slice(0, 12)) keys.add(linkKey([a, b])!);
   return [...keys];
 });
-const linkSetArb = (dependency: number) => fc.subarray([...LINK_POOL[dependency]!]).map((values) => new Set(values));
+const linkSetArb = (dependency: number) => fc.subarray([...LINK_POOL[dependency]!]).map((values) => linkSetOf(values));
 const linksArb = fc.tuple(linkSetArb(0), linkSetArb(1));
 const moveArb = fc.record({ dependency: fc.integer({ min: 0, max: 1 }), value: fc.nat(), in: fc.boolean() });
 
-type Links = [Set<string>, Set<string>];
+type Links = [TupleIndex, TupleIndex];
 
 function shapeOf(handle: string, shape: { table: string; where: WhereExpr | undefined }): IndexedShape {
   return { handle, table: shape.table, where: shape.where, dependencyHandles: [...DEPENDENCIES] };
@@ -157,7 +158,7 @@ describe('where-clause index: never misses a shape', () => {
         const index = new WhereIndex();
         const shapes = new Map(defs.map((d, i) => [`s${i}`, shapeOf(`s${i}`, d)]));
         for (const shape of shapes.values()) index.add(shape);
-        const links: Links = [new Set(start[0]), new Set(start[1])];
+        const links: Links = [linkSetOf(start[0]), linkSetOf(start[1])];
         seed(index, links);
         for (const move of moves) {
           const pool = LINK_POOL[move.dependency]!;
@@ -263,7 +264,7 @@ describe('where-clause index: model of adds and removes between changes', () => 
     ];
     fc.assert(
       fc.property(linksArb, fc.commands(commands, { maxCommands: 40 }), (start, cmds) => {
-        const model: Model = { shapes: new Map(), links: [new Set(start[0]), new Set(start[1])], removed: new Set(), next: 0 };
+        const model: Model = { shapes: new Map(), links: [linkSetOf(start[0]), linkSetOf(start[1])], removed: new Set(), next: 0 };
         fc.modelRun(() => ({ model, real: new WhereIndex() }), cmds);
       }),
       { numRuns: 300 },

@@ -7,7 +7,8 @@ import type { ColumnExpr, CompareOp, WhereExpr } from '../../src/shapes/where/as
 import { COMPARE_OPS, childrenOf } from '../../src/shapes/where/ast.ts';
 import { evaluateTruth } from '../../src/shapes/where/evaluate.ts';
 import type { LinkValues, Row } from '../../src/shapes/where/evaluate.ts';
-import { linkKey } from '../../src/shapes/where/link-key.ts';
+import { linkElements, tupleKey } from '../../src/shapes/where/link-key.ts';
+import { linkSetOf } from '../../src/shapes/where/link-set.ts';
 import { parseWhere } from '../../src/shapes/where/parse.ts';
 import { printConst, printWhere } from '../../src/shapes/where/print.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
@@ -294,13 +295,8 @@ const linksArb: fc.Arbitrary<LinkValues> = fc
     maxLength: DEPENDENCY_POOL.length,
   })
   .map((perDep) => {
-    const sets = perDep.map(
-      (tuples) =>
-        new Set(
-          tuples.flatMap(([x, y]) => [linkKey([x]), linkKey([x, y])]).filter((k): k is string => k !== null),
-        ),
-    );
-    return (dep: number) => sets[dep] ?? new Set<string>();
+    const sets = perDep.map((tuples) => linkSetOf(tuples.flatMap(([x, y]) => [tupleKey(linkElements([x])), tupleKey(linkElements([x, y]))])));
+    return (dep: number) => sets[dep] ?? linkSetOf([]);
   });
 
 // ---------------------------------------------------------------------------------------------

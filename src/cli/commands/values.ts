@@ -3,7 +3,7 @@ import { plural, restoreNoticeText, restoreSummaryJson } from '../format.ts';
 import { shapeRequestError, withRuntime } from '../open-runtime.ts';
 import { parseHandle } from '../options.ts';
 import { decodeLinkKey } from '../../shapes/where/link-key.ts';
-import { compareValues } from '../../shapes/where/evaluate.ts';
+import { compareValues } from '../../shapes/where/sql-values.ts';
 
 /** `values`: a dependency shape's link values (what its materializer answers), sorted. */
 export const valuesCommand: CliCommand = {

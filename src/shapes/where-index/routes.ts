@@ -13,7 +13,7 @@
  * against every row of its table.
  */
 import type { WhereExpr } from '../where/ast.ts';
-import { constKeys, equalityKeys, type EqualityKey } from './equality-keys.ts';
+import { constKeys, type EqualityKey } from './equality-keys.ts';
 
 export type Route =
   | { readonly kind: 'value'; readonly column: string; readonly keys: readonly EqualityKey[] }
@@ -23,6 +23,9 @@ export type Route =
 export type RoutePlan = { readonly kind: 'linear' } | { readonly kind: 'routes'; readonly routes: readonly Route[] };
 
 const LINEAR: RoutePlan = { kind: 'linear' };
+/** The keys of the booleans (a bool column's values: see equalityKey). */
+const TRUE_KEYS: readonly EqualityKey[] = ['b1'];
+const FALSE_KEYS: readonly EqualityKey[] = ['b0'];
 const NEVER: RoutePlan = { kind: 'routes', routes: [] };
 
 /** The routes of a where clause (O(size of the clause)). */
@@ -53,12 +56,12 @@ export function planRoutes(expr: WhereExpr): RoutePlan {
       return expr.negated || expr.expr.kind !== 'column' ? LINEAR : { kind: 'routes', routes: [{ kind: 'null', column: expr.expr.name }] };
     case 'column':
       // A bare column is TRUE only when it holds the boolean true.
-      return valuePlan(expr.name, equalityKeys(true));
+      return valuePlan(expr.name, TRUE_KEYS);
     case 'isBool':
       if (expr.negated || expr.test === 'unknown' || expr.expr.kind !== 'column') return LINEAR;
-      return valuePlan(expr.expr.name, equalityKeys(expr.test === 'true'));
+      return valuePlan(expr.expr.name, expr.test === 'true' ? TRUE_KEYS : FALSE_KEYS);
     case 'not':
-      return expr.arg.kind === 'column' ? valuePlan(expr.arg.name, equalityKeys(false)) : LINEAR;
+      return expr.arg.kind === 'column' ? valuePlan(expr.arg.name, FALSE_KEYS) : LINEAR;
     case 'sublink':
       return { kind: 'routes', routes: [{ kind: 'link', columns: expr.test.map((c) => c.name), dependency: expr.dependency }] };
     case 'const':

@@ -14,7 +14,9 @@
 import type { WhereExpr } from '../where/ast.ts';
 import { evaluateWhere, type LinkSet, type Row } from '../where/evaluate.ts';
 import { linkKey } from '../where/link-key.ts';
-import { equalityKeys, numberKey, type EqualityKey } from './equality-keys.ts';
+import { equalityKey, type EqualityKey } from './equality-keys.ts';
+import type { TableColumnTypes } from '../column-types.ts';
+import { columnSqlTypes } from '../where/sql-types.ts';
 import { HandleBuckets } from './handle-buckets.ts';
 import { LinkGroup, LinkIndex } from './link-index.ts';
 import { planRoutes } from './routes.ts';
@@ -53,7 +55,7 @@ class TableIndex {
 }
 
 const NO_LINKS = (): LinkSet => EMPTY;
-const EMPTY: LinkSet = { has: () => false };
+const EMPTY: LinkSet = { has: () => false, compatibleCount: () => 0 };
 
 export class WhereIndex {
   readonly #tables = new Map<string, TableIndex>();
@@ -155,33 +157,36 @@ export class WhereIndex {
     return this.#links.valuesOf(dependency);
   }
 
-  /** Adds to `out` every shape of `table` that `row` may match (a superset: the where clauses are not checked). */
-  candidates(table: string, row: Row, out: Set<string>): void {
+  /**
+   * Adds to `out` every shape of `table` that `row` may match (a superset: the where clauses are
+   * not checked). `types`: the table's column types (none: each value's JSON type).
+   */
+  candidates(table: string, row: Row, out: Set<string>, types?: TableColumnTypes): void {
     const t = this.#tables.get(table);
     if (!t) return;
     for (const handle of t.everyRow) out.add(handle);
-    for (const handle of this.#reach(t, row)) out.add(handle);
+    for (const handle of this.#reach(t, row, types)) out.add(handle);
   }
 
   /** Adds to `out` every shape of `table` whose where clause `row` matches, with these link values. */
-  matching(table: string, row: Row, links: LinkLookup, out: Set<string>): void {
+  matching(table: string, row: Row, links: LinkLookup, out: Set<string>, types?: TableColumnTypes): void {
     const t = this.#tables.get(table);
     if (!t) return;
     for (const handle of t.everyRow) out.add(handle);
-    for (const handle of this.#reach(t, row)) {
-      if (!out.has(handle) && this.#matches(this.#shapes.get(handle)!, row, links)) out.add(handle);
+    for (const handle of this.#reach(t, row, types)) {
+      if (!out.has(handle) && this.#matches(this.#shapes.get(handle)!, row, links, types)) out.add(handle);
     }
   }
 
   /** The shapes of a table `row` reaches by their routes, and the linear ones (with repeats): in a buffer reused per call. */
-  #reach(t: TableIndex, row: Row): readonly string[] {
+  #reach(t: TableIndex, row: Row, types: TableColumnTypes | undefined): readonly string[] {
+    const sqlTypes = types && columnSqlTypes(types);
     const found = this.#found;
     found.length = 0;
     for (const handle of t.linear) found.push(handle);
     for (const [column, buckets] of t.values) {
-      const value = valueOf(row, column);
-      if (typeof value === 'number') collect(found, buckets.get(numberKey(value)));
-      else for (const key of equalityKeys(value)) collect(found, buckets.get(key));
+      const key = equalityKey(valueOf(row, column), sqlTypes?.get(column));
+      if (key !== null) collect(found, buckets.get(key));
     }
     for (const [column, handles] of t.nulls) {
       const value = valueOf(row, column);
@@ -189,7 +194,10 @@ export class WhereIndex {
     }
     for (const group of t.links.values()) {
       for (const dependency of group.unseeded) for (const handle of group.shapesOf.get(dependency)!) found.push(handle);
-      const key = linkKey(group.columns.map((c) => valueOf(row, c)));
+      const key = linkKey(
+        group.columns.map((c) => valueOf(row, c)),
+        group.columns.map((c) => types?.[c]),
+      );
       if (key === null) continue;
       const held = group.dependenciesOf.get(key);
       if (held === undefined) continue;
@@ -200,17 +208,17 @@ export class WhereIndex {
   }
 
   /** The residual: the shape's whole where clause on the row; a dependency without link values counts as a match. */
-  #matches(shape: Filed, row: Row, links: LinkLookup): boolean {
+  #matches(shape: Filed, row: Row, links: LinkLookup, types: TableColumnTypes | undefined): boolean {
     if (shape.where === undefined) return true;
     const deps = shape.dependencyHandles;
-    if (deps.length === 0) return evaluateWhere(shape.where, row, NO_LINKS);
+    if (deps.length === 0) return evaluateWhere(shape.where, row, NO_LINKS, types);
     const sets: LinkSet[] = [];
     for (const dep of deps) {
       const set = links(dep);
       if (set === undefined) return true;
       sets.push(set);
     }
-    return evaluateWhere(shape.where, row, (i) => sets[i] ?? EMPTY);
+    return evaluateWhere(shape.where, row, (i) => sets[i] ?? EMPTY, types);
   }
 }
 

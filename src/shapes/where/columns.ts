@@ -46,3 +46,19 @@ export function sublinkTestColumns(expr: WhereExpr): Map<number, string[][]> {
   visit(expr);
   return out;
 }
+
+/**
+ * Dependencies whose sublinks sit where UNKNOWN and FALSE differ for the row's verdict (under
+ * NOT, IS [NOT] TRUE/FALSE/UNKNOWN, a comparison, ...: anywhere but AND/OR chains from the top).
+ * For those, a subquery gaining its first NULL, or becoming empty, can change every row's verdict.
+ */
+export function nullSensitiveDependencies(expr: WhereExpr): Set<number> {
+  const out = new Set<number>();
+  const visit = (e: WhereExpr, positive: boolean): void => {
+    if (e.kind === 'sublink' && !positive) out.add(e.dependency);
+    const stays = positive && (e.kind === 'and' || e.kind === 'or');
+    for (const c of childrenOf(e)) visit(c, stays);
+  };
+  visit(expr, true);
+  return out;
+}

@@ -1,81 +1,60 @@
 /**
- * Evaluates a WhereExpr against a row, with SQL three-valued logic: `null` is UNKNOWN; a row
- * qualifies only when the where clause is TRUE.
+ * Evaluates a WhereExpr against a row as Postgres would: SQL's three-valued logic (`null` is
+ * UNKNOWN; a row qualifies only when the where clause is TRUE), values read in their column's
+ * type (`types`: the table's ColumnTypes; a column without one is typed by its value's JSON
+ * type), each comparison made in the type Postgres picks for it (sql-types.ts).
  *
- * Value semantics (rows hold JSON values; a missing column is NULL):
- * - comparisons with NULL are UNKNOWN; NOT UNKNOWN is UNKNOWN; AND/OR follow SQL's truth tables;
- * - number vs number: numeric; number (or big numeric literal) vs numeric string: exact decimal
- *   comparison (see values.ts); string vs string: by code point; boolean vs boolean: false < true;
- *   boolean vs string: the string is read as a Postgres boolean (`'t'`, `'yes'`...);
- * - any other mix (number vs non-numeric string, number vs boolean, JSON objects...) would be a type
- *   error in Postgres; here it is UNKNOWN;
- * - a non-boolean value where a boolean is expected (AND/OR/NOT argument, the where itself,
- *   IS TRUE/FALSE) is UNKNOWN;
- * - `x [NOT] IN (list)`: TRUE if x equals an item; else UNKNOWN if x or any item is NULL; else
- *   FALSE (then negated for NOT IN: `x NOT IN (1, NULL)` is UNKNOWN unless x = 1, then FALSE);
- * - `BETWEEN` is `x >= low AND x <= high` (SYMMETRIC also tries the bounds swapped);
- * - `LIKE` / `ILIKE`: both sides strings (else UNKNOWN), `%` and `_` wildcards, `\` escapes,
- *   ILIKE by Unicode simple case folding; a pattern ending in a lone `\` is UNKNOWN;
- * - `IS DISTINCT FROM`: NULL-safe, never UNKNOWN: `a IS NOT DISTINCT FROM b` is
- *   `(a IS NULL AND b IS NULL) OR (a = b) IS TRUE` (so mismatched types are distinct);
- * - `test IN (SELECT ...)`: the test column values' `linkKey` is looked up in `links(dependency)`,
- *   the dependency's current value set. A NULL test value gives UNKNOWN, so both
- *   `NULL IN (SELECT ...)` and `NULL NOT IN (SELECT ...)` are UNKNOWN (even for an empty subquery,
- *   where SQL would say FALSE / TRUE). NULLs selected by the subquery are not tracked (they have
- *   no linkKey), so `x NOT IN (SELECT ...)` is TRUE when x is not among the non-NULL values.
+ * - A comparison with NULL is UNKNOWN; so is one Postgres has no operator for when the types
+ *   are only known per row (a text value against a number; with declared types such a clause is
+ *   refused at `add`, see check-types.ts), and one whose constant Postgres cannot convert.
+ * - `x [NOT] IN (list)`: Postgres casts the list's constants to one common type when there are
+ *   two or more of them (`f4 IN (0.1, 0.2)` compares in float4, `f4 = 0.1` in float8); items with
+ *   columns are compared one by one. TRUE if x equals an item; else UNKNOWN if any comparison
+ *   was; else FALSE (negated for NOT IN).
+ * - BETWEEN is `x >= low AND x <= high` (SYMMETRIC: or with the bounds swapped).
+ * - LIKE / ILIKE: like.ts. IS DISTINCT FROM: NULL-safe, never UNKNOWN.
+ * - `test IN (SELECT ...)`: the test values' canonical keys against the dependency's link set,
+ *   with SQL's NULL rules: TRUE when the subquery selects the tuple; else UNKNOWN when it selects
+ *   a tuple that could equal it but for NULLs (a NULL selected, or a NULL tested against a
+ *   non-empty subquery); else FALSE (so `NULL IN (empty)` is FALSE, `NULL NOT IN (empty)` TRUE).
  */
-import type { CompareOp, LikeExpr, WhereExpr } from './ast.ts';
-import { linkKey } from './link-key.ts';
-import type { Decimal } from './values.ts';
-import { compareCodePoints, compareDecimals, decimalOfNumber, parseBooleanText, parseDecimal } from './values.ts';
+import type { TableColumnTypes } from '../column-types.ts';
+import type { CompareOp, InListExpr, WhereExpr } from './ast.ts';
+import { childrenOf } from './ast.ts';
+import { castConst, constType, constValue } from './constants.ts';
+import { likeMatch } from './like.ts';
+import type { LinkValues } from './link-set.ts';
+import { linkElements, tupleKey } from './link-key.ts';
+import { InputError } from './sql-input.ts';
+import type { SqlType } from './sql-types.ts';
+import { columnSqlTypes, commonType, comparisonType, valueSqlType } from './sql-types.ts';
+import type { Order } from './sql-values.ts';
+import { compareIn, convertValue, INVALID, readValue } from './sql-values.ts';
 
 /** Three-valued truth: `null` is UNKNOWN. */
 export type Truth = boolean | null;
 
-/** A dependency's current link values (keys built with linkKey): only membership is asked. */
-export interface LinkSet {
-  has(value: string): boolean;
-}
-
-/** Current value set of a dependency, by dependency index (a Set, or a materializer's counted map). */
-export type LinkValues = (dependency: number) => LinkSet;
+export type { LinkSet, LinkValues } from './link-set.ts';
 
 export type Row = Readonly<Record<string, unknown>>;
 
-/** A big numeric literal (a `numeric: true` constant), compared exactly. */
-class NumericText {
-  constructor(
-    readonly text: string,
-    readonly decimal: Decimal,
-  ) {}
+interface Env {
+  readonly row: Row;
+  readonly links: LinkValues;
+  readonly types: ReadonlyMap<string, SqlType> | undefined;
 }
-
-const numericConsts = new Map<string, NumericText | null>();
-
-function numericConst(text: string): NumericText | null {
-  let v = numericConsts.get(text);
-  if (v === undefined) {
-    const d = parseDecimal(text);
-    v = d === undefined ? null : new NumericText(text, d);
-    if (numericConsts.size >= 1000) numericConsts.clear();
-    numericConsts.set(text, v);
-  }
-  return v;
-}
-
-type Value = unknown; // null | boolean | number | string | NumericText | other JSON
 
 /** True when the row satisfies the where clause (its value is TRUE, not FALSE nor UNKNOWN). */
-export function evaluateWhere(expr: WhereExpr, row: Row, links: LinkValues): boolean {
-  return truth(evaluateValue(expr, row, links)) === true;
+export function evaluateWhere(expr: WhereExpr, row: Row, links: LinkValues, types?: TableColumnTypes): boolean {
+  return truth(evaluateValue(expr, { row, links, types: types && columnSqlTypes(types) })) === true;
 }
 
 /** The three-valued truth of a where clause on a row. */
-export function evaluateTruth(expr: WhereExpr, row: Row, links: LinkValues): Truth {
-  return truth(evaluateValue(expr, row, links));
+export function evaluateTruth(expr: WhereExpr, row: Row, links: LinkValues, types?: TableColumnTypes): Truth {
+  return truth(evaluateValue(expr, { row, links, types: types && columnSqlTypes(types) }));
 }
 
-function truth(v: Value): Truth {
+function truth(v: unknown): Truth {
   return typeof v === 'boolean' ? v : null;
 }
 
@@ -85,197 +64,211 @@ function not(t: Truth): Truth {
 
 function and(a: Truth, b: Truth): Truth {
   if (a === false || b === false) return false;
-  if (a === null || b === null) return null;
-  return true;
+  return a === null || b === null ? null : true;
 }
 
-function numericOf(v: Value): Decimal | undefined {
-  if (typeof v === 'number') return decimalOfNumber(v);
-  if (typeof v === 'string') return parseDecimal(v);
-  if (v instanceof NumericText) return v.decimal;
-  if (typeof v === 'bigint') return parseDecimal(v.toString());
-  return undefined;
+function or(a: Truth, b: Truth): Truth {
+  if (a === true || b === true) return true;
+  return a === null || b === null ? null : false;
 }
 
-/** -1/0/1, or null when either side is NULL or the two values are not comparable. */
-export function compareValues(a: unknown, b: unknown): -1 | 0 | 1 | null {
-  if (a === null || a === undefined || b === null || b === undefined) return null;
-  if (typeof a === 'number' && typeof b === 'number') {
-    if (Number.isNaN(a) || Number.isNaN(b)) return a === b ? 0 : null;
-    return a < b ? -1 : a > b ? 1 : 0;
+function rawOf(row: Row, name: string): unknown {
+  const v = Object.hasOwn(row, name) ? row[name] : undefined;
+  return v === undefined ? null : v;
+}
+
+function operandType(e: WhereExpr, env: Env): SqlType {
+  if (e.kind === 'column') return env.types?.get(e.name) ?? valueSqlType(rawOf(env.row, e.name));
+  if (e.kind === 'const') return constType(e);
+  return 'bool';
+}
+
+/** An operand's value in its own type's form; null for NULL. */
+function operandValue(e: WhereExpr, t: SqlType, env: Env): unknown {
+  if (e.kind === 'column') {
+    const raw = rawOf(env.row, e.name);
+    return raw === null ? null : readValue(raw, t);
   }
-  if (typeof a === 'string' && typeof b === 'string') return compareCodePoints(a, b);
-  if (typeof a === 'boolean' || typeof b === 'boolean') {
-    const x = typeof a === 'string' ? parseBooleanText(a) : a;
-    const y = typeof b === 'string' ? parseBooleanText(b) : b;
-    if (typeof x !== 'boolean' || typeof y !== 'boolean') return null;
-    return x === y ? 0 : x ? 1 : -1;
-  }
-  const da = numericOf(a);
-  const db = numericOf(b);
-  if (da === undefined || db === undefined) return null;
-  return compareDecimals(da, db);
+  if (e.kind === 'const') return constValue(e);
+  return truth(evaluateValue(e, env));
 }
 
-function applyCompare(op: CompareOp, c: -1 | 0 | 1 | null): Truth {
-  if (c === null) return null;
+/** An operand's value as a value of `to`; INVALID when it cannot be. */
+function operandAs(e: WhereExpr, t: SqlType, v: unknown, to: SqlType): unknown {
+  if (v === INVALID || v instanceof InputError) return INVALID;
+  if (e.kind === 'const') {
+    const cast = castConst(e, to);
+    return cast instanceof InputError ? INVALID : cast;
+  }
+  return convertValue(v, t, to);
+}
+
+function applyCompare(op: CompareOp, c: Order): Truth {
   switch (op) {
     case '=':
       return c === 0;
     case '<>':
       return c !== 0;
     case '<':
-      return c < 0;
+      return c === 2 ? null : c < 0;
     case '<=':
-      return c <= 0;
+      return c === 2 ? null : c <= 0;
     case '>':
-      return c > 0;
+      return c === 2 ? null : c > 0;
     case '>=':
-      return c >= 0;
+      return c === 2 ? null : c >= 0;
   }
 }
 
-const likeCache = new Map<string, RegExp | null>();
+/** `l op r` in the type Postgres compares them in. */
+function compare(op: CompareOp, l: WhereExpr, r: WhereExpr, env: Env): Truth {
+  const lt = operandType(l, env);
+  const rt = operandType(r, env);
+  const a = operandValue(l, lt, env);
+  const b = operandValue(r, rt, env);
+  if (a === null || b === null) return null;
+  const c = comparisonType(lt, rt);
+  if (c === null) return null;
+  const x = operandAs(l, lt, a, c);
+  const y = operandAs(r, rt, b, c);
+  return x === INVALID || y === INVALID ? null : applyCompare(op, compareIn(c, x, y));
+}
 
-function likeRegex(pattern: string, caseInsensitive: boolean): RegExp | null {
-  const cacheKey = (caseInsensitive ? 'i' : 'c') + pattern;
-  const cached = likeCache.get(cacheKey);
-  if (cached !== undefined) return cached;
-  let src = '^';
-  const chars = Array.from(pattern);
-  let re: RegExp | null = null;
-  let ok = true;
-  for (let i = 0; i < chars.length; i++) {
-    const ch = chars[i]!;
-    if (ch === '\\') {
-      const next = chars[++i];
-      if (next === undefined) {
-        ok = false; // LIKE pattern must not end with escape character
-        break;
+const inListPlans = new WeakMap<InListExpr, { readonly vars: readonly WhereExpr[]; readonly constants: readonly WhereExpr[] }>();
+
+/** Which list items contain columns (compared one by one) and which do not (one array when two or more). */
+export function inListPlan(e: InListExpr): { readonly vars: readonly WhereExpr[]; readonly constants: readonly WhereExpr[] } {
+  let plan = inListPlans.get(e);
+  if (!plan) {
+    const hasColumn = (x: WhereExpr): boolean => x.kind === 'column' || x.kind === 'sublink' || childrenOf(x).some(hasColumn);
+    const vars = e.list.filter(hasColumn);
+    const constants = e.list.filter((x) => !hasColumn(x));
+    plan = constants.length > 1 ? { vars, constants } : { vars: e.list, constants: [] };
+    inListPlans.set(e, plan);
+  }
+  return plan;
+}
+
+function evalInList(e: InListExpr, env: Env): Truth {
+  const plan = inListPlan(e);
+  let result: Truth = false;
+  let rest = plan.vars;
+  if (plan.constants.length > 0) {
+    const lt = operandType(e.expr, env);
+    const common = commonType([lt, ...plan.constants.map((c) => operandType(c, env))]);
+    if (common === null) rest = e.list;
+    else {
+      const c = comparisonType(lt, common);
+      const a = operandValue(e.expr, lt, env);
+      const x = a === null || c === null ? a : operandAs(e.expr, lt, a, c);
+      for (const item of plan.constants) {
+        const v = operandValue(item, operandType(item, env), env);
+        const inCommon = v === null ? null : operandAs(item, operandType(item, env), v, common);
+        if (c === null || x === INVALID || inCommon === INVALID) return null;
+        const y = inCommon === null ? null : convertValue(inCommon, common, c);
+        if (y === INVALID) return null;
+        result = or(result, x === null || y === null ? null : compareIn(c!, x, y) === 0);
+        if (result === true) break;
       }
-      src += escapeRegex(next);
-    } else if (ch === '%') src += '[^]*';
-    else if (ch === '_') src += '[^]';
-    else src += escapeRegex(ch);
-  }
-  if (ok) re = new RegExp(`${src}$`, caseInsensitive ? 'iu' : 'u');
-  if (likeCache.size >= 1000) likeCache.clear();
-  likeCache.set(cacheKey, re);
-  return re;
-}
-
-/**
- * A constant pattern's regex, kept with its node: thousands of `LIKE` shapes on a table (each
- * checked per change) would otherwise evict each other from the 1000-entry cache above.
- */
-const constLikeCache = new WeakMap<LikeExpr, RegExp | null>();
-
-function constLikeRegex(expr: LikeExpr, pattern: string): RegExp | null {
-  let re = constLikeCache.get(expr);
-  if (re === undefined) constLikeCache.set(expr, (re = likeRegex(pattern, expr.caseInsensitive)));
-  return re;
-}
-
-function escapeRegex(ch: string): string {
-  return /[\\^$.*+?()[\]{}|/]/.test(ch) ? `\\${ch}` : ch;
-}
-
-function evalBetween(x: Value, low: Value, high: Value): Truth {
-  return and(applyCompare('>=', compareValues(x, low)), applyCompare('<=', compareValues(x, high)));
-}
-
-/**
- * The value of any node: predicates give true/false/null, columns the row's value (undefined ->
- * null), constants their value (big numerics as an internal exact representation).
- */
-function evaluateValue(expr: WhereExpr, row: Row, links: LinkValues): Value {
-  switch (expr.kind) {
-    case 'column': {
-      const v = Object.hasOwn(row, expr.name) ? row[expr.name] : undefined;
-      return v === undefined ? null : v;
     }
+  }
+  for (const item of rest) {
+    if (result === true) break;
+    result = or(result, compare('=', e.expr, item, env));
+  }
+  return e.negated ? not(result) : result;
+}
+
+function evalLike(e: Extract<WhereExpr, { kind: 'like' }>, env: Env): Truth {
+  const vt = operandType(e.expr, env);
+  const pt = operandType(e.pattern, env);
+  if ((vt !== 'text' && vt !== 'unknown') || (pt !== 'text' && pt !== 'unknown')) return null;
+  const v = operandValue(e.expr, vt, env);
+  const p = operandValue(e.pattern, pt, env);
+  if (typeof v !== 'string' || typeof p !== 'string') return null;
+  const m = likeMatch(v, p, e.caseInsensitive);
+  if (m === 'error') return null;
+  return e.negated ? !m : m;
+}
+
+function evalDistinct(e: Extract<WhereExpr, { kind: 'distinct' }>, env: Env): Truth {
+  const lt = operandType(e.left, env);
+  const rt = operandType(e.right, env);
+  const a = operandValue(e.left, lt, env);
+  const b = operandValue(e.right, rt, env);
+  let same: boolean;
+  if (a === null || b === null) same = a === b;
+  else {
+    const c = comparisonType(lt, rt);
+    const x = c === null ? INVALID : operandAs(e.left, lt, a, c);
+    const y = c === null ? INVALID : operandAs(e.right, rt, b, c);
+    same = x !== INVALID && y !== INVALID && compareIn(c!, x, y) === 0;
+  }
+  return e.negated ? same : !same;
+}
+
+function evalSublink(e: Extract<WhereExpr, { kind: 'sublink' }>, env: Env): Truth {
+  const elements = linkElements(
+    e.test.map((c) => rawOf(env.row, c.name)),
+    e.test.map((c) => env.types?.get(c.name)),
+  );
+  const set = env.links(e.dependency);
+  if (!elements.includes(null) && set.has(tupleKey(elements))) return true;
+  return set.compatibleCount(elements) > 0 ? null : false;
+}
+
+/**
+ * The value of any node: predicates give true/false/null, columns the row's value (a missing
+ * column is NULL), constants their value.
+ */
+function evaluateValue(expr: WhereExpr, env: Env): unknown {
+  switch (expr.kind) {
+    case 'column':
+      return rawOf(env.row, expr.name);
     case 'const':
-      if (expr.numeric === true && typeof expr.value === 'string') return numericConst(expr.value);
       return expr.value;
     case 'compare':
-      return applyCompare(
-        expr.op,
-        compareValues(evaluateValue(expr.left, row, links), evaluateValue(expr.right, row, links)),
-      );
+      return compare(expr.op, expr.left, expr.right, env);
     case 'and': {
       let result: Truth = true;
       for (const a of expr.args) {
-        const t = truth(evaluateValue(a, row, links));
-        if (t === false) return false;
-        if (t === null) result = null;
+        result = and(result, truth(evaluateValue(a, env)));
+        if (result === false) return false;
       }
       return result;
     }
     case 'or': {
       let result: Truth = false;
       for (const a of expr.args) {
-        const t = truth(evaluateValue(a, row, links));
-        if (t === true) return true;
-        if (t === null) result = null;
+        result = or(result, truth(evaluateValue(a, env)));
+        if (result === true) return true;
       }
       return result;
     }
     case 'not':
-      return not(truth(evaluateValue(expr.arg, row, links)));
-    case 'inList': {
-      const x = evaluateValue(expr.expr, row, links);
-      let result: Truth = false;
-      for (const item of expr.list) {
-        const eq = applyCompare('=', compareValues(x, evaluateValue(item, row, links)));
-        if (eq === true) {
-          result = true;
-          break;
-        }
-        if (eq === null) result = null;
-      }
-      return expr.negated ? not(result) : result;
-    }
+      return not(truth(evaluateValue(expr.arg, env)));
+    case 'inList':
+      return evalInList(expr, env);
     case 'isNull': {
-      const isNull = evaluateValue(expr.expr, row, links) === null;
+      const isNull = operandValue(expr.expr, operandType(expr.expr, env), env) === null;
       return expr.negated ? !isNull : isNull;
     }
     case 'isBool': {
-      const v = evaluateValue(expr.expr, row, links);
+      const v = truth(evaluateValue(expr.expr, env));
       const t = expr.test === 'unknown' ? v === null : v === (expr.test === 'true');
       return expr.negated ? !t : t;
     }
     case 'between': {
-      const x = evaluateValue(expr.expr, row, links);
-      const low = evaluateValue(expr.low, row, links);
-      const high = evaluateValue(expr.high, row, links);
-      let t = evalBetween(x, low, high);
-      if (expr.symmetric && t !== true) {
-        const swapped = evalBetween(x, high, low);
-        t = swapped === true ? true : t === null || swapped === null ? null : false;
-      }
+      const { expr: x, low, high } = expr;
+      let t = and(compare('>=', x, low, env), compare('<=', x, high, env));
+      if (expr.symmetric && t !== true) t = or(t, and(compare('>=', x, high, env), compare('<=', x, low, env)));
       return expr.negated ? not(t) : t;
     }
-    case 'like': {
-      const v = evaluateValue(expr.expr, row, links);
-      const p = evaluateValue(expr.pattern, row, links);
-      if (typeof v !== 'string' || typeof p !== 'string') return null;
-      const re = expr.pattern.kind === 'const' ? constLikeRegex(expr, p) : likeRegex(p, expr.caseInsensitive);
-      if (re === null) return null;
-      const t = re.test(v);
-      return expr.negated ? !t : t;
-    }
-    case 'distinct': {
-      const a = evaluateValue(expr.left, row, links);
-      const b = evaluateValue(expr.right, row, links);
-      // Never UNKNOWN: NOT DISTINCT <=> both NULL, or (a = b) IS TRUE (mismatched types: distinct).
-      const same = a === null || b === null ? a === b : compareValues(a, b) === 0;
-      return expr.negated ? same : !same;
-    }
-    case 'sublink': {
-      const values = expr.test.map((c) => (Object.hasOwn(row, c.name) ? row[c.name] : undefined));
-      const key = linkKey(values);
-      if (key === null) return null;
-      return links(expr.dependency).has(key);
-    }
+    case 'like':
+      return evalLike(expr, env);
+    case 'distinct':
+      return evalDistinct(expr, env);
+    case 'sublink':
+      return evalSublink(expr, env);
   }
 }

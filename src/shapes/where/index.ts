@@ -18,9 +18,15 @@ export type {
 } from './ast.ts';
 export { COMPARE_OPS, childrenOf } from './ast.ts';
 export { referencedColumns, referencedDependencies, sublinkTestColumns } from './columns.ts';
-export type { LinkSet, LinkValues, Row, Truth } from './evaluate.ts';
-export { compareValues, evaluateTruth, evaluateWhere } from './evaluate.ts';
-export { decodeLinkKey, linkKey } from './link-key.ts';
+export type { Row, Truth } from './evaluate.ts';
+export { evaluateTruth, evaluateWhere } from './evaluate.ts';
+export type { LinkSet, LinkValues } from './link-set.ts';
+export { linkSetOf, TupleIndex } from './link-set.ts';
+export { decodeLinkKey, linkElements, linkKey, tupleKey } from './link-key.ts';
+export { canonicalKey, compareValues } from './sql-values.ts';
+export { constantKeys } from './constants.ts';
+export type { SqlType } from './sql-types.ts';
+export { commonType, comparisonType, sqlTypeOf } from './sql-types.ts';
 export type { ParsedWhere } from './parse.ts';
 export { parseWhere } from './parse.ts';
 export { printConst, printStringLiteral, printWhere } from './print.ts';

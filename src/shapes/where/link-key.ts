@@ -1,73 +1,63 @@
 /**
- * Canonical keys for tuples of column values, used on both sides of a subquery link:
- * - the materializer of a dependency shape keeps a counted set of `linkKey(selected column values)`
- *   of its rows;
- * - the outer shape's evaluator tests `linkKey(values of the sublink's test columns)` against that
- *   set (see `evaluateWhere`).
- *
- * Encoding (each element, then the tuple as a JSON array of the element codes):
- * - numbers, bigints and numeric strings (`"7"`, `"7.0"`, `"0.7e1"`) that denote the same decimal
- *   number give the same code `n<canonical decimal>`: `7`, `"7"`, `"7.00"` and `7n` all match.
- *   Caveat: two *text* values that are different spellings of one number (`'07'`, `'7'`) also
- *   match; Postgres would compare text columns as text. We accept that to match `int8`/`numeric`
- *   values that one side serializes as strings and the other as numbers.
- * - other strings: `s<string>`; booleans: `b1` / `b0`; non-finite numbers: `n<NaN|Infinity|-Infinity>`;
- *   anything else (JSON objects/arrays): `j<JSON.stringify(value)>` (key order matters).
- * - a tuple containing NULL (or undefined, i.e. a missing column) has NO key: `linkKey` returns
- *   `null`, so it never matches (`NULL IN (...)` is never true) and the materializer skips it.
+ * Keys for tuples of column values, used on both sides of a subquery link:
+ * - the materializer of a dependency shape keeps a counted set of the tuples of its rows'
+ *   selected columns (their canonical keys, read in the dependency table's column types);
+ * - the outer shape's evaluator looks up the tuple of the sublink's test columns (read in the
+ *   outer table's types) in that set (see `evaluateWhere`).
+ * Each element is `canonicalKey` (sql-values.ts): equal exactly when SQL `=` is, so `'1.50'` and
+ * `'1.5'` in numeric columns match and `'07'` and `'7'` in text columns do not. The tuple is the
+ * JSON array of its elements, a NULL element as `null`.
  */
-import { decimalKey, decimalOfNumber, parseDecimal } from './values.ts';
+import type { ColumnType } from '../column-types.ts';
+import type { SqlType } from './sql-types.ts';
+import { canonicalKey } from './sql-values.ts';
+import { decimalOfNumber, decimalKey, parseDecimal, plainDecimal } from './values.ts';
 
-function elementCode(v: unknown): string | null {
-  switch (typeof v) {
-    case 'number': {
-      const d = decimalOfNumber(v);
-      return d === undefined ? `n${String(v)}` : `n${decimalKey(d)}`;
-    }
-    case 'bigint':
-      return `n${decimalKey(parseDecimal(v.toString())!)}`;
-    case 'string': {
-      const d = parseDecimal(v);
-      return d === undefined ? `s${v}` : `n${decimalKey(d)}`;
-    }
-    case 'boolean':
-      return v ? 'b1' : 'b0';
-    case 'undefined':
-      return null;
-    default:
-      if (v === null) return null;
-      return `j${JSON.stringify(v)}`;
-  }
+/** Canonical keys of a tuple's values, each in its column's type (none: the value's JSON type); null for NULL. */
+export function linkElements(values: readonly unknown[], types?: readonly (ColumnType | SqlType | undefined)[]): (string | null)[] {
+  return values.map((v, i) => canonicalKey(v, types?.[i]));
+}
+
+/** The key of a tuple of elements (NULL elements included). */
+export function tupleKey(elements: readonly (string | null)[]): string {
+  return JSON.stringify(elements);
+}
+
+/** The elements of a tuple key. */
+export function tupleElements(key: string): (string | null)[] {
+  return JSON.parse(key) as (string | null)[];
+}
+
+/** Whether a tuple key holds a NULL element. */
+export function tupleHasNull(key: string): boolean {
+  return tupleElements(key).includes(null);
 }
 
 /**
- * Canonical key of a tuple of column values (one element for `x IN (SELECT y ...)`, several for
- * `(a, b) IN (SELECT x, y ...)`), or `null` when any element is NULL/undefined.
+ * The key of a tuple of column values (one for `x IN (SELECT y ...)`, several for
+ * `(a, b) IN (SELECT x, y ...)`), or null when an element is NULL: such a tuple equals nothing.
  */
-export function linkKey(values: readonly unknown[]): string | null {
-  const codes: string[] = [];
-  for (const v of values) {
-    const c = elementCode(v);
-    if (c === null) return null;
-    codes.push(c);
-  }
-  return JSON.stringify(codes);
+export function linkKey(values: readonly unknown[], types?: readonly (ColumnType | SqlType | undefined)[]): string | null {
+  const elements = linkElements(values, types);
+  return elements.includes(null) ? null : tupleKey(elements);
 }
 
 /**
- * The column values a link key stands for, for people (`values --json`). Numbers come back as
- * JSON numbers when a double holds them exactly, else as their decimal text; `'7'` and `7` share
- * one key, so both decode to 7.
+ * The values a tuple key stands for, for people (`values --json`) and for Postgres parameters
+ * (it casts them to the column's type): numbers as JSON numbers when a double holds them exactly,
+ * else as their plain decimal text (`'NaN'`, `'Infinity'` as such); NULL as null.
  */
 export function decodeLinkKey(key: string): unknown[] {
-  const codes = JSON.parse(key) as string[];
-  return codes.map((code) => {
+  return tupleElements(key).map((code) => {
+    if (code === null) return null;
     const body = code.slice(1);
     switch (code[0]) {
       case 'n': {
+        const d = parseDecimal(body);
+        if (d === undefined) return body;
         const n = Number(body);
         const exact = decimalOfNumber(n);
-        return exact !== undefined && decimalKey(exact) === body ? n : body;
+        return exact !== undefined && decimalKey(exact) === body ? n : plainDecimal(d);
       }
       case 's':
         return body;

@@ -1,13 +1,10 @@
 /**
- * Value semantics shared by the evaluator and link keys: exact decimal numbers, code-point string
- * order, Postgres boolean input.
+ * Number and text primitives of the value semantics (sql-values.ts): exact decimal numbers, the
+ * exact value of a double, correctly rounded float4, code-point string order, Postgres boolean input.
  *
- * Rows carry JSON values. A number and a *numeric string* (`"7"`, `"-1.50"`, `"1e3"`: optional sign,
- * digits with an optional fraction, optional exponent; no spaces, no `NaN` / `Infinity`, no hex)
- * that denote the same decimal number are equal: Postgres would have compared them as numbers
- * (an `int8` or `numeric` column serialized as a string, an integer literal, ...). JS numbers are
- * taken at their shortest round-trip decimal spelling (`0.1` is exactly 0.1), which is what the
- * JSON text said.
+ * A *decimal text* is an optional sign, digits with an optional fraction, an optional exponent (no
+ * spaces, no `NaN` / `Infinity`, no hex). JS numbers stand for their shortest round-trip decimal
+ * spelling (`0.1` is exactly 0.1), which is what the JSON text said.
  */
 
 /** An exact decimal: value = sign * digits * 10^exp, `digits` without leading/trailing zeros. */
@@ -70,6 +67,63 @@ function compareMagnitudes(a: Decimal, b: Decimal): -1 | 0 | 1 {
   const da = a.digits.padEnd(len, '0');
   const db = b.digits.padEnd(len, '0');
   return da === db ? 0 : da < db ? -1 : 1;
+}
+
+/** Decimal text Number() reads: `[-]<digits>e<exp>`. */
+export function decimalText(d: Decimal): string {
+  return d.sign === 0 ? '0' : `${d.sign < 0 ? '-' : ''}${d.digits}e${d.exp}`;
+}
+
+/** Plain decimal spelling (`-12.5`, `1200`), for people and for Postgres parameters. */
+export function plainDecimal(d: Decimal): string {
+  if (d.sign === 0) return '0';
+  const sign = d.sign < 0 ? '-' : '';
+  if (d.exp >= 0) return sign + d.digits + '0'.repeat(d.exp);
+  const point = d.digits.length + d.exp;
+  return point > 0 ? `${sign}${d.digits.slice(0, point)}.${d.digits.slice(point)}` : `${sign}0.${'0'.repeat(-point)}${d.digits}`;
+}
+
+const F64 = new Float64Array(1);
+const U64 = new BigUint64Array(F64.buffer);
+
+/** The exact decimal value of a finite double (0.1 is 0.1000000000000000055511151231257827...). */
+export function exactDecimalOfDouble(x: number): Decimal {
+  if (x === 0) return ZERO;
+  F64[0] = Math.abs(x);
+  const bits = U64[0]!;
+  const biased = Number(bits >> 52n);
+  let mantissa = bits & 0xfffffffffffffn;
+  if (biased > 0) mantissa |= 1n << 52n;
+  const e = (biased === 0 ? 1 : biased) - 1075;
+  const text = e >= 0 ? (mantissa << BigInt(e)).toString() : `${(mantissa * 5n ** BigInt(-e)).toString()}e${e}`;
+  return { ...parseDecimal(text)!, sign: x < 0 ? -1 : 1 };
+}
+
+const F32 = new Float32Array(1);
+const I32 = new Int32Array(F32.buffer);
+
+/** The float4 next to `f` (a float4 value) towards `toward`. */
+function nextFloat32(f: number, toward: number): number {
+  if (f === 0) return toward > 0 ? 2 ** -149 : -(2 ** -149);
+  F32[0] = f;
+  I32[0] = I32[0]! + ((toward > f) === f > 0 ? 1 : -1);
+  return F32[0]!;
+}
+
+/**
+ * A decimal text rounded to the nearest float4 (ties to even), as strtof does: through the
+ * correctly rounded double, corrected when that double is exactly halfway between two float4s
+ * (rounding twice would then be wrong). Infinity when it overflows, 0 when it underflows.
+ */
+export function decimalToFloat32(d: Decimal): number {
+  const x = Number(decimalText(d));
+  const f = Math.fround(x);
+  if (f === x || !Number.isFinite(f)) return f;
+  const g = nextFloat32(f, x);
+  if ((f + g) / 2 !== x) return f;
+  const side = compareDecimals(d, exactDecimalOfDouble(x));
+  if (side === 0) return f;
+  return side > 0 ? Math.max(f, g) : Math.min(f, g);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { parseTableName, printTableName } from '../../shapes/identifiers.ts';
+import type { ColumnType, TableColumnTypes } from '../../shapes/column-types.ts';
 
 /** A column as the catalog (and a relation message) describes it. */
 export interface ColumnInfo {
@@ -20,6 +21,8 @@ export interface TableInfo {
   readonly columns: readonly ColumnInfo[];
   /** SQL type per column (`integer`, `character varying(20)`): casts for move-in parameters. */
   readonly columnTypes: Readonly<Record<string, string>>;
+  /** The columns' types as where clauses judge them (and as `electric-schema` describes them). */
+  readonly types: TableColumnTypes;
 }
 
 export interface ServerInfo {
@@ -60,8 +63,20 @@ const TABLE_INFO_SQL = `
             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
            WHERE i.indrelid = c.oid AND i.indisprimary) AS pk,
          (SELECT json_agg(json_build_object('name', a.attname, 'typeOid', a.atttypid::int8, 'typeMod', a.atttypmod,
-                                            'type', format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
-            FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns
+                                            'type', format_type(a.atttypid, a.atttypmod),
+                                            'typname', CASE WHEN t.typcategory = 'A' THEN et.typname ELSE t.typname END,
+                                            'array', t.typcategory = 'A', 'dims', a.attndims, 'notNull', a.attnotnull,
+                                            'base', CASE WHEN t.typtype = 'd' THEN bt.typname END,
+                                            'collation', co.collname, 'collationDeterministic', co.collisdeterministic,
+                                            'codePointOrder', co.collprovider = 'b' OR (co.collprovider = 'c' AND co.collcollate IN ('C', 'POSIX'))
+                                              OR (co.oid = 100 AND (SELECT coalesce(to_jsonb(d) ->> 'datlocprovider', 'c') = 'c' AND d.datcollate IN ('C', 'POSIX')
+                                                                      FROM pg_database d WHERE d.datname = current_database())))
+                          ORDER BY a.attnum)
+            FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+            LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
+            LEFT JOIN pg_type bt ON bt.oid = t.typbasetype AND t.typtype = 'd'
+            LEFT JOIN pg_collation co ON co.oid = a.attcollation
+           WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace`;
 
 interface TableInfoRow {
@@ -70,7 +85,44 @@ interface TableInfoRow {
   oid: number | string;
   replident: string;
   pk: string[] | null;
-  columns: { name: string; typeOid: number; typeMod: number; type: string }[] | null;
+  columns: CatalogColumn[] | null;
+}
+
+interface CatalogColumn {
+  name: string;
+  typeOid: number;
+  typeMod: number;
+  type: string;
+  typname: string;
+  array: boolean;
+  dims: number;
+  notNull: boolean;
+  base: string | null;
+  collation: string | null;
+  collationDeterministic: boolean | null;
+  codePointOrder: boolean | null;
+}
+
+/** A catalog column as a ColumnType (type modifiers decoded as format_type does). */
+function columnTypeOf(c: CatalogColumn): ColumnType {
+  const mod = Number(c.typeMod) - 4;
+  const modifiers: { -readonly [K in 'maxLength' | 'length' | 'precision' | 'scale']?: number } = {};
+  if (mod >= 0 && !c.array) {
+    if (c.typname === 'varchar') modifiers.maxLength = mod;
+    else if (c.typname === 'bpchar') modifiers.length = mod;
+    else if (c.typname === 'numeric') {
+      modifiers.precision = (mod >> 16) & 0xffff;
+      modifiers.scale = mod & 0xffff;
+    }
+  }
+  return {
+    type: c.typname,
+    ...(c.base ? { base: c.base } : {}),
+    ...(c.array ? { dims: Math.max(1, Number(c.dims)) } : {}),
+    ...(c.notNull ? { notNull: true } : {}),
+    ...modifiers,
+    ...(c.collation && !c.codePointOrder ? { collation: { name: c.collation, deterministic: c.collationDeterministic !== false } } : {}),
+  };
 }
 
 function toTableInfo(row: TableInfoRow): TableInfo {
@@ -85,6 +137,7 @@ function toTableInfo(row: TableInfoRow): TableInfo {
     keyColumns,
     columns: columns.map((c) => ({ name: c.name, typeOid: Number(c.typeOid), typeMod: Number(c.typeMod) })),
     columnTypes: Object.fromEntries(columns.map((c) => [c.name, c.type])),
+    types: Object.fromEntries(columns.map((c) => [c.name, columnTypeOf(c)])),
   };
 }
 

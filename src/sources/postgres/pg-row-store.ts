@@ -22,6 +22,8 @@ import { join } from 'node:path';
 import type { RuntimeShapesView } from '../../runtime/index.ts';
 import { TransactionError, type Transaction } from '../../shapes/transaction.ts';
 import { evaluateWhere } from '../../shapes/where/evaluate.ts';
+import type { LinkSet } from '../../shapes/where/link-set.ts';
+import type { TableColumnTypes } from '../../shapes/column-types.ts';
 import { linkKey } from '../../shapes/where/link-key.ts';
 import { dataDirLayout } from '../../storage/data-dir-layout.ts';
 import { nodeDurableFs } from '../../storage/fs-durable.ts';
@@ -35,6 +37,7 @@ import { moveInQuery, snapshotQuery, wholeTable } from './read-queries.ts';
 import { SourceStateFile } from './state.ts';
 
 const POSITION_FORMAT = 'shape-actors/postgres-position@1';
+const NO_VALUES: LinkSet = { has: () => false, compatibleCount: () => 0 };
 
 /** What the store reads with when a database is at hand. */
 export interface OnlineReads {
@@ -51,6 +54,8 @@ export interface PostgresRowStoreOptions {
   /** The data dir (the position is `postgres/position.json` in it). */
   readonly dataDir: string;
   readonly keyColumns: Readonly<Record<string, readonly string[]>>;
+  /** The tables' column types (from the catalog): where clauses and link values are read in them. */
+  readonly columnTypes?: Readonly<Record<string, TableColumnTypes>>;
   /** Null offline: transactions are refused, snapshots are empty and mark their table for a resync. */
   readonly reads: OnlineReads | null;
   /** Offline: a table a new shape reads is no longer in step (the next serve reads its shapes again). */
@@ -62,6 +67,7 @@ export class PostgresRowStore implements RestorableRowStore {
   readonly damage: readonly TableDamage[] = [];
   readonly problems: RowStoreProblem[] = [];
   readonly #declared: Record<string, readonly string[]>;
+  readonly #types: Record<string, TableColumnTypes>;
   readonly #file: string;
   readonly #options: PostgresRowStoreOptions;
   #position = 0;
@@ -70,6 +76,7 @@ export class PostgresRowStore implements RestorableRowStore {
   private constructor(options: PostgresRowStoreOptions) {
     this.#options = options;
     this.#declared = { ...options.keyColumns };
+    this.#types = { ...options.columnTypes };
     this.#file = join(dataDirLayout(options.dataDir).postgres, 'position.json');
   }
 
@@ -89,6 +96,14 @@ export class PostgresRowStore implements RestorableRowStore {
 
   declareKeyColumns(table: string, keyColumns: readonly string[]): void {
     this.#declared[table] = [...keyColumns];
+  }
+
+  columnTypesOf(table: string): TableColumnTypes | undefined {
+    return this.#types[table];
+  }
+
+  declareColumnTypes(table: string, types: TableColumnTypes): void {
+    this.#types[table] = types;
   }
 
   /** Each change resolved from itself: its key from its row, its old row from the stream (FULL identity). */
@@ -117,7 +132,8 @@ export class PostgresRowStore implements RestorableRowStore {
     const info = await reads.catalog.lookup(table);
     if (!info) return;
     const keyColumns = this.keyColumnsOf(table);
-    const links = (i: number) => selection.dependencies[i] ?? { has: () => false };
+    const links = (i: number) => selection.dependencies[i] ?? NO_VALUES;
+    const types = this.columnTypesOf(table) ?? info.types;
     const sql = snapshotQuery(table, selection, info);
     const query = {
       table,
@@ -125,7 +141,7 @@ export class PostgresRowStore implements RestorableRowStore {
       position: this.#position,
       sql,
       ...(sql.values.length > 0 ? { fallback: wholeTable(table) } : {}),
-      accept: (row: Record<string, unknown>) => selection.where === undefined || evaluateWhere(selection.where, row, links),
+      accept: (row: Record<string, unknown>) => selection.where === undefined || evaluateWhere(selection.where, row, links, types),
       purpose: 'snapshot',
       stats: reads.stats.snapshots,
     };
@@ -141,6 +157,8 @@ export class PostgresRowStore implements RestorableRowStore {
     const shapes = reads.shapes();
     const wheres = [...(shapes?.handlesForTable(table) ?? [])].flatMap((h) => shapes?.get(h)?.shape.where ?? []);
     const sql = moveInQuery(table, info, columns, values, wheres);
+    const types = this.columnTypesOf(table) ?? info.types;
+    const linkTypes = columns.map((c) => types[c]);
     return readAllAsOf(reads.host, {
       table,
       keyColumns: this.keyColumnsOf(table),
@@ -148,7 +166,10 @@ export class PostgresRowStore implements RestorableRowStore {
       sql,
       fallback: moveInQuery(table, info, columns, values, []),
       accept: (row) => {
-        const value = linkKey(columns.map((c) => row[c]));
+        const value = linkKey(
+          columns.map((c) => row[c]),
+          linkTypes,
+        );
         return value !== null && values.has(value);
       },
       purpose: 'move-in',
@@ -208,5 +229,6 @@ export function followsPostgres(dataDir: string): boolean {
  * and a shape added starts empty, its table marked for a resync at the next `serve`.
  */
 export function openOfflinePostgresRowStore(dataDir: string): RowStoreOpener {
-  return ({ keyColumns }) => PostgresRowStore.open({ dataDir, keyColumns, reads: null, forgetInStep: (table) => SourceStateFile.forgetTable(dataDir, table) });
+  return ({ keyColumns, columnTypes }) =>
+    PostgresRowStore.open({ dataDir, keyColumns, ...(columnTypes ? { columnTypes } : {}), reads: null, forgetInStep: (table) => SourceStateFile.forgetTable(dataDir, table) });
 }

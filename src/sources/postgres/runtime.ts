@@ -41,7 +41,8 @@ export async function startPostgresRuntime(options: PostgresRuntimeOptions): Pro
   let runtime: ShapeRuntime;
   try {
     const keyColumns = { ...source.runtimeKeyColumns(), ...options.keyColumns };
-    runtime = await createShapeRuntime({ ...runtimeOptions, keyColumns, catalog: postgresCatalog(source.pool), rowStore: source.rowStoreOpener() });
+    const columnTypes = { ...source.runtimeColumnTypes(), ...options.columnTypes };
+    runtime = await createShapeRuntime({ ...runtimeOptions, keyColumns, columnTypes, catalog: postgresCatalog(source.pool), rowStore: source.rowStoreOpener() });
   } catch (error) {
     await source.stop();
     throw error;

@@ -26,6 +26,7 @@ import type { ReadStats } from './as-of-reader.ts';
 import { PostgresRowStore } from './pg-row-store.ts';
 import { readableAt } from './table-follow.ts';
 import type { TableInfo } from './catalog.ts';
+import type { TableColumnTypes } from '../../shapes/column-types.ts';
 import { definitionProblem, tablesOf } from './definition-check.ts';
 import { describeTarget, PostgresSourceError } from './errors.ts';
 import { formatLsn } from './lsn.ts';
@@ -117,10 +118,11 @@ export class PostgresSource {
    */
   rowStoreOpener(): RowStoreOpener {
     const core = this.#core;
-    return async ({ keyColumns }) => {
+    return async ({ keyColumns, columnTypes }) => {
       const store: PostgresRowStore = await PostgresRowStore.open({
         dataDir: core.options.stateDir,
         keyColumns,
+        ...(columnTypes ? { columnTypes } : {}),
         reads: { host: core.reader, stats: core.reads, catalog: core.catalog, inStep: (table) => readableAt(core.tables.get(table), store.position), shapes: () => core.runtime?.shapes ?? null },
       });
       return store;
@@ -137,6 +139,11 @@ export class PostgresSource {
     for (const info of this.#core.catalog.tables()) if (info.keyColumns.length > 0) out[info.table] = info.keyColumns;
     for (const table of this.#core.state.syncedTables()) out[table] = this.#core.state.synced(table)!.keyColumns;
     return out;
+  }
+
+  /** Column types to create the runtime with: every table's, from the catalog. */
+  runtimeColumnTypes(): Record<string, TableColumnTypes> {
+    return Object.fromEntries([...this.#core.catalog.tables()].map((info) => [info.table, info.types]));
   }
 
   /** Starts following the database for this runtime (created with `rowStoreOpener()` and `runtimeKeyColumns()`). */
@@ -170,6 +177,7 @@ export class PostgresSource {
     if (problem) throw new PostgresSourceError('definition-refused', problem);
     for (const table of tables) {
       runtime.rowStore()!.declareKeyColumns(table, infos.get(table)!.keyColumns);
+      runtime.rowStore()!.declareColumnTypes(table, infos.get(table)!.types);
       // Refused before because it could not be followed; now it can: the next reconcile syncs it.
       if (this.#core.tables.get(table).state === 'unfollowable') this.#core.tables.set(table, { state: 'unpublished' });
     }

@@ -1,3 +1,4 @@
+import type { TableColumnTypes } from '../../shapes/column-types.ts';
 import { xidOf } from '../../shapes/transaction.ts';
 import type { PreparedBatch, ShapeStorage } from '../storage.ts';
 import type { TableStoreProblem } from './load-tables.ts';
@@ -6,6 +7,8 @@ import { TableStore } from './table-store.ts';
 
 export interface RowStoreRestoreOptions {
   readonly keyColumns: Readonly<Record<string, readonly string[]>>;
+  /** Declared column types per table (see TableStoreOptions). */
+  readonly columnTypes?: Readonly<Record<string, TableColumnTypes>>;
   /** Tables whose damage an operator acknowledged (`restore --accept-table-damage`): their kept rows are trusted again. */
   readonly acceptTableDamage?: readonly string[];
   /** Predict only (a dry run, `doctor`): the same findings, nothing on disk changes. */
@@ -35,7 +38,9 @@ export interface RowStoreRestore {
 export async function restoreRowStore(storage: ShapeStorage, options: RowStoreRestoreOptions): Promise<RowStoreRestore> {
   const readOnly = options.readOnly === true;
   const problems: TableStoreProblem[] = [];
-  const rows = options.open ? await options.open({ keyColumns: options.keyColumns }) : await TableStore.open(storage.tables, { keyColumns: options.keyColumns, readOnly });
+  const rows = options.open
+    ? await options.open({ keyColumns: options.keyColumns, ...(options.columnTypes ? { columnTypes: options.columnTypes } : {}) })
+    : await TableStore.open(storage.tables, { keyColumns: options.keyColumns, ...(options.columnTypes ? { columnTypes: options.columnTypes } : {}), readOnly });
   const journaled = await storage.readInDoubtBatch({
     repair: !readOnly,
     onDamage: (d) => problems.push({ file: d.file, reason: d.reason, action: d.torn ? 'repaired' : 'kept' }),

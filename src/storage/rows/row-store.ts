@@ -1,4 +1,5 @@
 import type { WhereExpr } from '../../shapes/where/ast.ts';
+import type { TableColumnTypes } from '../../shapes/column-types.ts';
 import type { LinkSet, Row } from '../../shapes/where/evaluate.ts';
 import type { Change, Transaction } from '../../shapes/transaction.ts';
 import { StorageError } from '../storage.ts';
@@ -85,6 +86,10 @@ export interface RowStore {
   keyColumnsOf(table: string): readonly string[];
   /** Declares a table's key columns; refused when the table was recorded with others. */
   declareKeyColumns(table: string, keyColumns: readonly string[]): void;
+  /** A table's column types (declared or recorded), or undefined: where clauses then read each value by its JSON type. */
+  columnTypesOf(table: string): TableColumnTypes | undefined;
+  /** Declares a table's column types (a database source, from its catalog); they replace the recorded ones. */
+  declareColumnTypes(table: string, types: TableColumnTypes): void;
   /**
    * Applies a transaction, all or nothing (a TransactionError refuses it whole),
    * and resolves each change to its key, its row after and its row before.
@@ -145,7 +150,10 @@ export interface RestorableRowStore extends RowStore {
 }
 
 /** Opens the runtime's row store once restore has committed (default: the embedded TableStore over storage's tables). */
-export type RowStoreOpener = (options: { readonly keyColumns: Readonly<Record<string, readonly string[]>> }) => Promise<RestorableRowStore>;
+export type RowStoreOpener = (options: {
+  readonly keyColumns: Readonly<Record<string, readonly string[]>>;
+  readonly columnTypes?: Readonly<Record<string, TableColumnTypes>>;
+}) => Promise<RestorableRowStore>;
 
 /**
  * The row store could not answer (the database it reads is unreachable, or stopped): the

@@ -1,11 +1,19 @@
 import { z } from 'zod';
+import type { ColumnType } from '../../shapes/column-types.ts';
 
-/** `tables/tables.json`: which file holds each table's log, and the table's key columns. */
+/** `tables/tables.json`: which file holds each table's log, the table's key columns and its column types (when declared). */
 export const TABLE_INDEX_FILE = 'tables.json';
 
 const indexSchema = z.strictObject({
   format: z.literal('shape-actors/tables@1'),
-  tables: z.record(z.string(), z.strictObject({ file: z.string(), keyColumns: z.array(z.string()).min(1) })),
+  tables: z.record(
+    z.string(),
+    z.strictObject({
+      file: z.string(),
+      keyColumns: z.array(z.string()).min(1),
+      columnTypes: z.record(z.string(), z.custom<ColumnType>((v) => typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string')).optional(),
+    }),
+  ),
 });
 export type TableIndex = z.infer<typeof indexSchema>;
 

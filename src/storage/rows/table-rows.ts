@@ -1,6 +1,8 @@
 import { linkKey } from '../../shapes/where/link-key.ts';
+import type { TableColumnTypes } from '../../shapes/column-types.ts';
 import type { Row } from '../../shapes/where/evaluate.ts';
-import { equalityKeys, type EqualityKey } from '../../shapes/where-index/equality-keys.ts';
+import { equalityKey, type EqualityKey } from '../../shapes/where-index/equality-keys.ts';
+import { columnSqlTypes } from '../../shapes/where/sql-types.ts';
 import type { KeyedRow } from './row-store.ts';
 
 /** What an index files rows under: a column's equality keys (and NULL), or a column tuple's link key. */
@@ -24,11 +26,22 @@ interface Index {
 export class TableRows {
   readonly rows = new Map<string, Row>();
   readonly #indexes = new Map<string, Index>();
+  #columnTypes: TableColumnTypes | undefined;
 
   constructor(
     readonly name: string,
     readonly keyColumns: readonly string[],
   ) {}
+
+  /** The table's column types (link keys are read in them); undefined: each value's JSON type. */
+  get columnTypes(): TableColumnTypes | undefined {
+    return this.#columnTypes;
+  }
+
+  set columnTypes(types: TableColumnTypes | undefined) {
+    this.#columnTypes = types;
+    this.#indexes.clear();
+  }
 
   get(key: string): Row | undefined {
     return this.rows.get(key);
@@ -64,7 +77,7 @@ export class TableRows {
     const id = spec.kind === 'value' ? `v${spec.column}` : `l${JSON.stringify(spec.columns)}`;
     let index = this.#indexes.get(id);
     if (!index) {
-      index = { keysOf: keysOf(spec), rows: new Map() };
+      index = { keysOf: keysOf(spec, this.#columnTypes), rows: new Map() };
       for (const [key, row] of this.rows) for (const k of index.keysOf(row)) fileUnder(index.rows, k, key);
       this.#indexes.set(id, index);
     }
@@ -72,17 +85,24 @@ export class TableRows {
   }
 }
 
-function keysOf(spec: IndexSpec): (row: Row) => readonly EqualityKey[] {
+function keysOf(spec: IndexSpec, types: TableColumnTypes | undefined): (row: Row) => readonly EqualityKey[] {
   if (spec.kind === 'value') {
     const { column } = spec;
+    const type = types ? columnSqlTypes(types).get(column) : undefined;
     return (row) => {
       const value = row[column];
-      return value === null || value === undefined ? [NULL_KEY] : equalityKeys(value);
+      if (value === null || value === undefined) return [NULL_KEY];
+      const key = equalityKey(value, type);
+      return key === null ? [] : [key];
     };
   }
   const columns = [...spec.columns];
+  const columnTypes = columns.map((c) => types?.[c]);
   return (row) => {
-    const value = linkKey(columns.map((c) => row[c]));
+    const value = linkKey(
+      columns.map((c) => row[c]),
+      columnTypes,
+    );
     return value === null ? [] : [value];
   };
 }

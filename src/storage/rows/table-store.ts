@@ -1,4 +1,5 @@
 import type { Row } from '../../shapes/where/evaluate.ts';
+import type { TableColumnTypes } from '../../shapes/column-types.ts';
 import { TransactionError, type Transaction } from '../../shapes/transaction.ts';
 import { encodeLogEntries } from '../log-codec.ts';
 import { DEFAULT_KEY_COLUMNS, loadTables, readTable, type LoadedTables, type StoredTable, type TableStoreProblem } from './load-tables.ts';
@@ -15,6 +16,8 @@ export { DEFAULT_KEY_COLUMNS, type TableStoreProblem } from './load-tables.ts';
 export interface TableStoreOptions {
   /** Declared primary key columns per table; a table's first declaration is recorded and must not change. */
   readonly keyColumns?: Readonly<Record<string, readonly string[]>>;
+  /** Declared column types per table: recorded with the table; a declaration replaces the recorded types. */
+  readonly columnTypes?: Readonly<Record<string, TableColumnTypes>>;
   /** Read only (a dry run, `doctor`): problems are found and reported, nothing on disk changes; `flush` refuses. */
   readonly readOnly?: boolean;
 }
@@ -46,6 +49,7 @@ export class TableStore implements RestorableRowStore {
   readonly #files: TableFiles;
   readonly #tables: Map<string, StoredTable>;
   readonly #declared: Record<string, readonly string[]>;
+  readonly #declaredTypes: Record<string, TableColumnTypes>;
   readonly #readOnly: boolean;
   #index: TableIndex;
   #indexDirty: boolean;
@@ -54,11 +58,13 @@ export class TableStore implements RestorableRowStore {
   private constructor(files: TableFiles, options: TableStoreOptions, loaded: LoadedTables) {
     this.#files = files;
     this.#declared = { ...options.keyColumns };
+    this.#declaredTypes = { ...options.columnTypes };
     this.#readOnly = options.readOnly === true;
     this.#tables = loaded.tables;
     this.#index = loaded.index;
     this.#indexDirty = loaded.indexDirty;
     this.#problems = loaded.problems;
+    for (const [name, t] of this.#tables) this.#setTypes(name, t);
   }
 
   static async open(files: TableFiles, options: TableStoreOptions = {}): Promise<TableStore> {
@@ -92,6 +98,16 @@ export class TableStore implements RestorableRowStore {
       throw new Error(`table ${table} was recorded with key columns (${recorded.join(', ')}), not (${keyColumns.join(', ')})`);
     }
     this.#declared[table] = [...keyColumns];
+  }
+
+  columnTypesOf(table: string): TableColumnTypes | undefined {
+    return this.#declaredTypes[table] ?? this.#tables.get(table)?.rows.columnTypes;
+  }
+
+  declareColumnTypes(table: string, types: TableColumnTypes): void {
+    this.#declaredTypes[table] = types;
+    const t = this.#tables.get(table);
+    if (t) this.#setTypes(table, t);
   }
 
   keyColumnsOf(table: string): readonly string[] {
@@ -224,6 +240,7 @@ export class TableStore implements RestorableRowStore {
       this.#problems.push(...read.problems);
       if (!this.#readOnly && read.cutTo !== null) await this.#files.truncate(t.file, read.cutTo);
       this.#tables.set(name, read.table);
+      this.#setTypes(name, read.table);
     }
   }
 
@@ -235,6 +252,17 @@ export class TableStore implements RestorableRowStore {
     return { table: name, recordsBefore: before, recordsAfter: t.rows.rows.size };
   }
 
+  /** A table's rows read in its declared types (else the recorded ones); a new declaration is recorded. */
+  #setTypes(name: string, t: StoredTable): void {
+    const info = this.#index.tables[name];
+    const types = this.#declaredTypes[name] ?? info?.columnTypes;
+    t.rows.columnTypes = types;
+    if (info && types && JSON.stringify(info.columnTypes) !== JSON.stringify(types)) {
+      this.#index = { ...this.#index, tables: { ...this.#index.tables, [name]: { ...info, columnTypes: types } } };
+      this.#indexDirty = true;
+    }
+  }
+
   #table(name: string): StoredTable {
     let table = this.#tables.get(name);
     if (!table) {
@@ -244,6 +272,7 @@ export class TableStore implements RestorableRowStore {
       this.#tables.set(name, table);
       this.#index = { ...this.#index, tables: { ...this.#index.tables, [name]: { file, keyColumns: [...keyColumns] } } };
       this.#indexDirty = true;
+      this.#setTypes(name, table);
     }
     return table;
   }

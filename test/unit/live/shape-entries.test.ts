@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { changeEntries, netChanges, NO_LINKS, snapshotEntries, type ShapeSpec } from '../../../src/live/shape-entries.ts';
 import { linkKey } from '../../../src/shapes/where/link-key.ts';
+import { linkSetOf } from '../../../src/shapes/where/link-set.ts';
 import { loadSqlParser, parseWhere } from '../../../src/shapes/where/index.ts';
 import type { LinkValues } from '../../../src/shapes/where/evaluate.ts';
 
@@ -13,7 +14,7 @@ const spec = (where: string | undefined, extra: Partial<ShapeSpec> = {}): ShapeS
   ...extra,
 });
 const noLinks = { before: NO_LINKS, after: NO_LINKS };
-const set = (...values: number[]): LinkValues => () => new Set(values.map((x) => linkKey([x])!));
+const set = (...values: number[]): LinkValues => () => linkSetOf(values.map((x) => linkKey([x])!));
 
 describe('changeEntries', () => {
   it('logs an update that moves a row in or out as an insert or a delete', () => {

@@ -1,5 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { equalityKeys } from '../../../src/shapes/where-index/equality-keys.ts';
+import { constKeys, equalityKey } from '../../../src/shapes/where-index/equality-keys.ts';
+import { linkSetOf } from '../../../src/shapes/where/link-set.ts';
+import { columnType } from '../../../src/shapes/column-types.ts';
+import { sqlTypeOf } from '../../../src/shapes/where/sql-types.ts';
 import { planRoutes } from '../../../src/shapes/where-index/routes.ts';
 import { WhereIndex, type LinkLookup } from '../../../src/shapes/where-index/where-index.ts';
 import type { Row } from '../../../src/shapes/where/evaluate.ts';
@@ -39,7 +42,11 @@ describe('planRoutes', () => {
 
   it('files equalities, IN lists, IS NULL and subqueries under routes', () => {
     expect(plan('user_id = 7')).toEqual({ kind: 'routes', routes: [{ kind: 'value', column: 'user_id', keys: [7] }] });
-    expect(plan("'7' = user_id")).toEqual({ kind: 'routes', routes: [{ kind: 'value', column: 'user_id', keys: ['s7', 7] }] });
+    // a quoted literal: as each type it can be read as (the number 7, the text '7')
+    expect(plan("'7' = user_id")).toEqual({ kind: 'routes', routes: [{ kind: 'value', column: 'user_id', keys: [7, 's7'] }] });
+    expect(plan("' 7 ' = user_id")).toEqual({ kind: 'routes', routes: [{ kind: 'value', column: 'user_id', keys: [7, 's 7 '] }] });
+    // a long decimal: as a numeric, and rounded to a float4 and to a float8 (compared with such a column)
+    expect(plan('x = 0.1000000000000000000001')).toEqual({ kind: 'routes', routes: [{ kind: 'value', column: 'x', keys: ['n1000000000000000000001e-22', 'n10000000149011612e-17', 'n1e-1'] }] });
     expect(plan('k IN (1, 2, NULL)')).toEqual({ kind: 'routes', routes: [{ kind: 'value', column: 'k', keys: [1, 2] }] });
     expect(plan('k IS NULL')).toEqual({ kind: 'routes', routes: [{ kind: 'null', column: 'k' }] });
     expect(plan('(a, b) IN (SELECT x, y FROM public.d)')).toEqual({ kind: 'routes', routes: [{ kind: 'link', columns: ['a', 'b'], dependency: 0 }] });
@@ -76,29 +83,43 @@ describe('planRoutes', () => {
   });
 });
 
-describe('equalityKeys', () => {
-  it('gives equal values a shared key, across the ways the evaluator compares them', () => {
-    const shares = (a: unknown, b: unknown): boolean => equalityKeys(a).some((k) => equalityKeys(b).includes(k));
-    expect(shares(1.5, '1.50')).toBe(true);
-    expect(shares(7, '7')).toBe(true);
-    expect(shares(70, '7e1')).toBe(true);
-    expect(shares(-0, 0)).toBe(true);
-    expect(shares(true, 't')).toBe(true);
-    expect(shares(false, 'no')).toBe(true);
-    expect(shares('abc', 'abc')).toBe(true);
-    expect(shares(Number.NaN, Number.NaN)).toBe(true);
+describe('equalityKey', () => {
+  const type = (t: string) => sqlTypeOf(columnType(t));
+  it('keys a value in its column type: equal values share the key, unequal ones do not', () => {
+    const same = (a: unknown, b: unknown, t?: string): boolean => equalityKey(a, t === undefined ? undefined : type(t)) === equalityKey(b, t === undefined ? undefined : type(t));
+    expect(same(1.5, '1.50', 'numeric')).toBe(true);
+    expect(same(7, '7', 'int8')).toBe(true);
+    expect(same(70, '7e1', 'numeric')).toBe(true);
+    expect(same(-0, 0)).toBe(true);
+    expect(same('abc', 'abc', 'text')).toBe(true);
+    expect(same(Number.NaN, 'NaN', 'float8')).toBe(true);
     // Integers below 10^15 are keyed by the number, larger ones by their decimal text: each value one way.
-    expect(shares(999_999_999_999_999, '999999999999999.0')).toBe(true);
-    expect(shares(1e15, '1000000000000000')).toBe(true);
-    expect(shares(2 ** 53 + 2, '9007199254740994')).toBe(true);
-    expect(shares(99999999999999999999n, '99999999999999999999')).toBe(true);
-    expect(shares(1e15, 1e15 + 1)).toBe(false);
-    expect(shares(7, 8)).toBe(false);
-    expect(shares('abc', 'abd')).toBe(false);
-    expect(shares(1, true)).toBe(false);
-    expect(equalityKeys(null)).toEqual([]);
-    expect(equalityKeys(undefined)).toEqual([]);
-    expect(equalityKeys({ a: 1 })).toEqual([]);
+    expect(equalityKey(7)).toBe(7);
+    expect(same(999_999_999_999_999, '999999999999999.0', 'numeric')).toBe(true);
+    expect(same(1e15, '1000000000000000', 'numeric')).toBe(true);
+    expect(same(2 ** 53 + 2, '9007199254740994', 'int8')).toBe(true);
+    expect(same('99999999999999999999', '99999999999999999999.00', 'numeric')).toBe(true);
+    expect(same(1e15, 1e15 + 1)).toBe(false);
+    expect(same(7, 8)).toBe(false);
+    expect(same('07', '7', 'text')).toBe(false);
+    // without a declared type a value has its JSON type: the string '7' is not the number 7
+    expect(same(7, '7')).toBe(false);
+    expect(same(1, true)).toBe(false);
+    // a float4 column holds float4 values: 0.1 there is 0.100000001490116...
+    expect(equalityKey(0.1, type('float4'))).toBe('n10000000149011612e-17');
+    expect(equalityKey(null)).toBeNull();
+    expect(equalityKey('abc', type('int4'))).toBeNull();
+  });
+
+  it('a constant has the key of every value it may equal', () => {
+    const keys = (sql: string) => {
+      const where = parseWhere(sql).expr;
+      return where.kind === 'compare' && where.right.kind === 'const' ? constKeys(where.right) : [];
+    };
+    expect(keys("x = ' 5'")).toContain(equalityKey(5, type('int4')));
+    expect(keys("x = 't'")).toContain(equalityKey(true, type('bool')));
+    expect(keys("x = 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'")).toContain(equalityKey('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', type('uuid')));
+    expect(keys('x = 0.1000000000000000000001')).toContain(equalityKey(0.1, type('float8')));
   });
 });
 
@@ -108,7 +129,7 @@ describe('WhereIndex', () => {
     for (let k = 0; k < 1000; k++) shapes[`s${k}`] = `user_id = ${k}`;
     const index = indexOf(shapes);
     expect(candidates(index, { id: 1, user_id: 42 })).toEqual(['s42']);
-    expect(candidates(index, { id: 1, user_id: '42.0' })).toEqual(['s42']);
+    expect(candidates(index, { id: 1, user_id: '42.0' })).toEqual([]); // text, not a number (no declared type)
     expect(candidates(index, { id: 1, user_id: 5000 })).toEqual([]);
     expect(candidates(index, { id: 1 })).toEqual([]);
     expect(candidates(index, { id: 1, user_id: 42 }, 'public.other')).toEqual([]);
@@ -149,7 +170,8 @@ describe('WhereIndex', () => {
     index.seedLinks('dep2', [linkKey([8])!]);
     expect(index.dependenciesToSeed().size).toBe(0);
     expect(candidates(index, { id: 1, user_id: 7 })).toEqual(['s1']);
-    expect(candidates(index, { id: 1, user_id: '8' })).toEqual(['s2']);
+    expect(candidates(index, { id: 1, user_id: 8 })).toEqual(['s2']);
+    expect(candidates(index, { id: 1, user_id: '8' })).toEqual([]); // the text '8' is not the number 8
     expect(candidates(index, { id: 1, user_id: 9 })).toEqual([]);
     index.moveLinks('dep2', [linkKey([9])!], [linkKey([8])!]);
     expect(candidates(index, { id: 1, user_id: 9 })).toEqual(['s2']);
@@ -165,7 +187,7 @@ describe('WhereIndex', () => {
   it('checks a subquery residual with the link values it is given; without them, the shape is a candidate', () => {
     const index = new WhereIndex();
     index.add({ handle: 'n', table: T, where: parseWhere('user_id NOT IN (SELECT user_id FROM public.memberships)').expr, dependencyHandles: ['dep'] });
-    const values = new Set([linkKey([7])!]);
+    const values = linkSetOf([linkKey([7])!]);
     expect(matching(index, { id: 1, user_id: 7 }, () => values)).toEqual([]);
     expect(matching(index, { id: 1, user_id: 8 }, () => values)).toEqual(['n']);
     expect(matching(index, { id: 1, user_id: 7 })).toEqual(['n']);

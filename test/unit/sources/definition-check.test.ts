@@ -12,6 +12,7 @@ const table = (name: string, columns: string[], keyColumns = ['id']): TableInfo 
   keyColumns,
   columns: columns.map((c) => ({ name: c, typeOid: 23, typeMod: -1 })),
   columnTypes: Object.fromEntries(columns.map((c) => [c, 'integer'])),
+  types: Object.fromEntries(columns.map((c) => [c, { type: 'int4' }])),
 });
 const CATALOG = new Map([
   ['public.users', table('public.users', ['id', 'name', 'org_id'])],

@@ -15,7 +15,7 @@ import {
 } from '../../../src/sources/postgres/table-follow.ts';
 
 const columns = [{ name: 'id', typeOid: 23, typeMod: -1 }];
-const info = { table: 'public.items', oid: 17141, replicaIdentity: 'f' as const, keyColumns: ['id'], columns, columnTypes: { id: 'integer' } };
+const info = { table: 'public.items', oid: 17141, replicaIdentity: 'f' as const, keyColumns: ['id'], columns, columnTypes: { id: 'integer' }, types: { id: { type: 'int4' } } };
 const syncing: TableFollow = { state: 'syncing', marker: 'sync:public.items:1', info };
 
 describe('table follow state', () => {
