@@ -127,9 +127,14 @@ export function decimalToFloat32(d: Decimal): number {
 }
 
 /**
- * A numeric literal's canonical constant: a JS number when the double denotes exactly the
- * literal's decimal value, else the literal text (with `_` separators removed and hex/octal/binary
- * integers converted to decimal), to be flagged `numeric: true`.
+ * A numeric literal's canonical constant, typed as Postgres types it: an integer (digits only)
+ * is a JS number when it fits int8 and a double holds it exactly, else its digits (flagged
+ * `numeric: true`: an int8, or a numeric beyond int8); any other literal is a numeric (`1.5`,
+ * `1e3`, `1.0`): a JS number when it is not integral and a double denotes it exactly, else its
+ * decimal text, flagged. An integral numeric prints with a `.0` (`1e3` is `1000.0`,
+ * `1.00` is `1.0`; `1e400` as such), so that it reads back as a numeric, not an integer: the
+ * type decides what a quoted literal beside it in an IN list is read as. `_` separators are
+ * removed and hex/octal/binary integers converted to decimal.
  */
 export function numericLiteral(text: string): { value: number } | { value: string; numeric: true } {
   let t = text.replaceAll('_', '');
@@ -140,8 +145,21 @@ export function numericLiteral(text: string): { value: number } | { value: strin
   if (d === undefined) throw new Error(`not a numeric literal: ${text}`);
   const n = Number(t);
   const dn = decimalOfNumber(n);
-  if (dn !== undefined && compareDecimals(d, dn) === 0) return { value: n === 0 ? 0 : n };
-  return { value: t, numeric: true };
+  const exact = dn !== undefined && compareDecimals(d, dn) === 0;
+  const integral = d.sign === 0 || d.exp >= 0;
+  if (/^[+-]?\d+$/.test(t)) return exact && fitsInt8(d) ? { value: n === 0 ? 0 : n } : { value: plainDecimal(d), numeric: true };
+  if (integral) return { value: d.digits.length + d.exp <= 30 ? `${plainDecimal(d)}.0` : decimalText(d), numeric: true };
+  return exact ? { value: n } : { value: t, numeric: true };
+}
+
+const INT8_DIGITS = '9223372036854775807';
+
+function fitsInt8(d: Decimal): boolean {
+  if (d.sign === 0) return true;
+  const length = d.digits.length + d.exp;
+  if (length !== INT8_DIGITS.length) return length < INT8_DIGITS.length;
+  const digits = d.digits.padEnd(length, '0');
+  return d.sign < 0 ? digits <= '9223372036854775808' : digits <= INT8_DIGITS;
 }
 
 /**

@@ -77,7 +77,9 @@ describe('parseWhere: expressions', () => {
     expect(rhs('0x1F')).toEqual({ kind: 'const', value: 31 });
     expect(rhs('1_000')).toEqual({ kind: 'const', value: 1000 });
     expect(rhs('2147483648')).toEqual({ kind: 'const', value: 2147483648 });
-    expect(rhs('1e21')).toEqual({ kind: 'const', value: 1e21 });
+    expect(rhs('1e21')).toEqual({ kind: 'const', value: '1000000000000000000000.0', numeric: true }); // a numeric, not an integer
+    expect(rhs('1000000000000000000000')).toEqual({ kind: 'const', value: '1000000000000000000000', numeric: true });
+    expect(rhs('1.0')).toEqual({ kind: 'const', value: '1.0', numeric: true });
     expect(rhs('99999999999999999999')).toEqual({ kind: 'const', value: '99999999999999999999', numeric: true });
     expect(rhs('-99999999999999999999')).toEqual({ kind: 'const', value: '-99999999999999999999', numeric: true });
     expect(rhs('0xFFFFFFFFFFFFFFFFFF')).toEqual({ kind: 'const', value: '4722366482869645213695', numeric: true });
@@ -150,8 +152,9 @@ describe('parseWhere: canonical printing', () => {
     ['(a = 1) is true', '(a = 1) IS TRUE'],
     ['a between -1 and 2', 'a BETWEEN -1 AND 2'],
     ["a like 'x\\%'", "a LIKE 'x\\%'"],
-    ['a = 1.0', 'a = 1'],
-    ['a = 1e21', 'a = 1e+21'],
+    ['a = 1.0', 'a = 1.0'],
+    ['a = 1e3', 'a = 1000.0'],
+    ['a = 1e21', 'a = 1000000000000000000000.0'],
     ['a = 0.0000001', 'a = 1e-7'],
     ['a IS DISTINCT FROM NULL', 'a IS DISTINCT FROM NULL'],
     ['a = true', 'a = TRUE'],
