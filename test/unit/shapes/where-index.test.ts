@@ -206,7 +206,9 @@ describe('WhereIndex', () => {
     const index = indexOf({ p: substituted.sql });
     expect(index.routeKind('p')).toBe('indexed');
     expect(candidates(index, { id: 1, user_id: 7 })).toEqual(['p']);
-    expect(candidates(index, { id: 1, org: '8.0' })).toEqual(['p']);
+    expect(candidates(index, { id: 1, org: 8 })).toEqual(['p']); // '8' read as the number
+    expect(candidates(index, { id: 1, org: '8' })).toEqual(['p']); // or as the text
+    expect(candidates(index, { id: 1, org: '8.0' })).toEqual([]); // the text '8.0' is not '8' (no declared type)
     expect(candidates(index, { id: 1, org: 'x' })).toEqual(['p']);
     expect(candidates(index, { id: 1, user_id: 8 })).toEqual([]);
   });
