@@ -5,6 +5,7 @@ import type { ShapeActorsPort } from '../live/shape-actors-port.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
 import { mapConcurrently } from '../restore/map-concurrently.ts';
 import { columnNames } from '../shapes/definition.ts';
+import type { ShapeDefinition } from '../shapes/definition-key.ts';
 import type { LogOffset } from '../shapes/log-offset.ts';
 import type { Row } from '../shapes/where/evaluate.ts';
 import { RowsUnavailableError, type KeyedRow, type LinkValueSet, type RowStore } from '../storage/rows/row-store.ts';
@@ -56,7 +57,9 @@ export const resyncShapesActor = fromPromise<ResyncShapesOutput, ResyncShapesInp
     const { definition, where } = record.shape;
     const columns = columnNames(definition);
     const log = (await input.storage.readLog(handle)).entries;
-    const dependencies = await Promise.all(record.stored.dependencyHandles.map(async (dep) => links.get(dep) ?? input.actors.linkValues(dep) ?? linkSetOf(columnNames(registry.get(dep)!.shape.definition) ?? [], (await input.storage.readLog(dep)).entries)));
+    const dependencies = await Promise.all(
+      record.stored.dependencyHandles.map(async (dep) => links.get(dep) ?? input.actors.linkValues(dep) ?? linkSetOf(registry.get(dep)!.shape.definition, rows, (await input.storage.readLog(dep)).entries)),
+    );
     let candidates: KeyedRow[];
     try {
       candidates = [];
@@ -64,10 +67,11 @@ export const resyncShapesActor = fromPromise<ResyncShapesOutput, ResyncShapesInp
     } catch (error) {
       throw new RowsUnavailableError(`resync of ${definition.table}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
-    const spec = { ...(where ? { where } : {}), ...(columns ? { columns } : {}), keyColumns: rows.keyColumnsOf(definition.table), replica: definition.replica };
+    const columnTypes = rows.columnTypesOf(definition.table);
+    const spec = { ...(where ? { where } : {}), ...(columns ? { columns } : {}), ...(columnTypes ? { columnTypes } : {}), keyColumns: rows.keyColumnsOf(definition.table), replica: definition.replica };
     const produced = resyncEntries(spec, xid, replay(log), candidates, (i) => dependencies[i]!);
     if (produced.length > 0) entries.set(handle, produced);
-    if (registry.graph.dependentsOf(handle).size > 0) links.set(handle, linkSetOf(columns ?? [], [...log, ...produced]));
+    if (registry.graph.dependentsOf(handle).size > 0) links.set(handle, linkSetOf(definition, rows, [...log, ...produced]));
   }
 
   if (entries.size > 0) await input.storage.prepareBatch({ position: positionBefore, transactions: [{ xid, changes: [] }], handles: [...entries.keys()] });
@@ -111,8 +115,9 @@ function replay(log: readonly LogEntry[]): Map<string, Row> {
   return rows;
 }
 
-function linkSetOf(columns: readonly string[], log: readonly LogEntry[]): CountedLinkSet {
-  const values = new CountedLinkSet(columns);
+/** A shape's link values from its log, read in its table's column types. */
+function linkSetOf(definition: ShapeDefinition, rows: RowStore, log: readonly LogEntry[]): CountedLinkSet {
+  const values = new CountedLinkSet(columnNames(definition) ?? [], rows.columnTypesOf(definition.table));
   values.apply(log);
   return values;
 }

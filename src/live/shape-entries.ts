@@ -98,7 +98,7 @@ export function resyncEntries(spec: ShapeSpec, xid: number, held: ReadonlyMap<st
   const matching = new Set<string>();
   const compare = { ...spec, replica: 'default' as const };
   for (const { key, row } of rows) {
-    if (matching.has(key) || (spec.where !== undefined && !evaluateWhere(spec.where, row, links))) continue;
+    if (matching.has(key) || (spec.where !== undefined && !evaluateWhere(spec.where, row, links, spec.columnTypes))) continue;
     matching.add(key);
     const before = held.get(key);
     if (!before) entries.push({ xid, op: 'insert', key, row: project(spec, row) });
