@@ -5,13 +5,15 @@ import { StorageError } from '../storage/storage.ts';
 
 /**
  * Exit codes: 0 success, 1 the command could not be carried out, 2 the
- * arguments are unusable, 3 `doctor` found that restore would remove shapes.
+ * arguments are unusable, 3 `doctor` found that restore would remove shapes,
+ * 4 `doctor` found row-store tables that lost records (and nothing to remove).
  */
 export const ExitCode = {
   ok: 0,
   failure: 1,
   usage: 2,
   wouldRemove: 3,
+  recordsLost: 4,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

@@ -29,7 +29,7 @@ export type CommonOptionName = keyof CommonOptions;
  * (`--inspect`, `--trace FILE`) is added here and in `runtimeOptions()` only.
  */
 const COMMON_OPTIONS: { readonly [K in CommonOptionName]: () => Option } = {
-  dataDir: () => new Option('--data-dir <dir>', 'the data dir (shapes/ and backup/ live here)').makeOptionMandatory(),
+  dataDir: () => new Option('--data-dir <dir>', 'the data dir (shapes/ and backup/ live here)').argParser(parsePath).makeOptionMandatory(),
   json: () => new Option('--json', 'print exactly one JSON document on stdout'),
   logLevel: () =>
     new Option('--log-level <level>', 'log level for the pino JSON logs on stderr')
@@ -46,7 +46,7 @@ const COMMON_OPTIONS: { readonly [K in CommonOptionName]: () => Option } = {
     new Option('--inspect-wait <seconds>', 'with --inspect: wait this long for a viewer to connect before running (0: do not wait)')
       .argParser(parseSeconds)
       .default(DEFAULT_INSPECT_WAIT_SECONDS),
-  trace: () => new Option('--trace <file>', 'write every inspection event (actors, events, snapshots) to FILE as JSON when the command ends, even if it fails'),
+  trace: () => new Option('--trace <file>', 'write every inspection event (actors, events, snapshots) to FILE as JSON when the command ends, even if it fails').argParser(parsePath),
   forceUnlock: () =>
     new Option('--force-unlock', 'take over the data dir lock when another host wrote it and has not refreshed it for a minute (only if nothing there uses the data dir)'),
 };
@@ -161,6 +161,12 @@ export function parseColumnList(text: string): string[] {
   columns.push(current.trim());
   if (columns.some((c) => c.length === 0)) throw new InvalidArgumentError(`empty column name in ${JSON.stringify(text)} (expected e.g. id,name)`);
   return columns;
+}
+
+/** A file or directory path: an empty one (`--data-dir ""`, an unset variable) names nothing, so it is refused. */
+export function parsePath(text: string): string {
+  if (text.trim() === '') throw new InvalidArgumentError('empty path (expected a file or directory)');
+  return text;
 }
 
 /** A TCP port, 0 to 65535 (0: any free port). */

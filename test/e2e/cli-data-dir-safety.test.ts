@@ -106,7 +106,9 @@ describe('only add and serve make a data dir, in a missing or empty directory (i
     await writeFile(join(project, 'package.json'), '{}');
     await mkdir(join(project, 'src'));
     const before = await snapshot(project);
-    for (const argv of [['list'], ['doctor'], ['restore', '--dry-run'], ['add', '--table', 'public.users'], ['apply', '--file', join(project, 'package.json')]]) {
+    // serve too, before it reaches for the database (nothing listens on port 1).
+    const serve = ['serve', '--database-url', 'postgres://app@127.0.0.1:1/app'];
+    for (const argv of [['list'], ['doctor'], ['restore', '--dry-run'], ['add', '--table', 'public.users'], ['apply', '--file', join(project, 'package.json')], serve]) {
       const run = await cli(argv[0]!, '--data-dir', project, ...argv.slice(1));
       expectOneLine(run, 1, /not a shape-actors data dir \(it holds package\.json, src, none of the data dir layout; a data dir is created in an empty or missing directory\)/);
       expect(run.stderr).toContain(project);
@@ -202,6 +204,17 @@ describe('small messages, one clear line each (item 13)', () => {
     } finally {
       server.close();
     }
+  });
+
+  it('an empty path (--data-dir "", an unset variable) is refused as unusable arguments, not an internal error', async () => {
+    const { dir } = await dataDir();
+    const before = await snapshot(dir);
+    for (const argv of [['list', '--data-dir', ''], ['doctor', '--data-dir', ' '], ['apply', '--data-dir', dir, '--file', ''], ['list', '--data-dir', dir, '--trace', ''], ['demo', '--data-dir', '']]) {
+      const run = await cli(...argv);
+      expectOneLine(run, 2, /argument '\s*' is invalid\. empty path \(expected a file or directory\)/);
+      expect(run.stderr).not.toMatch(/internal error|not found/);
+    }
+    expect(await snapshot(dir)).toEqual(before);
   });
 
   it('apply --file - reads the transactions from stdin, and says "1 transaction"', async () => {

@@ -42,8 +42,10 @@ describe('a bad line in the middle of a row-store table log', () => {
   it('doctor predicts it: not healthy, the table, the lost line, what restore keeps and does; nothing changes', async () => {
     const { dir, file, damaged, handle } = await damagedDataDir();
     const run = await cli('doctor', '--data-dir', dir, '--json');
-    const doctor = JSON.parse(run.stdout) as { healthy: boolean; restore: { damagedTables: DamagedTableJson[]; problems: { handle: string | null; file: string; reason: string; action: string }[] } };
+    expect(run.code, 'doctor exits 4: records were lost, though restore removes no shape').toBe(4);
+    const doctor = JSON.parse(run.stdout) as { healthy: boolean; exitCode: number; restore: { damagedTables: DamagedTableJson[]; problems: { handle: string | null; file: string; reason: string; action: string }[] } };
     expect(doctor.healthy).toBe(false);
+    expect(doctor.exitCode).toBe(4);
     expect(doctor.restore.damagedTables).toEqual([expect.objectContaining({ table: 'public.users', lostLines: [2], kept: 2, shapes: [handle], snapshots: 'refused' })]);
     expect(doctor.restore.problems).toContainEqual(expect.objectContaining({ handle, action: 'kept', reason: expect.stringMatching(/its table public\.users lost records/) }));
     expect(doctor.restore.problems).toContainEqual(expect.objectContaining({ file, action: 'kept', reason: expect.stringMatching(/line 2 unreadable/) }));
@@ -51,6 +53,8 @@ describe('a bad line in the middle of a row-store table log', () => {
     const text = await cli('doctor', '--data-dir', dir);
     expect(text.stdout).toMatch(/public\.users: line 2 of .* unreadable, 2 records kept/);
     expect(text.stdout).toMatch(/restore --accept-table-damage public\.users/);
+    expect(text.stdout).toMatch(/^Not healthy \(exit 4\): 1 row-store table lost records \(public\.users\)/m);
+    expect(text.code).toBe(4);
     // What restore then does is what doctor said.
     const restored = JSON.parse((await cli('restore', '--data-dir', dir, '--json')).stdout) as { damagedTables: DamagedTableJson[]; problems: unknown[] };
     expect(restored.damagedTables).toEqual(doctor.restore.damagedTables);
@@ -88,7 +92,9 @@ describe('a bad line in the middle of a row-store table log', () => {
     const aside = (await readdir(join(dir, 'tables'))).filter((n) => n.startsWith('public.users.jsonl.damaged-acknowledged-'));
     expect(aside).toHaveLength(1);
     expect(await readFile(join(dir, 'tables', aside[0]!), 'utf8')).toBe(damaged);
-    const doctor = JSON.parse((await cli('doctor', '--data-dir', dir, '--json')).stdout) as { healthy: boolean };
+    const healed = await cli('doctor', '--data-dir', dir, '--json');
+    expect(healed.code).toBe(0);
+    const doctor = JSON.parse(healed.stdout) as { healthy: boolean };
     expect(doctor.healthy).toBe(true);
     const added = JSON.parse((await cli('add', '--data-dir', dir, '--table', 'public.users', '--where', 'id > 0', '--json')).stdout) as { handle: string };
     const log = JSON.parse((await cli('log', '--data-dir', dir, '--handle', added.handle, '--json')).stdout) as { entries: { key: string }[] };

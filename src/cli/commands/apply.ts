@@ -2,7 +2,7 @@ import { DATA_DIR_COMMAND_OPTIONS, type CliCommand } from '../command.ts';
 import { CliError, isShapeRuntimeError } from '../errors.ts';
 import { plural, restoreNoticeText, restoreSummaryJson } from '../format.ts';
 import { withRuntime } from '../open-runtime.ts';
-import { parseKeyColumns } from '../options.ts';
+import { parseKeyColumns, parsePath } from '../options.ts';
 import type { Transaction } from '../../shapes/transaction.ts';
 
 /** Transactions sent ahead of their acknowledgement: the runtime commits what is queued together. */
@@ -21,7 +21,7 @@ export const applyCommand: CliCommand = {
   commonOptions: DATA_DIR_COMMAND_OPTIONS,
   configure: (command) =>
     command
-      .requiredOption('--file <file>', 'JSON lines: {"xid": n, "changes": [{"op": "insert"|"update"|"delete", "table", "row", "oldRow"?}]}; - reads stdin')
+      .requiredOption('--file <file>', 'JSON lines: {"xid": n, "changes": [{"op": "insert"|"update"|"delete", "table", "row", "oldRow"?}]}; - reads stdin', parsePath)
       .option('--key <table=columns...>', 'primary key columns of a table (default id); repeatable', parseKeyColumns, {})
       .option('--skip-out-of-order', 'skip (and count) a transaction below the position that was never applied, instead of stopping there'),
   async run(options, context) {

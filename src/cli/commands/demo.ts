@@ -5,6 +5,7 @@ import type { CliCommand, CommandContext } from '../command.ts';
 import { CliError } from '../errors.ts';
 import { restoreReportJson, restoreReportText, table, type JsonValue } from '../format.ts';
 import { runtimeOptions } from '../open-runtime.ts';
+import { parsePath } from '../options.ts';
 import type { ShapeRuntime } from '../../runtime/index.ts';
 import { clientsTable, DemoServing } from '../demo-serving.ts';
 
@@ -103,7 +104,7 @@ export const demoCommand: CliCommand = {
   summary: 'replay the incident on a demo data set: stale dependents removed before anything spawns, every other shape serving',
   examples: ['shape-actors demo', 'shape-actors demo --data-dir ./demo-data --json', 'shape-actors demo --inspect'],
   commonOptions: ['json', 'logLevel', 'policy', 'inspect', 'inspectWait', 'trace'],
-  configure: (command) => command.option('--data-dir <dir>', 'build the demo here (must be absent or empty; default: a new temp dir, printed and kept)'),
+  configure: (command) => command.option('--data-dir <dir>', 'build the demo here (must be absent or empty; default: a new temp dir, printed and kept)', parsePath),
   async run(options, context) {
     const dataDir = await demoDataDir(options.optionalString('dataDir'));
     return runDemo(dataDir, context);

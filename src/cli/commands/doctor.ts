@@ -34,20 +34,21 @@ interface Diagnosis {
  */
 export const doctorCommand: CliCommand = {
   name: 'doctor',
-  summary: 'check a data dir without changing it: what restore would remove and why (exit 3 if it would remove shapes)',
-  examples: ['shape-actors doctor --data-dir ./data', 'shape-actors doctor --data-dir ./data --json || echo "restore would remove shapes (exit $?)"'],
+  summary: 'check a data dir without changing it: what restore would remove and why (exit 3 if it would remove shapes, 4 if a row-store table lost records)',
+  examples: ['shape-actors doctor --data-dir ./data', 'shape-actors doctor --data-dir ./data --json || echo "not healthy: restore would remove shapes (exit 3) or records were lost (exit 4): $?"'],
   commonOptions: ['dataDir', 'json', 'logLevel', 'policy', 'inspect', 'inspectWait', 'trace'],
   configure: (command) => command,
   async run(_options, context) {
     const diagnosis = await diagnose(context);
-    const wouldRemove = diagnosis.report.removed.length;
-    return {
-      json: diagnosisJson(diagnosis),
-      text: diagnosisText(diagnosis),
-      exitCode: wouldRemove > 0 ? ExitCode.wouldRemove : ExitCode.ok,
-    };
+    return { json: diagnosisJson(diagnosis), text: diagnosisText(diagnosis), exitCode: exitCodeOf(diagnosis.report) };
   },
 };
+
+/** 3 when restore would remove shapes; else 4 when a row-store table lost records (restore keeps the rest, but it is data gone); else 0. */
+function exitCodeOf(report: RestoreReport): ExitCode {
+  if (report.removed.length > 0) return ExitCode.wouldRemove;
+  return report.damagedTables.length > 0 ? ExitCode.recordsLost : ExitCode.ok;
+}
 
 async function diagnose(context: CommandContext): Promise<Diagnosis> {
   const dataDir = context.common.dataDir;
@@ -117,9 +118,9 @@ function diagnosisJson(d: Diagnosis): JsonValue {
   return {
     dataDir: d.dataDir,
     readOnly: true,
-    healthy: d.report.removed.length === 0 && d.report.damagedTables.length === 0,
+    healthy: exitCodeOf(d.report) === ExitCode.ok,
     wouldRemove: d.report.removed.length,
-    exitCode: d.report.removed.length > 0 ? ExitCode.wouldRemove : ExitCode.ok,
+    exitCode: exitCodeOf(d.report),
     restore: restoreReportJson(d.report),
     inDoubtBatch: d.inDoubt ? { position: d.inDoubt.position, transactions: d.inDoubt.transactions.length, handles: [...d.inDoubt.handles] } : null,
     notes: d.notes.map((n) => ({ file: n.file, finding: n.finding, restore: n.restore })),
@@ -145,10 +146,11 @@ function diagnosisText(d: Diagnosis): string {
     out.push(`Verdict: restore would remove ${plural(report.removed.length, 'shape')} (exit ${ExitCode.wouldRemove}). Clients of those shapes re-sync; every other shape keeps its log.`);
   } else {
     const extra = repairs.length > 0 || d.inDoubt ? ' (it would repair what is listed above)' : '';
-    out.push(`Verdict: restore would remove nothing${extra} (exit 0).`);
+    out.push(`Verdict: restore would remove nothing${extra}${report.damagedTables.length > 0 ? '' : ' (exit 0)'}.`);
   }
   if (report.damagedTables.length > 0) {
-    out.push(`Not healthy: ${plural(report.damagedTables.length, 'row-store table')} lost records (${report.damagedTables.map((t) => t.table).join(', ')}): restore keeps every valid record and refuses new shapes on them until the loss is accepted.`);
+    const exit = report.removed.length > 0 ? '' : ` (exit ${ExitCode.recordsLost})`;
+    out.push(`Not healthy${exit}: ${plural(report.damagedTables.length, 'row-store table')} lost records (${report.damagedTables.map((t) => t.table).join(', ')}): restore keeps every valid record and refuses new shapes on them until the loss is accepted.`);
   }
   return out.join('\n');
 }
