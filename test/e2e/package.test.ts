@@ -77,6 +77,23 @@ host.getSnapshot().children.shapes?.on('SHAPE.ADDED', (event) => event.count);
 export { position };
 `;
 
+/**
+ * One XState at run time: the actors the runtime spawns in the host's system are instances of the host's
+ * `Actor` class (a second copy of xstate under shape-actors/node_modules would make them another class's).
+ */
+const ONE_XSTATE = `import { Actor, createActor, setup } from 'xstate';
+import { MemoryStorage, shapeRuntimeMachine } from 'shape-actors';
+
+const host = createActor(setup({ actors: { shapes: shapeRuntimeMachine } }).createMachine({ invoke: { id: 'shapes', src: 'shapes', input: { storage: new MemoryStorage() } } })).start();
+const shapes = host.getSnapshot().children.shapes;
+const added = new Promise((resolve) => shapes.on('SHAPE.ADDED', resolve));
+shapes.send({ type: 'SHAPE.ADD_REQUESTED', requestId: 'add-1', definition: { table: 'public.users', where: 'id IN (SELECT user_id FROM public.admins)' } });
+const { handle, dependencyHandles } = await added;
+const spawned = [host.system.get(\`shape:\${handle}\`), host.system.get(\`materializer:\${dependencyHandles[0]}\`)];
+console.log(JSON.stringify(spawned.map((actor) => [actor?.id ?? null, actor instanceof Actor])));
+host.stop();
+`;
+
 describe('npm pack, installed into another project', () => {
   let work = '';
   let project = '';
@@ -112,12 +129,18 @@ describe('npm pack, installed into another project', () => {
     expect(paths).not.toContain('dist/.tsbuildinfo');
   });
 
-  it('one xstate: the host’s; the optional packages are not installed', async () => {
+  it('one xstate: the host’s (the actors the runtime spawns are its Actor instances); the optional packages are not installed', async () => {
     const ls = await exec(NPM, ['ls', 'xstate', '--all', '--json'], project);
     const tree = JSON.parse(ls.stdout) as { dependencies: Record<string, { version: string; dependencies?: Record<string, unknown> }> };
     expect(tree.dependencies.xstate?.version).toBe(pinned('xstate').split('@')[1]);
     expect(existsSync(join(project, 'node_modules', 'shape-actors', 'node_modules', 'xstate'))).toBe(false);
     for (const name of ['pg', 'pg-logical-replication', '@statelyai/inspect', 'ws', 'tsx', 'typescript']) expect(existsSync(join(project, 'node_modules', name)), name).toBe(false);
+    await writeFile(join(project, 'one-xstate.mjs'), ONE_XSTATE);
+    const one = await exec(process.execPath, ['one-xstate.mjs'], project);
+    expect(one.code, one.stderr).toBe(0);
+    const spawned = JSON.parse(one.stdout) as [string | null, boolean][];
+    expect(spawned.map(([id]) => id)).toEqual([expect.stringMatching(/^shape:\d+-\d+$/), expect.stringMatching(/^materializer:\d+-\d+$/)]);
+    expect(spawned.map(([, hostActor]) => hostActor), "the runtime's consumer and materializer are the host's xstate Actors").toEqual([true, true]);
   });
 
   it("type-checks the README's examples with a plain tsc, which also catches wrong uses of the types", async () => {
