@@ -25,7 +25,7 @@ export interface Room {
 }
 
 export const ROOMS: readonly Room[] = [
-  { path: 'shapes', layer: 0, shared: true, pure: true, says: 'the shared vocabulary: definitions (validate, normalize), handles, transactions', subs: { where: 'where clauses: parse (libpg-query), evaluate, print', 'where-index': 'the where-clause index: from a row to the shapes it may affect (hash routes, link values, linear rest)' } },
+  { path: 'shapes', layer: 0, shared: true, pure: true, says: 'the shared vocabulary: definitions (validate, normalize), handles, transactions', subs: { where: 'where clauses: parse (libpg-query), type-check, evaluate as Postgres does, print', 'where-index': 'the where-clause index: from a row to the shapes it may affect (hash routes, link values, linear rest)' } },
   { path: 'logging', layer: 0, shared: true, pure: true, says: "the runtime's logger interface, pino on stderr" },
   { path: 'optional-peers', layer: 0, shared: true, pure: true, says: "optional peer packages (pg, the live inspector's) loaded on first use: a missing one is an error naming it" },
   { path: 'storage', layer: 1, pure: true, says: 'disk: the storage port, the file store (default) and the memory store, codecs, the data dir lock', subs: { rows: 'the row-store port (row-store.ts) and the embedded row store: table logs (compacted), column indexes, damage' } },
