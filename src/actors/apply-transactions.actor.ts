@@ -1,6 +1,6 @@
 import { fromPromise } from 'xstate';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
-import type { MoveInSource, RowStore } from '../storage/rows/row-store.ts';
+import type { MoveInSource, RestorableRowStore } from '../storage/rows/row-store.ts';
 import { mapConcurrently } from '../restore/map-concurrently.ts';
 import { StorageError, type ShapeStorage } from '../storage/storage.ts';
 import { routeTransactions, type ShapeFailure } from '../live/route-transactions.ts';
@@ -13,7 +13,7 @@ export interface ApplyTransactionsInput {
   readonly storage: ShapeStorage;
   readonly registry: ShapeRegistry;
   readonly actors: ShapeActorsPort;
-  readonly rows: RowStore;
+  readonly rows: RestorableRowStore;
   readonly moveInSource: MoveInSource;
   readonly requests: readonly TransactionRequest[];
 }
@@ -81,10 +81,12 @@ export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, Apply
   const failures: ApplyTransactionsOutput['failures'][number][] = [...batch.failures];
   const written = batch.outcomes.some((o) => o.status === 'applied');
   if (written) {
-    // Journal first: after a crash part-way, restore undoes the batch and applies it again.
+    // Journal first: after a crash part-way, restore undoes the batch and applies it again. A
+    // source that sends it again (a replication slot) needs only its xids, to undo it.
+    const applied = valid.filter((_, i) => batch.outcomes[i]!.status === 'applied').map((v) => v.transaction);
     await input.storage.prepareBatch({
       position: positionBefore,
-      transactions: valid.filter((_, i) => batch.outcomes[i]!.status === 'applied').map((v) => v.transaction),
+      transactions: input.rows.replayedBySource ? applied.map((t) => ({ xid: t.xid, changes: [] })) : applied,
       handles: [...batch.entries.keys()],
     });
   }

@@ -21,8 +21,9 @@ import { failTable, resync } from './table-effects.ts';
 import { appliesChanges, markerReached, syncApplied } from './table-follow.ts';
 import type { Change } from '../../shapes/transaction.ts';
 
-/** Transactions handed to the runtime ahead of their acknowledgement. */
+/** Transactions (and their changes) handed to the runtime ahead of their acknowledgement. */
 const IN_FLIGHT = 128;
+const IN_FLIGHT_CHANGES = 50_000;
 
 interface InFlight {
   readonly transaction: StreamTransaction;
@@ -31,6 +32,8 @@ interface InFlight {
   /** Tables whose sync's marker this is: their shapes are resynced here. */
   readonly synced: readonly string[];
   readonly pings: readonly string[];
+  /** How many changes it handed over. */
+  readonly changes: number;
   settled: boolean;
   readonly skipped: boolean;
 }
@@ -38,6 +41,7 @@ interface InFlight {
 export class ApplyLoop {
   readonly #inFlight: InFlight[] = [];
   readonly #pings = new Map<string, () => void>();
+  #inFlightChanges = 0;
   #stopping = false;
   #wakeStop: (() => void) | null = null;
   #idle = true;
@@ -73,14 +77,16 @@ export class ApplyLoop {
     try {
       while (!this.#stopping) {
         const head = this.#inFlight[0];
-        if (head && (stream.backlog === 0 || this.#inFlight.length >= IN_FLIGHT || head.settled)) {
+        if (head && (stream.backlog === 0 || this.#inFlight.length >= IN_FLIGHT || this.#inFlightChanges >= IN_FLIGHT_CHANGES || head.settled)) {
           await this.#settle(this.#inFlight.shift()!);
           continue;
         }
         const transaction = await Promise.race([stream.next(), new Promise<null>((resolve) => (this.#wakeStop = () => resolve(null)))]);
         if (!transaction || this.#stopping) break;
         this.#idle = false;
-        this.#inFlight.push(this.#dispatch(transaction));
+        const entry = this.#dispatch(transaction);
+        this.#inFlightChanges += entry.changes;
+        this.#inFlight.push(entry);
       }
       // Stopping: what was handed to the runtime is let finish (and confirmed).
       while (this.#inFlight.length > 0) await this.#settle(this.#inFlight.shift()!);
@@ -94,7 +100,7 @@ export class ApplyLoop {
   #dispatch(transaction: StreamTransaction): InFlight {
     const runtime = requireRuntime(this.core);
     const rows = runtime.rowStore()!;
-    const none = { transaction, applied: null, synced: [], pings: [], settled: true };
+    const none = { transaction, applied: null, synced: [], pings: [], changes: 0, settled: true };
     if (transaction.commitLsn <= rows.position && this.#inFlight.length === 0) return { ...none, skipped: true };
     this.core.recentXids.add(transaction.commitLsn, transaction.pgXid);
     const changes: Change[] = [];
@@ -142,8 +148,10 @@ export class ApplyLoop {
       tables.set(table, markerReached(tables.get(table), id, transaction.commitLsn));
       synced.push(table);
     }
-    if (synced.length > 0) return this.#inFlightOf({ transaction, applied: runtime.resync(transaction.commitLsn, synced), synced, pings, settled: false, skipped: false });
-    if (changes.length > 0) return this.#inFlightOf({ transaction, applied: runtime.applyTransaction({ xid: transaction.commitLsn, changes }), synced, pings, settled: false, skipped: false });
+    if (synced.length > 0) return this.#inFlightOf({ transaction, applied: runtime.resync(transaction.commitLsn, synced), synced, pings, changes: 0, settled: false, skipped: false });
+    if (changes.length > 0) {
+      return this.#inFlightOf({ transaction, applied: runtime.applyTransaction({ xid: transaction.commitLsn, changes }), synced, pings, changes: changes.length, settled: false, skipped: false });
+    }
     return { ...none, pings, skipped: false };
   }
 
@@ -158,6 +166,7 @@ export class ApplyLoop {
   /** A transaction the runtime applied (or that had nothing for it): confirm it, record its syncs. */
   async #settle(entry: InFlight): Promise<void> {
     const { transaction } = entry;
+    this.#inFlightChanges -= entry.changes;
     if (entry.applied) {
       try {
         await entry.applied;

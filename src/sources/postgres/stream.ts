@@ -42,6 +42,9 @@ export interface ReplicationStreamOptions {
 /** Received transactions not yet handed out above which the socket is paused, and below which it resumes. */
 const BACKLOG_HIGH = 20_000;
 const BACKLOG_LOW = 5_000;
+/** The same in messages (row changes): a backlog of large transactions is bounded by its size too. */
+const BACKLOG_HIGH_MESSAGES = 100_000;
+const BACKLOG_LOW_MESSAGES = 25_000;
 
 /**
  * The logical replication stream of one slot, with reconnects.
@@ -60,6 +63,8 @@ export class ReplicationStream {
   readonly #received: StreamTransaction[] = [];
   /** Index in #received of the next transaction `next()` hands out. */
   #cursor = 0;
+  /** Messages of the received transactions not handed out yet. */
+  #backlogMessages = 0;
   #current: { pgXid: number; commitLsn: number; messages: StreamMessage[] } | null = null;
   #lastReceived = 0;
   #confirmed = 0;
@@ -118,7 +123,8 @@ export class ReplicationStream {
       const next = this.#received[this.#cursor];
       if (next) {
         this.#cursor++;
-        if (this.#paused && this.backlog < BACKLOG_LOW) this.#flow(false);
+        this.#backlogMessages -= next.messages.length;
+        if (this.#paused && this.backlog < BACKLOG_LOW && this.#backlogMessages < BACKLOG_LOW_MESSAGES) this.#flow(false);
         return next;
       }
       await this.#changed();
@@ -279,8 +285,9 @@ export class ReplicationStream {
   #receive(transaction: StreamTransaction): void {
     this.#lastReceived = transaction.commitLsn;
     this.#received.push(transaction);
+    this.#backlogMessages += transaction.messages.length;
     // Backpressure: a long backlog (catching up) is not read into memory all at once.
-    if (!this.#paused && this.backlog > BACKLOG_HIGH && this.#lookingAhead === 0) this.#flow(true);
+    if (!this.#paused && (this.backlog > BACKLOG_HIGH || this.#backlogMessages > BACKLOG_HIGH_MESSAGES) && this.#lookingAhead === 0) this.#flow(true);
     this.#wake();
   }
 
