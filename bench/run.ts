@@ -5,7 +5,7 @@
  *
  * Options:
  *   --quick              1k and 10k shapes, fewer runs
- *   --only=a,b           scenarios to run: validation, restore, runtime (with its routing cases), routing (those alone), cli (CLI start-up: needs npm run build), rows (the embedded row store), serving
+ *   --only=a,b           scenarios to run: validation, restore, runtime (with its routing cases), routing (those alone), cli (CLI start-up: needs npm run build), rows (the embedded row store), serving, postgres (beside a real Postgres: $SHAPE_ACTORS_TEST_DATABASE_URL, or one scripts/postgres-test-server.sh starts)
  *   --sizes=1000,10000   override the sizes
  *   --runs=N             runs per case (medians are over these; default 3, --quick: 2 at 1k, 1 above)
  *   --profile            CPU-profile the measured sections (bench/results/profiles/*.cpuprofile)
@@ -27,6 +27,8 @@ import { SERVING_COLUMNS, SERVING_DESCRIPTION, summarizeServing, type InitialSyn
 import { ROUTING_KINDS } from './lib/routing-dataset.ts';
 import { CLI_STARTUP_COLUMNS, CLI_STARTUP_DESCRIPTION, runCliStartup } from './scenarios/cli-startup.ts';
 import { ADD_COLUMNS, HISTORY_COLUMNS, ROWS_DESCRIPTION, summarizeRows, type AddCaseResult, type HistoryCaseResult } from './scenarios/row-store.ts';
+import { FOLLOW_COLUMNS, POSTGRES_DESCRIPTION, SOAK_COLUMNS, summarizePostgres, type FollowCaseResult, type SoakCaseResult } from './scenarios/postgres.ts';
+import { acquireServer } from '../test/integration/postgres-harness.ts';
 import { fmtSize, VALIDATION_COLUMNS, VALIDATION_DESCRIPTION, type ValidationRow } from './scenarios/validation.ts';
 import type { TargetCheck as Check } from './lib/report.ts';
 
@@ -36,7 +38,7 @@ const option = (name: string): string | undefined => argv.find((a) => a.startsWi
 
 const quick = flag('quick');
 const sizes = option('sizes')?.split(',').map(Number) ?? (quick ? [1_000, 10_000] : [1_000, 10_000, 100_000]);
-const only = new Set(option('only')?.split(',') ?? ['validation', 'restore', 'runtime', 'cli', 'rows', 'serving']);
+const only = new Set(option('only')?.split(',') ?? ['validation', 'restore', 'runtime', 'cli', 'rows', 'serving', 'postgres']);
 // The routing cases are part of the runtime scenario; `--only=routing` runs them alone.
 if (only.has('runtime')) only.add('routing');
 const runsOption = option('runs');
@@ -220,6 +222,37 @@ if (only.has('serving')) {
   });
   printScenario('serving', SERVING_DESCRIPTION, formatTable(SERVING_COLUMNS, rows), checks, file, false);
   allChecks.push(...checks.map((c) => ({ ...c, scenario: 'serving' })));
+}
+
+if (only.has('postgres')) {
+  const t0 = performance.now();
+  const acquired = await acquireServer();
+  if (!acquired.server) console.log(`\n== postgres: skipped: ${acquired.skip} ==`);
+  else {
+    try {
+      const url = acquired.server.url;
+      // Full: tables of 1k and 1M rows, 1M row changes; --quick: 1k and 100k rows, 100k changes.
+      const follow: FollowCaseResult[] = [];
+      for (const rows of quick ? [1_000, 100_000] : [1_000, 1_000_000]) follow.push(await runInChild<FollowCaseResult>('postgres-follow', { url, rows, shapes: 100, adds: quick ? 20 : 40 }));
+      const soak = [await runInChild<SoakCaseResult>('postgres-soak', { url, rows: quick ? 10_000 : 100_000, shapes: 100, liveClients: 10, changes: quick ? 100_000 : 1_000_000, perTransaction: 1_000, workload: 'updates' })];
+      const { followRows, soakRows, checks } = summarizePostgres(follow, soak);
+      const file = writeResults('postgres', {
+        mode,
+        description: POSTGRES_DESCRIPTION,
+        units: { ms: 'milliseconds', memory: 'bytes (heap: used after GC; rss: resident set)', ratio: 'CPU time unless said (wall clock beside it)' },
+        targets: checks,
+        followRows,
+        soakRows,
+        follow,
+        soak,
+        seconds: round((performance.now() - t0) / 1000, 1),
+      });
+      printScenario('postgres', POSTGRES_DESCRIPTION, `${formatTable(FOLLOW_COLUMNS, followRows)}\n\n${formatTable(SOAK_COLUMNS, soakRows)}`, checks, file, false);
+      allChecks.push(...checks.map((c) => ({ ...c, scenario: 'postgres' })));
+    } finally {
+      await acquired.server.stop();
+    }
+  }
 }
 
 console.log(`\n== targets (${mode}, ${round((performance.now() - started) / 1000, 1)} s) ==`);

@@ -6,13 +6,14 @@ import { writeFileSync } from 'node:fs';
 import { restoreCase, type RestoreCaseArgs } from './scenarios/restore.ts';
 import { routingCase, type RoutingCaseArgs } from './scenarios/routing.ts';
 import { addCase, historyCase, type AddCaseArgs, type HistoryCaseArgs } from './scenarios/row-store.ts';
+import { followCase, soakCase, type FollowCaseArgs, type SoakCaseArgs } from './scenarios/postgres.ts';
 import { runtimeCase, type RuntimeCaseArgs } from './scenarios/runtime.ts';
 import { servingCase, type ServingCaseArgs } from './scenarios/serving.ts';
 import { runValidation, type ValidationOptions } from './scenarios/validation.ts';
 
 const [kind, rawArgs, out] = process.argv.slice(2);
 if (!kind || !rawArgs || !out) {
-  console.error('usage: bench/worker.ts <validation|restore|runtime|routing|rows-history|rows-add|serving> <json args> <result file>');
+  console.error('usage: bench/worker.ts <validation|restore|runtime|routing|rows-history|rows-add|serving|postgres-follow|postgres-soak> <json args> <result file>');
   process.exit(2);
 }
 const args = JSON.parse(rawArgs) as Record<string, unknown>;
@@ -37,6 +38,12 @@ switch (kind) {
     break;
   case 'rows-add':
     result = await addCase(args as unknown as AddCaseArgs);
+    break;
+  case 'postgres-follow':
+    result = await followCase(args as unknown as FollowCaseArgs);
+    break;
+  case 'postgres-soak':
+    result = await soakCase(args as unknown as SoakCaseArgs);
     break;
   case 'serving':
     result = await servingCase(args as unknown as ServingCaseArgs);

@@ -21,7 +21,7 @@ export function configureHttpOptions(command: Command): Command {
 
 export interface HttpServing {
   readonly port: number | undefined;
-  start(runtime: ShapeRuntime, add: (definition: Parameters<ShapeRuntime['add']>[0]) => Promise<AddedShape>, options: { readonly txids: boolean }): Promise<ShapeServer | null>;
+  start(runtime: ShapeRuntime, add: (definition: Parameters<ShapeRuntime['add']>[0]) => Promise<AddedShape>, options: Pick<ShapeServerOptions, 'txids' | 'health'>): Promise<ShapeServer | null>;
 }
 
 export function httpServing(options: OptionReader, context: CommandContext): HttpServing {
@@ -32,7 +32,7 @@ export function httpServing(options: OptionReader, context: CommandContext): Htt
   const maxRequests = options.optionalNumber('maxRequests');
   return {
     port,
-    async start(runtime, add, { txids }) {
+    async start(runtime, add, { txids, health }) {
       if (port === undefined) return null;
       const { startShapeServer } = await import('../http/shape-server.ts');
       const serverOptions: ShapeServerOptions = {
@@ -41,6 +41,7 @@ export function httpServing(options: OptionReader, context: CommandContext): Htt
         port,
         host,
         txids,
+        ...(health ? { health } : {}),
         logger: context.logger,
         ...(secret ? { secret } : {}),
         ...(options.flag('allowDeletion') ? { allowDeletion: true } : {}),

@@ -25,6 +25,8 @@ export interface ShapeHandlerOptions {
   readonly maxConcurrent?: { readonly initial?: number; readonly existing?: number };
   /** Put `txids: [xid]` on changes (default true: right for the embedded store; a Postgres commit LSN is not a txid). */
   readonly txids?: boolean;
+  /** More of the server's state for `GET /v1/health`, beside `status` (serve following Postgres: whether it caught up). */
+  readonly health?: () => Readonly<Record<string, unknown>>;
   readonly logger?: RuntimeLogger;
 }
 
@@ -75,7 +77,7 @@ export function createShapeHandler(options: ShapeHandlerOptions): ShapeHandler {
     if (path === '/' && (method === 'GET' || method === 'HEAD')) return send(res, 200, '', {});
     if (path === '/v1/health' && (method === 'GET' || method === 'HEAD')) {
       const up = runtime.actor.getSnapshot().status === 'active' && !closing;
-      return sendJson(res, up ? 200 : 503, { status: up ? 'active' : 'stopping' }, { 'cache-control': CACHE.health });
+      return sendJson(res, up ? 200 : 503, { status: up ? 'active' : 'stopping', ...options.health?.() }, { 'cache-control': CACHE.health });
     }
     if (!shapeRoute) return sendJson(res, 404, { message: 'Not found' }, { 'cache-control': 'no-store' });
     if (method === 'OPTIONS') {

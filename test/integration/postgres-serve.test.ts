@@ -70,6 +70,42 @@ describe.skipIf(acquired.server === null)('serve and startPostgresRuntime, as a 
     expect(at - signalledAt, 'ms between SIGTERM and the process ending').toBeLessThan(PROMPT_EXIT_MS);
   });
 
+  it('serve says when it has caught up: a log line with the position and the time since start, and on /v1/health', { timeout: 120_000 }, async () => {
+    const { url, dataDir } = await setup('pg_caught_up', 'CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, 0 FROM generate_series(1, 50) g;');
+    expect((await cli('add', '--data-dir', dataDir, '--table', 't', '--where', 'id <= 10')).code).toBe(0);
+    const first = run([...CLI_ARGS, 'serve', '--data-dir', dataDir, '--database-url', url, '--log-level', 'info']);
+    await waitFor('the first serve to catch up', () => first.output().includes('"msg":"caught up"'), 60_000);
+    first.child.kill('SIGTERM');
+    expect((await first.exited).code, first.output()).toBe(0);
+    // A backlog written while nothing serves: the next serve has it to apply before it is caught up.
+    const { adminQuery } = await import('./postgres-harness.ts');
+    for (let i = 1; i <= 30; i++) await adminQuery(url, `UPDATE t SET v = ${i}`);
+    const serve = run([...CLI_ARGS, 'serve', '--data-dir', dataDir, '--database-url', url, '--http-port', '0', '--log-level', 'info']);
+    await waitFor('serve to catch up', () => serve.output().includes('"msg":"caught up"') || serve.child.exitCode !== null, 60_000);
+    const lines = serve.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const caughtUp = lines.find((l) => l.msg === 'caught up')!;
+    const serving = lines.findIndex((l) => l.msg === 'serving: following the database');
+    expect(serving, serve.output()).toBeGreaterThanOrEqual(0);
+    expect(lines.indexOf(caughtUp), 'the caught-up line comes after the start line').toBeGreaterThan(serving);
+    expect(caughtUp.position).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    expect(caughtUp.sinceStartMs).toEqual(expect.any(Number));
+    expect(caughtUp.sinceStartMs as number).toBeGreaterThanOrEqual(caughtUp.followingMs as number);
+    const base = /serving shapes on (http:\/\/[^/\s]+)\/v1\/shape/.exec(serve.output())![1]!;
+    const health = await fetch(`${base}/v1/health`);
+    expect([health.status, await health.json()]).toEqual([200, { status: 'active', source: { state: 'following', position: expect.any(String), backlog: 0, caughtUp: { position: caughtUp.position, sinceStartMs: caughtUp.sinceStartMs, followingMs: caughtUp.followingMs } } }]);
+    // Caught up means the backlog is applied: the shape holds the last write.
+    const rows = new Map<string, Record<string, string>>();
+    for (let offset = '-1', handle = '', upToDate = false; !upToDate; ) {
+      const response = await fetch(`${base}/v1/shape?table=t&where=${encodeURIComponent('id <= 10')}&offset=${offset}${handle ? `&handle=${handle}` : ''}`);
+      for (const m of (await response.json()) as { key?: string; value?: Record<string, string> }[]) if (m.key && m.value) rows.set(m.key, { ...rows.get(m.key), ...m.value });
+      [offset, handle, upToDate] = [response.headers.get('electric-offset')!, response.headers.get('electric-handle')!, response.headers.has('electric-up-to-date')];
+    }
+    expect(rows.size).toBe(10);
+    expect(new Set([...rows.values()].map((r) => r.v))).toEqual(new Set(['30']));
+    serve.child.kill('SIGTERM');
+    expect((await serve.exited).code, serve.output()).toBe(0);
+  });
+
   describe('shapes whose table cannot be followed', () => {
     const ddl = 'CREATE TABLE t (id int PRIMARY KEY, v int); CREATE TABLE nokey (v int); INSERT INTO t VALUES (1, 1);';
 

@@ -105,7 +105,12 @@ async function serve(
   }
   const { runtime, source } = pr;
   // Shapes asked for over HTTP go through the source: it checks the catalog and syncs their tables first.
-  const server = await http.start(runtime, (definition) => source.add(definition), { txids: false }).catch(async (error: unknown) => {
+  // The health endpoint says whether the backlog is applied: { status, source: { state, position, backlog, caughtUp } }.
+  const health = (): Record<string, unknown> => {
+    const { state, position, backlog, caughtUp } = source.status();
+    return { source: { state, position, backlog, caughtUp } };
+  };
+  const server = await http.start(runtime, (definition) => source.add(definition), { txids: false, health }).catch(async (error: unknown) => {
     await pr.shutdown();
     throw error;
   });

@@ -86,9 +86,14 @@ export const postgresSourceMachine = setup({
       context.logger.warn({ err: errorText(event), retryInMs: Math.min(10_000, 250 * 2 ** Math.min(context.controlFailures, 6)) }, 'Postgres source: control task failed: retrying'),
     raiseSchemaCheckDue: raise({ type: 'SCHEMA.CHECK_DUE' }),
     noteCaughtUp: assign({
-      caughtUp: ({ context, event }) => ({ position: (event as unknown as { output: number }).output, ms: Date.now() - (context.followingSince ?? Date.now()) }),
+      caughtUp: ({ context, event }) => ({
+        position: (event as unknown as { output: number }).output,
+        sinceStartMs: Date.now() - context.startedAt,
+        followingMs: Date.now() - (context.followingSince ?? Date.now()),
+      }),
     }),
-    logCaughtUp: ({ context }) => context.logger.info({ position: formatLsn(context.caughtUp?.position ?? 0), sinceStartMs: context.caughtUp?.ms }, 'caught up'),
+    logCaughtUp: ({ context }) =>
+      context.logger.info({ position: formatLsn(context.caughtUp?.position ?? 0), sinceStartMs: context.caughtUp?.sinceStartMs, followingMs: context.caughtUp?.followingMs }, 'caught up'),
     noteStop: assign({ stopGraceMs: ({ event }) => (event.type === 'STOP.REQUESTED' ? event.graceMs : 15_000) }),
     noteFailure: assign({ failure: ({ event }) => ('error' in event ? (event.error as Error) : new Error(errorText(event))) }),
     logFailure: ({ context }) => context.logger.error({ err: context.failure?.message }, 'Postgres source stopped on an error'),
@@ -105,6 +110,7 @@ export const postgresSourceMachine = setup({
     reconcileWanted: false,
     schemaCheckDue: false,
     controlFailures: 0,
+    startedAt: Date.now(),
     followingSince: null,
     caughtUp: null,
     stopGraceMs: 15_000,

@@ -17,7 +17,7 @@
  * applied is skipped by the runtime (`xid <= position`).
  */
 import type pg from 'pg';
-import { createActor, waitFor, type Actor, type SnapshotFrom } from 'xstate';
+import { createActor, waitFor, type Actor } from 'xstate';
 import type { AddedShape, ShapeRuntime } from '../../runtime/index.ts';
 import { normalizeShape, type ShapeDefinition } from '../../shapes/definition.ts';
 import { loadSqlParser } from '../../shapes/where/sql-parser.ts';
@@ -34,7 +34,7 @@ import { writeMarker } from './marker.ts';
 import { pause } from './pause.ts';
 import { requireRuntime, type PostgresSourceOptions, type SourceCore } from './source-core.ts';
 import { postgresSourceMachine } from './source.machine.ts';
-import type { CaughtUp } from './source.types.ts';
+import { sourceReadView } from './source-read-view.ts';
 import type { ApplyLoop } from './apply-loop.ts';
 
 export type { PostgresSourceOptions } from './source-core.ts';
@@ -52,8 +52,12 @@ export interface PostgresSourceStatus {
   readonly syncing: readonly string[];
   /** Tables the live shapes read that cannot be followed, and why (their shapes are kept). */
   readonly unfollowable: readonly { readonly table: string; readonly reason: string }[];
-  /** Set once everything committed before following began is applied and every table is synced. */
-  readonly caughtUp: CaughtUp | null;
+  /**
+   * Set once everything committed before following began is applied and every table the shapes
+   * read is synced: the position then, and the milliseconds since the source was created
+   * (serve's start) and since following began.
+   */
+  readonly caughtUp: { readonly position: string; readonly sinceStartMs: number; readonly followingMs: number } | null;
   /** The row store's reads of the database for move-ins... */
   readonly moveIns: ReadStats;
   /** ...and for new shapes' snapshots and resyncs. */
@@ -84,11 +88,12 @@ export class PostgresSource {
     actor.subscribe({ error: () => undefined });
     actor.start();
     const snapshot = await waitFor(actor, (s) => s.value !== 'connecting', { timeout: Infinity });
-    if (snapshot.status === 'done') throw snapshot.context.failure ?? new PostgresSourceError('stopped', 'the Postgres source stopped while connecting');
-    const source = new PostgresSource(actor, snapshot.context.core!, snapshot.context.loop!);
+    const view = sourceReadView(snapshot);
+    if (snapshot.status === 'done' || !view.connection) throw view.failure ?? new PostgresSourceError('stopped', 'the Postgres source stopped while connecting');
+    const source = new PostgresSource(actor, view.connection.core, view.connection.loop);
     actor.subscribe({
       complete: () => {
-        const { failure } = actor.getSnapshot().context;
+        const { failure } = sourceReadView(actor.getSnapshot());
         // A failure while starting is the caller's (start() rejects); after that, the host hears of it here.
         if (failure && source.#following) options.onFatal?.(failure);
       },
@@ -153,7 +158,7 @@ export class PostgresSource {
     this.#actor.send({ type: 'RUNTIME.ATTACHED', runtime });
     const snapshot = await waitFor(this.#actor, (s) => s.matches({ replicating: 'following' }) || s.status === 'done' || s.matches({ replicating: 'stopping' }), { timeout: Infinity });
     if (!snapshot.matches({ replicating: 'following' })) {
-      const failure = snapshot.context.failure;
+      const { failure } = sourceReadView(snapshot);
       await this.stop();
       throw failure ?? new PostgresSourceError('stopped', 'the Postgres source was stopped while starting');
     }
@@ -219,10 +224,10 @@ export class PostgresSource {
   }
 
   status(): PostgresSourceStatus {
-    const snapshot = this.#actor.getSnapshot();
+    const view = sourceReadView(this.#actor.getSnapshot());
     const { tables, stream, reads, runtime } = this.#core;
     return {
-      state: lifecycleState(snapshot),
+      state: view.state,
       slot: this.slot,
       publication: this.publication,
       position: formatLsn(runtime?.rowStore()?.position ?? 0),
@@ -237,7 +242,7 @@ export class PostgresSource {
           const s = tables.get(table);
           return { table, reason: s.state === 'unfollowable' ? s.reason : '' };
         }),
-      caughtUp: snapshot.context.caughtUp,
+      caughtUp: view.caughtUp ? { ...view.caughtUp, position: formatLsn(view.caughtUp.position) } : null,
       moveIns: { ...reads.moveIns },
       snapshots: { ...reads.snapshots },
     };
@@ -261,11 +266,4 @@ export class PostgresSource {
       throw new PostgresSourceError('stopped', 'the Postgres source is stopped');
     }
   }
-}
-
-function lifecycleState(snapshot: SnapshotFrom<typeof postgresSourceMachine>): string {
-  if (snapshot.matches({ replicating: 'following' })) return 'following';
-  if (snapshot.matches({ replicating: 'stopping' })) return 'stopping';
-  if (snapshot.matches({ replicating: 'opening' })) return 'starting';
-  return typeof snapshot.value === 'string' ? snapshot.value : 'starting';
 }

@@ -20,8 +20,10 @@ export interface StreamStart {
 export interface CaughtUp {
   /** The runtime's position when everything committed before the start was applied. */
   readonly position: number;
-  /** Milliseconds from the start of following. */
-  readonly ms: number;
+  /** Milliseconds from the source's creation (serve's start: the restore included)... */
+  readonly sinceStartMs: number;
+  /** ...and from the start of following (the restore done, the stream open). */
+  readonly followingMs: number;
 }
 
 export interface SourceContext {
@@ -38,6 +40,8 @@ export interface SourceContext {
   readonly schemaCheckDue: boolean;
   /** Failed control attempts in a row (the retry's backoff). */
   readonly controlFailures: number;
+  /** When the source was created (`serve` started). */
+  readonly startedAt: number;
   readonly followingSince: number | null;
   readonly caughtUp: CaughtUp | null;
   /** Grace period for what is in flight when stopping. */
