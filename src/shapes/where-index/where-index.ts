@@ -128,9 +128,21 @@ export class WhereIndex {
     const table = this.#tables.get(filed.table)!;
     table.everyRow.delete(handle);
     table.linear.delete(handle);
-    for (const [column, key] of filed.values) table.values.get(column)?.delete(key, handle);
-    for (const column of filed.nulls) table.nulls.get(column)?.delete(handle);
-    for (const [group, dependency] of filed.links) this.#links.unlink(group, dependency, handle);
+    // What empties goes too, so a lookup never probes a column or a link group no shape uses.
+    for (const [column, key] of filed.values) {
+      const buckets = table.values.get(column);
+      buckets?.delete(key, handle);
+      if (buckets?.size === 0) table.values.delete(column);
+    }
+    for (const column of filed.nulls) {
+      const handles = table.nulls.get(column);
+      handles?.delete(handle);
+      if (handles?.size === 0) table.nulls.delete(column);
+    }
+    for (const [group, dependency] of filed.links) {
+      this.#links.unlink(group, dependency, handle);
+      if (group.shapesOf.size === 0) table.links.delete(JSON.stringify(group.columns));
+    }
     if (--table.size === 0) this.#tables.delete(filed.table);
   }
 
