@@ -10,6 +10,7 @@
  *   --runs=N             runs per case (medians are over these; default 3, --quick: 2 at 1k, 1 above)
  *   --profile            CPU-profile the measured sections (bench/results/profiles/*.cpuprofile)
  *   --no-file-store      runtime: skip transactions through the file store (done up to 10k; --quick: 1k)
+ *   --routing-results=F  write the routing cases to bench/results/F.json (F=routing-before on the code before a change)
  *
  * Every heavy case runs in its own child process (fresh heap); the floors and
  * baselines each figure is compared with are measured in that same process.
