@@ -10,6 +10,7 @@
  *   --runs=N             runs per case (medians are over these; default 3, --quick: 2 at 1k, 1 above)
  *   --profile            CPU-profile the measured sections (bench/results/profiles/*.cpuprofile)
  *   --no-file-store      runtime: skip transactions through the file store (done up to 10k; --quick: 1k)
+ *   --kinds=eq,subquery  routing: the cases to run (eq, subquery, like; default all)
  *   --routing-results=F  write the routing cases to bench/results/F.json (F=routing-before on the code before a change)
  *
  * Every heavy case runs in its own child process (fresh heap); the floors and
@@ -139,7 +140,8 @@ if (only.has('runtime')) {
 if (only.has('routing')) {
   const t0 = performance.now();
   const results: RoutingCaseResult[] = [];
-  for (const kind of ROUTING_KINDS) {
+  const kinds = option('kinds')?.split(',') ?? ROUTING_KINDS;
+  for (const kind of ROUTING_KINDS.filter((k) => kinds.includes(k))) {
     // The LIKE mix is linear by design: up to 10k shapes.
     for (const size of kind === 'like' ? sizes.filter((s) => s <= 10_000) : sizes) {
       results.push(await runInChild<RoutingCaseResult>('routing', { kind, size, runs: runsFor(size), budgetMs: quick ? 600 : 1_500 }, { ...(profileDir ? { profileDir } : {}) }));

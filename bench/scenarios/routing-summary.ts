@@ -18,6 +18,7 @@ export const ROUTING_COLUMNS: readonly Column[] = [
   { key: 'routerUsPerChange', title: 'router µs/change', digits: 1 },
   { key: 'routerUsPerRouted', title: 'router µs/routed', digits: 2 },
   { key: 'routerFloorRatio', title: 'router/floor' },
+  { key: 'routerGcUsPerChange', title: 'router gc µs/change', digits: 1 },
   { key: 'changes', title: 'changes' },
   { key: 'runs', title: 'runs' },
 ];
@@ -40,6 +41,8 @@ export interface RoutingSummaryRow {
   readonly routerUsPerChange: number | null;
   readonly routerUsPerRouted: number | null;
   readonly routerFloorRatio: number | null;
+  /** Of the router's CPU per change, the collector's main-thread pauses (bench/lib/gc-clock.ts). */
+  readonly routerGcUsPerChange: number | null;
   /** One bare actor.send plus an array push, CPU µs. */
   readonly floorUsPerRoutedChange: number;
   readonly entriesPerChange: number;
@@ -78,6 +81,7 @@ export function summarizeRouting(results: readonly RoutingCaseResult[]): { rows:
       routerUsPerChange: of(router, perChange),
       routerUsPerRouted: of(router, perRouted),
       routerFloorRatio: of(router, (p, r) => perRouted(p) / r.floorUsPerRoutedChange),
+      routerGcUsPerChange: result.runs.every((r) => r.router?.gcMs !== undefined) ? m((r) => (r.router!.gcMs * 1000) / r.router!.changes) : null,
       floorUsPerRoutedChange: m((r) => r.floorUsPerRoutedChange),
       entriesPerChange: m((r) => r.entries / r.changes),
       beforeChangesPerSec: was?.changesPerSec ?? null,
@@ -109,6 +113,17 @@ function routingChecks(rows: readonly RoutingSummaryRow[]): TargetCheck[] {
         (v, limit) => v <= limit,
       ),
     );
+    if (large.routerGcUsPerChange !== null && small.routerGcUsPerChange !== null) {
+      const l2 = large.routerUsPerChange! - large.routerGcUsPerChange;
+      const s2 = small.routerUsPerChange! - small.routerGcUsPerChange;
+      checks.push({
+        target: `${kind}: why the router alone grows from ${fmtSize(small.size)} to ${fmtSize(large.size)} shapes (the collector's pauses, which grow with the heap)`,
+        measured: `router ${round(large.routerUsPerChange!, 1)} vs ${round(small.routerUsPerChange!, 1)} µs/change, of which the collector ${round(large.routerGcUsPerChange, 1)} vs ${round(small.routerGcUsPerChange, 1)} µs; without it ${round(l2, 1)} vs ${round(s2, 1)} µs = ${x(l2 / s2)}`,
+        value: null,
+        limit: null,
+        status: 'INFO',
+      });
+    }
   }
   for (const row of rows.filter((r) => r.kind === 'eq')) {
     const ratio = row.routerFloorRatio ?? (row.usPerChange / row.entriesPerChange) / row.floorUsPerRoutedChange;
@@ -154,5 +169,6 @@ export const ROUTING_DESCRIPTION = [
   'changes/s, µs/change (CPU): through applyTransaction, one request per change, as measured before the index (bench/results/routing-before.json);',
   '  typed: applyTransactions, the entry point for in-process sources, 256 per call; router: routeTransactions alone over the',
   '  runtime\'s registry, actors and row store (no request queue, journal or log store); µs/routed: per log entry written',
-  '  (a change that reached a shape and changed it); floor: one bare actor.send + an array push.',
+  '  (a change that reached a shape and changed it); floor: one bare actor.send + an array push; router gc: the collector\'s',
+  '  main-thread pauses within the router\'s timed calls (CPU time also counts V8\'s concurrent marking threads).',
 ].join('\n');

@@ -17,7 +17,7 @@ import { MemoryStorage } from '../../src/storage/memory-store.ts';
 import type { LogEntry } from '../../src/storage/storage.ts';
 import { startTrivialActors, stopTrivialActors } from '../lib/floor.ts';
 import { profiled, profilingEnabled, type ProfileSummary } from '../lib/profile.ts';
-import { ROUTER_WARM, routerPass } from '../lib/router-pass.ts';
+import { ROUTER_WARM, routerPass, type RouterPass } from '../lib/router-pass.ts';
 import { buildRoutingDataset, expectedEntries, makeRoutingTransactions, type RoutingDataset, type RoutingKind, type RoutingTransaction } from '../lib/routing-dataset.ts';
 import { fullGc, round, timed, timedSync, type Timing } from '../lib/stats.ts';
 import { fmtSize } from './validation.ts';
@@ -44,8 +44,8 @@ export interface RoutingRun {
   readonly timing: Timing;
   /** Through `applyTransactions`, the typed entry point for in-process sources (chunks of 256). */
   readonly typed: RoutingPass | null;
-  /** The router alone (bench/lib/router-pass.ts), over the same number of transactions; null before the index. */
-  readonly router: RoutingPass | null;
+  /** The router alone (bench/lib/router-pass.ts), over the same number of transactions, with the collector's pauses in it; null before the index. */
+  readonly router: RouterPass | null;
   /** Floor: CPU µs of one `actor.send` to a bare actor plus one array push. */
   readonly floorUsPerRoutedChange: number;
   readonly restoreMs: number;
@@ -62,6 +62,7 @@ export interface RoutingCaseResult {
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const MIN_TRANSACTIONS = 8;
 const MAX_TRANSACTIONS = 40_000;
+const ROUTER_SCALE = 4;
 
 /** Runs in a child process (bench/worker.ts). */
 export async function routingCase(args: RoutingCaseArgs): Promise<RoutingCaseResult> {
@@ -118,8 +119,9 @@ async function routingRun(dataset: RoutingDataset, budgetMs: number, r: number, 
     };
     const single = await pass(all.slice(0, count), applyAll, 'requests');
     const typed = 'applyTransactions' in runtime ? await pass(all.slice(count), applyTyped, 'typed') : null;
-    // The router alone, over its own parts and an empty row store: the same kind of transactions from the start.
-    const routed = makeRoutingTransactions(dataset, count + ROUTER_WARM, 2, r + 1);
+    // The router alone, over its own parts and an empty row store: the same kind of transactions from the start,
+    // 4x as many (it costs a fifth of a request per change: about the same time, and a short pass is mostly noise).
+    const routed = makeRoutingTransactions(dataset, Math.min(MAX_TRANSACTIONS, ROUTER_SCALE * count) + ROUTER_WARM, 2, r + 1);
     const router = typed ? await routerPass(dataset, routed) : null;
     const expected = expectedEntries(dataset, routed.slice(ROUTER_WARM));
     if (router && expected !== null && router.entries !== expected) throw new Error(`routing ${dataset.kind} ${dataset.size} (router): ${router.entries} entries, expected ${expected}`);
