@@ -6,9 +6,11 @@
  * what restore does about it; every command says it; nothing valid is cut
  * away; new shapes on the table are refused until the loss is accepted.
  */
+import { spawn } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CLI_ARGS } from '../helpers/built-cli.ts';
 import { cli } from '../helpers/run-cli.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
 
@@ -82,6 +84,28 @@ describe('a bad line in the middle of a row-store table log', () => {
     expect(other.stdout).toMatch(/The row store lost records/);
     const log = JSON.parse((await cli('log', '--handle', handle, '--data-dir', dir, '--json')).stdout) as { restore: { damagedTables: DamagedTableJson[] } };
     expect(log.restore.damagedTables.map((t) => t.table)).toEqual(['public.users']);
+  });
+
+  it('serve (the embedded store over HTTP) says it when it starts, before serving, and keeps the file whole', async () => {
+    const { dir, file, damaged } = await damagedDataDir();
+    const child = spawn(process.execPath, [...CLI_ARGS, 'serve', '--data-dir', dir, '--http-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      await new Promise<void>((resolve, reject) => {
+        child.stderr.on('data', () => stderr.includes('serving shapes on') && resolve());
+        void exited.then((code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+      });
+      const [before] = stderr.split('serving shapes on');
+      expect(before).toMatch(/The row store lost records of 1 table/);
+      expect(before).toMatch(/public\.users: line 2 of .* unreadable, 2 records kept/);
+      expect(before).toMatch(/restore --accept-table-damage public\.users/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited, stderr).toBe(0);
+    expect(await readFile(file, 'utf8')).toBe(damaged);
   });
 
   it('restore --accept-table-damage: the kept rows are trusted again, the damaged log kept aside; a new shape snapshots rows 1 and 3', async () => {

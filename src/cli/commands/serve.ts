@@ -1,8 +1,10 @@
 import { DATA_DIR_COMMAND_OPTIONS, type CliCommand, type CommandContext, type CommandResult } from '../command.ts';
 import { CliError, ExitCode } from '../errors.ts';
+import { restoreNoticeText, restoreSummaryJson } from '../format.ts';
 import { runtimeOptions } from '../open-runtime.ts';
 import { parseKeyColumns, type OptionReader } from '../options.ts';
 import { configureHttpOptions, httpServing, type HttpServing } from '../serve-http.ts';
+import type { ShapeRuntime } from '../../runtime/index.ts';
 
 const UNFOLLOWABLE = ['keep', 'remove'] as const;
 
@@ -50,6 +52,12 @@ export const serveCommand: CliCommand = {
 
 type Stopped = Promise<{ signal: NodeJS.Signals } | { error: Error }>;
 
+/** Like every command, serve says what its restore removed and which row-store tables lost records: at start, since it runs until stopped. */
+function announceRestore(context: CommandContext, runtime: ShapeRuntime): void {
+  const notice = restoreNoticeText(runtime.report);
+  if (notice) context.notice(notice);
+}
+
 /** No database: the embedded store's shapes, served over HTTP (created on request, fed by nobody while `serve` holds the data dir). */
 async function serveEmbedded(context: CommandContext, http: HttpServing, stopped: Stopped): Promise<CommandResult> {
   if (http.port === undefined) {
@@ -57,6 +65,7 @@ async function serveEmbedded(context: CommandContext, http: HttpServing, stopped
   }
   const { createShapeRuntime } = await import('../../runtime/index.ts');
   const runtime = await createShapeRuntime(runtimeOptions(context));
+  announceRestore(context, runtime);
   const server = await http.start(runtime, (definition) => runtime.add(definition), { txids: true }).catch(async (error: unknown) => {
     await runtime.shutdown();
     throw error;
@@ -68,7 +77,7 @@ async function serveEmbedded(context: CommandContext, http: HttpServing, stopped
   await runtime.shutdown();
   const signal = 'signal' in stop ? stop.signal : 'error';
   return {
-    json: { stopped: signal, shapes, position: runtime.position(), http: server ? server.url : null },
+    json: { stopped: signal, shapes, position: runtime.position(), http: server ? server.url : null, restore: restoreSummaryJson(runtime.report) },
     text: `stopped (${signal}) after serving ${shapes} shape(s) of the embedded store at ${server?.url}; backup written`,
   };
 }
@@ -104,6 +113,7 @@ async function serve(
     throw error;
   }
   const { runtime, source } = pr;
+  announceRestore(context, runtime);
   // Shapes asked for over HTTP go through the source: it checks the catalog and syncs their tables first.
   // The health endpoint says whether the backlog is applied: { status, source: { state, position, backlog, caughtUp } }.
   const health = (): Record<string, unknown> => {
@@ -129,7 +139,7 @@ async function serve(
     throw new CliError(code, `stopped following the database: ${stop.error.message} (the data dir keeps everything applied; a restart resumes)`);
   }
   return {
-    json: { stopped: stop.signal, shapes, slot: status.slot, publication: status.publication, position: status.position, confirmed: status.confirmed, synced: [...status.synced], http: server ? server.url : null },
+    json: { stopped: stop.signal, shapes, slot: status.slot, publication: status.publication, position: status.position, confirmed: status.confirmed, synced: [...status.synced], http: server ? server.url : null, restore: restoreSummaryJson(runtime.report) },
     text: `stopped (${stop.signal}) after following ${status.synced.length} table(s) for ${shapes} shape(s); position ${status.position}; backup written`,
   };
 }
