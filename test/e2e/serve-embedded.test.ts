@@ -1,11 +1,14 @@
 /**
  * `shape-actors serve --http-port` without a database: the embedded store's shapes over HTTP,
- * a real process, stopped by SIGTERM; the other commands are refused while it holds the data dir.
+ * a real process, stopped by SIGTERM; the other commands are refused while it holds the data dir;
+ * SIGKILLed while the real `@electric-sql/client` follows a subquery shape, then restarted, the
+ * client goes on under its handle with no 409 and receives what was applied while it was down.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { canonicalRows, follow } from '../helpers/electric-client.ts';
 import { cli } from '../helpers/run-cli.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
 import { REPO_ROOT, waitFor } from '../integration/postgres-harness.ts';
@@ -44,6 +47,60 @@ describe('serve --http-port on the embedded store', () => {
     expect(await exit).toEqual({ code: 0, signal: null });
     expect(stdout).toMatch(/stopped \(SIGTERM\) after serving 1 shape\(s\) of the embedded store/);
     expect((await cli('list', '--data-dir', dir)).code).toBe(0);
+  });
+
+  it('a client of a subquery shape keeps its handle across SIGKILL of serve, with no 409, and receives what was applied meanwhile', async () => {
+    const dir = await tempDir();
+    const txFile = async (name: string, transactions: object[]) => {
+      const file = join(dir, '..', `${dir.split('/').at(-1)}-${name}.jsonl`);
+      await writeFile(file, transactions.map((t) => `${JSON.stringify(t)}\n`).join(''));
+      return file;
+    };
+    const ins = (table: string, row: object) => ({ op: 'insert', table, row });
+    const first = await txFile('tx1', [
+      { xid: 1, changes: [ins('public.users', { id: 1, name: 'ann' }), ins('public.users', { id: 2, name: 'bob' }), ins('public.memberships', { id: 10, user_id: 1, org_id: 7 })] },
+    ]);
+    const where = 'id IN (SELECT user_id FROM public.memberships WHERE org_id = 7)';
+    expect((await cli('add', '--data-dir', dir, '--table', 'users', '--where', where)).code).toBe(0);
+    expect((await cli('apply', '--data-dir', dir, '--file', first)).code).toBe(0);
+
+    let child: ChildProcess | null = null;
+    onTestFinished(() => void (child && child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
+    const start = async (port: number): Promise<string> => {
+      const c = spawn(process.execPath, [...CLI_ARGS, 'serve', '--data-dir', dir, '--http-port', String(port), '--long-poll', '500'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: withoutDatabase() });
+      child = c;
+      let stderr = '';
+      c.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      return waitFor('serve to listen', () => /serving shapes on (http:\/\/127\.0\.0\.1:\d+)\/v1\/shape/.exec(stderr)?.[1], 30_000);
+    };
+    const url = await start(0);
+    const client = follow(url, 'members of 7', { table: 'public.users', where });
+    onTestFinished(() => client.stop());
+    const rowsAre = (want: object[], what: string) =>
+      waitFor(what, () => {
+        if (client.errors.length > 0) throw new Error(String(client.errors[0]));
+        return canonicalRows(client.rows()) === canonicalRows(new Map(want.map((r) => [JSON.stringify([(r as { id: number }).id]), r])));
+      }, 30_000);
+    await rowsAre([{ id: 1, name: 'ann' }], 'the client to hold ann');
+    const handle = client.stream.shapeHandle;
+    // The client holds a live request now; serve dies under it.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const killed = child!;
+    const exit = new Promise((resolve) => killed.once('exit', (code, signal) => resolve({ code, signal })));
+    killed.kill('SIGKILL');
+    expect(await exit).toEqual({ code: null, signal: 'SIGKILL' });
+    // While nothing serves: bob joins org 7 (a move-in), ann leaves it (a move-out), a new user joins.
+    const second = await txFile('tx2', [
+      { xid: 2, changes: [ins('public.memberships', { id: 11, user_id: 2, org_id: 7 }), { op: 'delete', table: 'public.memberships', row: { id: 10, user_id: 1, org_id: 7 } }] },
+      { xid: 3, changes: [ins('public.users', { id: 3, name: 'cyd' }), ins('public.memberships', { id: 12, user_id: 3, org_id: 7 })] },
+    ]);
+    const applied = await cli('apply', '--data-dir', dir, '--file', second);
+    expect(applied.code, applied.stderr).toBe(0);
+    await start(Number(new URL(url).port));
+    await rowsAre([{ id: 2, name: 'bob' }, { id: 3, name: 'cyd' }], 'the client to hold bob and cyd');
+    expect(client.stream.shapeHandle).toBe(handle);
+    expect(client.refetches()).toBe(0);
+    expect(client.handles()).toEqual([handle]);
   });
 
   it('says what it needs when given neither a database nor a port', async () => {
