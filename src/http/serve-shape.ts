@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RuntimeLogger } from '../logging/runtime-logger.ts';
 import { ShapeRuntimeError, type AddedShape, type ServedShape, type ShapeReads } from '../runtime/index.ts';
-import { tableNameOf } from '../shapes/definition.ts';
+import { normalizeShape, tableNameOf } from '../shapes/definition.ts';
 import { BEFORE_ALL, compareLogOffsets, formatLogOffset, maxLogOffset, type LogOffset } from '../shapes/log-offset.ts';
 import type { LogPage } from '../storage/storage.ts';
 import { CACHE, HttpError, invalidRequest, matchesEtag, nextCursor, send, serverStopping } from './http-responses.ts';
@@ -181,7 +181,7 @@ async function create(serving: ShapeServing, query: ShapeQuery): Promise<string>
   try {
     return (await serving.add(query.definition)).handle;
   } catch (error) {
-    throw creationError(error);
+    throw creationError(error, normalizeShape(query.definition).definition.table);
   }
 }
 

@@ -22,12 +22,18 @@ export function definitionError(error: unknown): unknown {
   return error instanceof ShapeDefinitionError ? invalidRequest({ [definitionField(error)]: [error.message] }) : error;
 }
 
-/** Why a shape could not be created, as a response: the definition's fault (400) or a retry (503). */
-export function creationError(error: unknown): HttpError {
+/**
+ * Why a shape could not be created, as a response: the definition's fault (400) or a retry
+ * (503). `table` is the requested (normalized) table: a refusal naming it is about `table`,
+ * one naming another table about a subquery of `where`.
+ */
+export function creationError(error: unknown, table: string): HttpError {
   if (error instanceof HttpError) return error;
   if (error instanceof ShapeDefinitionError) return definitionError(error) as HttpError;
-  // The Postgres source refuses a table it cannot follow (missing, no primary key, ...): the request's table.
-  if (error instanceof PostgresSourceError && error.code === 'protocol') return invalidRequest({ table: [error.message] });
+  // The Postgres source refuses a table it cannot follow (no primary key; its sync refused): never worth a retry.
+  if (error instanceof PostgresSourceError && (error.code === 'definition-refused' || error.code === 'protocol')) {
+    return invalidRequest({ [error.message.startsWith(`table ${table} `) || error.message.startsWith(`${table}: `) ? 'table' : 'where']: [error.message] });
+  }
   if (error instanceof ShapeRuntimeError && (error.code === 'runtime-stopped' || error.code === 'runtime-failed')) {
     return serverStopping();
   }

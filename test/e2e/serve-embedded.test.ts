@@ -76,10 +76,10 @@ describe('serve --http-port on the embedded store', () => {
     const url = await start(0);
     const client = follow(url, 'members of 7', { table: 'public.users', where });
     onTestFinished(() => client.stop());
-    const rowsAre = (want: object[], what: string) =>
+    const rowsAre = (want: Record<string, unknown>[], what: string) =>
       waitFor(what, () => {
         if (client.errors.length > 0) throw new Error(String(client.errors[0]));
-        return canonicalRows(client.rows()) === canonicalRows(new Map(want.map((r) => [JSON.stringify([(r as { id: number }).id]), r])));
+        return canonicalRows(client.rows()) === canonicalRows(new Map(want.map((r) => [JSON.stringify([r.id]), r])));
       }, 30_000);
     await rowsAre([{ id: 1, name: 'ann' }], 'the client to hold ann');
     const handle = client.stream.shapeHandle;

@@ -54,6 +54,7 @@ describe.skipIf(acquired.server === null)('serve --http-port beside Postgres, fo
       CREATE TABLE orgs (id int PRIMARY KEY, name text NOT NULL, tier int NOT NULL);
       CREATE TABLE memberships (id int PRIMARY KEY, user_id int NOT NULL, org_id int NOT NULL);
       CREATE TABLE users (id int PRIMARY KEY, name text, active boolean NOT NULL DEFAULT true);
+      CREATE TABLE nokey (a int, b text);
       INSERT INTO orgs SELECT g, 'org ' || g, g % 2 FROM generate_series(1, 4) g;
       INSERT INTO users SELECT g, 'user ' || g, g % 3 <> 0 FROM generate_series(1, 12) g;
       INSERT INTO memberships SELECT g, 1 + g % 12, 1 + g % 4 FROM generate_series(1, 16) g;`);
@@ -152,7 +153,7 @@ describe.skipIf(acquired.server === null)('serve --http-port beside Postgres, fo
     }
   });
 
-  it('refuses a table or column the catalog does not have (400), creating nothing', async () => {
+  it('refuses a table or column the catalog does not have, or a table it cannot follow (400, not a retry)', async () => {
     const url = `http://127.0.0.1:${port}/v1/shape`;
     const cases: [Record<string, string>, Record<string, unknown>][] = [
       [{ table: 'nope' }, { table: ['Table "public"."nope" does not exist. If the table name contains capitals or special characters you must quote it.'] }],
@@ -160,6 +161,9 @@ describe.skipIf(acquired.server === null)('serve --http-port beside Postgres, fo
       [{ table: 'users', where: 'nope = 1' }, { where: ['unknown column nope in table public.users'] }],
       [{ table: 'users', where: 'id IN (SELECT user_id FROM nothing)' }, { where: [expect.stringContaining('Table "public"."nothing" does not exist')] }],
       [{ table: 'users', columns: 'name' }, { columns: ['The list of columns must include all primary key columns, missing: id'] }],
+      // A table without a primary key cannot be followed: its rows have no identity (a 503 would have the client retry forever).
+      [{ table: 'nokey' }, { table: ['table public.nokey has no primary key: its rows cannot be identified'] }],
+      [{ table: 'users', where: 'id IN (SELECT a FROM nokey)' }, { where: ['table public.nokey has no primary key: its rows cannot be identified'] }],
     ];
     for (const [query, errors] of cases) {
       const response = await fetch(`${url}?${new URLSearchParams({ ...query, offset: '-1' })}`);
