@@ -2,7 +2,8 @@
  * `shape-actors serve --http-port` without a database: the embedded store's shapes over HTTP,
  * a real process, stopped by SIGTERM; the other commands are refused while it holds the data dir;
  * SIGKILLed while the real `@electric-sql/client` follows a subquery shape, then restarted, the
- * client goes on under its handle with no 409 and receives what was applied while it was down.
+ * client goes on under its handle with no 409 and receives what was applied while it was down;
+ * a DELETE (--allow-deletion) then costs it exactly one 409.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -49,7 +50,7 @@ describe('serve --http-port on the embedded store', () => {
     expect((await cli('list', '--data-dir', dir)).code).toBe(0);
   });
 
-  it('a client of a subquery shape keeps its handle across SIGKILL of serve, with no 409, and receives what was applied meanwhile', async () => {
+  it('a client of a subquery shape keeps its handle across SIGKILL of serve, with no 409, and receives what was applied meanwhile; a DELETE then costs it one 409 (--http-host, the secret from $SHAPE_ACTORS_SECRET, --allow-deletion)', async () => {
     const dir = await tempDir();
     const txFile = async (name: string, transactions: object[]) => {
       const file = join(dir, '..', `${dir.split('/').at(-1)}-${name}.jsonl`);
@@ -67,14 +68,17 @@ describe('serve --http-port on the embedded store', () => {
     let child: ChildProcess | null = null;
     onTestFinished(() => void (child && child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
     const start = async (port: number): Promise<string> => {
-      const c = spawn(process.execPath, [...CLI_ARGS, 'serve', '--data-dir', dir, '--http-port', String(port), '--long-poll', '500'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: withoutDatabase() });
+      // Another loopback address (--http-host), the secret from the environment, DELETE allowed.
+      const args = ['serve', '--data-dir', dir, '--http-port', String(port), '--http-host', '127.0.0.2', '--long-poll', '500', '--allow-deletion'];
+      const c = spawn(process.execPath, [...CLI_ARGS, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...withoutDatabase(), SHAPE_ACTORS_SECRET: 'from-env' } });
       child = c;
       let stderr = '';
       c.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      return waitFor('serve to listen', () => /serving shapes on (http:\/\/127\.0\.0\.1:\d+)\/v1\/shape/.exec(stderr)?.[1], 30_000);
+      return waitFor('serve to listen', () => /serving shapes on (http:\/\/127\.0\.0\.2:\d+)\/v1\/shape \(secret required\)/.exec(stderr)?.[1], 30_000);
     };
     const url = await start(0);
-    const client = follow(url, 'members of 7', { table: 'public.users', where });
+    expect((await fetch(`${url}/v1/shape?table=users&offset=-1`)).status).toBe(401);
+    const client = follow(url, 'members of 7', { table: 'public.users', where }, { secret: 'from-env' });
     onTestFinished(() => client.stop());
     const rowsAre = (want: Record<string, unknown>[], what: string) =>
       waitFor(what, () => {
@@ -101,6 +105,12 @@ describe('serve --http-port on the embedded store', () => {
     expect(client.stream.shapeHandle).toBe(handle);
     expect(client.refetches()).toBe(0);
     expect(client.handles()).toEqual([handle]);
+    // DELETE (--allow-deletion) while the client waits: one 409, then the same rows under a new handle.
+    const deleted = await fetch(`${url}/v1/shape?handle=${handle}&secret=from-env`, { method: 'DELETE' });
+    expect(deleted.status).toBe(202);
+    await waitFor('the client to refetch', () => client.refetches() === 1 && client.handles().length === 2, 30_000);
+    await rowsAre([{ id: 2, name: 'bob' }, { id: 3, name: 'cyd' }], 'the client to hold bob and cyd again');
+    expect(client.stream.shapeHandle).not.toBe(handle);
   });
 
   it('says what it needs when given neither a database nor a port', async () => {
