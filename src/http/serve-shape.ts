@@ -92,7 +92,7 @@ async function encodePage(serving: ShapeServing, shape: ServedShape, page: LogPa
 async function servePage(serving: ShapeServing, shape: ServedShape, query: ShapeQuery, offset: LogOffset, page: EncodedPage, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { reads } = serving;
   const tail: Message[] = [];
-  if (page.snapshotEnded && offset.tx <= 0 && offset.op !== Infinity) tail.push(snapshotEndMessage(reads.position()));
+  if (page.snapshotEnded && offset.tx <= 0 && offset.op !== Infinity) tail.push(snapshotEndMessage(reads.position(), serving.txids));
   const last = await reads.lastOffset(shape.handle);
   // Electric's `determine_up_to_date`: never on `-1` (its long max-age must stay valid).
   const upToDate = offset.tx >= 0 && compareLogOffsets(page.next, maxLogOffset(last, offset)) >= 0;

@@ -46,9 +46,15 @@ export function upToDateMessage(globalLastSeenLsn: number): Message {
   return { headers: { control: 'up-to-date', global_last_seen_lsn: String(globalLastSeenLsn) } };
 }
 
-/** Ends an initial snapshot; the embedded and followed positions have no Postgres snapshot, so all three are the position it was read at. */
-export function snapshotEndMessage(position: number): Message {
-  return { headers: { control: 'snapshot-end', xmin: String(position), xmax: String(position), xip_list: [] } };
+/**
+ * Ends an initial snapshot. Its `xmin`/`xmax` are transaction ids (a client such as TanStack DB
+ * takes a txid below `xmin` as visible in the snapshot): on the embedded store, where the xid is
+ * the caller's transaction id, both are the position it was read at; when the xid is no
+ * transaction id (following Postgres: a commit LSN), both are 0, which claims no transaction visible.
+ */
+export function snapshotEndMessage(position: number, txids: boolean): Message {
+  const bound = String(txids ? position : 0);
+  return { headers: { control: 'snapshot-end', xmin: bound, xmax: bound, xip_list: [] } };
 }
 
 export const MUST_REFETCH_BODY = '[{"headers":{"control":"must-refetch"}}]';

@@ -3,7 +3,7 @@
  * values as Postgres text, the change headers, and `$n` substitution of `params[n]`.
  */
 import { describe, expect, it } from 'vitest';
-import { encodeEntries, messageContext, type Message } from '../../../src/http/shape-messages.ts';
+import { encodeEntries, messageContext, snapshotEndMessage, type Message } from '../../../src/http/shape-messages.ts';
 import { substituteParams } from '../../../src/http/where-params.ts';
 import type { PositionedEntry } from '../../../src/storage/storage.ts';
 
@@ -34,10 +34,13 @@ describe('shape messages', () => {
     ]);
   });
 
-  it('leaves txids out when the xid is no transaction id (following Postgres: a commit LSN)', () => {
+  it('leaves txids out when the xid is no transaction id (following Postgres: a commit LSN), and claims no transaction visible at snapshot-end', () => {
     const out: Message[] = [];
     encodeEntries([entry(9, 0, 'insert', { id: 1 })], messageContext(['public', 't'], ['id'], [], false), out);
     expect(out[0]!.headers).toEqual({ operation: 'insert', relation: ['public', 't'], lsn: '9', op_position: 0, last: true });
+    // A commit LSN as xmin would tell a client awaiting its write's txid (TanStack DB) that it is in the snapshot.
+    expect(snapshotEndMessage(123456789, false)).toEqual({ headers: { control: 'snapshot-end', xmin: '0', xmax: '0', xip_list: [] } });
+    expect(snapshotEndMessage(7, true)).toEqual({ headers: { control: 'snapshot-end', xmin: '7', xmax: '7', xip_list: [] } });
   });
 });
 
