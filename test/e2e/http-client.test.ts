@@ -1,12 +1,16 @@
 /**
  * The real `@electric-sql/client` (ShapeStream + Shape) against the HTTP layer mounted over an
  * embedded runtime, in process: its rows equal the evaluator's answer over the tables after
- * random workloads (move-ins and move-outs through nested subqueries); across a clean restart
+ * random workloads (move-ins and move-outs through nested subqueries), also through the handler
+ * mounted in a host's own node:http server under a prefix; across a clean restart
  * it keeps its handle and sees no 409; after a dependency's storage is lost, exactly the
  * clients of the removed closure get one 409 and converge under a new handle.
  */
 import { rm } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { createShapeHandler } from '../../src/index.ts';
 import { startShapeServer, type ShapeServer } from '../../src/http/shape-server.ts';
 import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime/index.ts';
 import { normalizeShape } from '../../src/shapes/definition.ts';
@@ -99,6 +103,34 @@ describe('@electric-sql/client against the embedded runtime', () => {
       expect(client.refetches(), client.name).toBe(0);
       expect(client.handles(), client.name).toHaveLength(1);
     }
+  });
+
+  it("follows a shape through the handler mounted in the host's own node:http server, under a prefix as Express's app.use mounts it, beside the host's routes", async () => {
+    const service = await started();
+    const source = new TransactionSource(99);
+    for (let i = 0; i < 6; i++) await service.apply(source.next());
+    const handler = createShapeHandler({ runtime: service.runtime, longPollMs: 300 });
+    const host = createServer((req, res) => {
+      if (req.url?.startsWith('/electric/')) {
+        req.url = req.url.slice('/electric'.length); // what app.use('/electric', handler) hands the handler
+        return handler(req, res);
+      }
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('the host app');
+    });
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+    onTestFinished(async () => {
+      await handler.close();
+      await new Promise((resolve) => host.close(resolve));
+    });
+    const base = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
+    const client = follow(`${base}/electric`, 'nested', SHAPES.nested!);
+    clients.push(client);
+    await checkAll(service, [client], 'through the mount');
+    for (let i = 0; i < 6; i++) await service.apply(source.next());
+    await checkAll(service, [client], 'live, through the mount');
+    expect(await (await fetch(`${base}/api/anything`)).text()).toBe('the host app');
+    expect(client.refetches()).toBe(0);
+    host.closeAllConnections();
   });
 
   it('goes on after a clean restart from its offset: same handle, no 409, nothing refetched', async () => {
