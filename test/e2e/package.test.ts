@@ -94,6 +94,24 @@ console.log(JSON.stringify(spawned.map((actor) => [actor?.id ?? null, actor inst
 host.stop();
 `;
 
+/** A CommonJS host (Node 20.19+ loads ES modules with require): the facade, each subpath, and the same one XState. */
+const CJS_HOST = `const { createShapeRuntime, MemoryStorage, shapeRuntimeMachine } = require('shape-actors');
+const { Actor, createActor } = require('xstate');
+
+(async () => {
+  const runtime = await createShapeRuntime({ dataDir: process.argv[2] });
+  const { handle } = await runtime.add({ table: 'public.todos' });
+  await runtime.shutdown();
+  const shapes = createActor(shapeRuntimeMachine, { input: { storage: new MemoryStorage() } }).start();
+  const added = new Promise((resolve) => shapes.on('SHAPE.ADDED', resolve));
+  shapes.send({ type: 'SHAPE.ADD_REQUESTED', requestId: 'add-1', definition: { table: 'public.users' } });
+  const consumer = shapes.system.get(\`shape:\${(await added).handle}\`);
+  shapes.stop();
+  const subpaths = ['shape-actors/http', 'shape-actors/postgres', 'shape-actors/inspector'].map((name) => Object.keys(require(name)).sort().join(','));
+  console.log(JSON.stringify({ handle, hostActor: consumer instanceof Actor, subpaths }));
+})();
+`;
+
 describe('npm pack, installed into another project', () => {
   let work = '';
   let project = '';
@@ -168,6 +186,17 @@ describe('npm pack, installed into another project', () => {
     const refused = await exec(process.execPath, [join('out', 'embed-example.js'), 'id IN (SELECT'], project);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^subscription refused: invalid-where: syntax error/);
+  }, 120_000);
+
+  it('a CommonJS program requires it (the facade, every subpath) and shares its XState', async () => {
+    await writeFile(join(project, 'cjs-host.cjs'), CJS_HOST);
+    const host = await exec(process.execPath, ['cjs-host.cjs', join(work, 'cjs-data')], project);
+    expect(host.code, host.stderr).toBe(0);
+    expect(host.stderr).toBe(''); // no warning either
+    const out = JSON.parse(host.stdout) as { handle: string; hostActor: boolean; subpaths: string[] };
+    expect(existsSync(join(work, 'cjs-data', 'shapes', out.handle))).toBe(true);
+    expect(out.hostActor).toBe(true);
+    expect(out.subpaths).toEqual([expect.stringContaining('startShapeServer'), expect.stringContaining('startPostgresRuntime'), expect.stringContaining('startLiveInspector')]);
   }, 120_000);
 
   it('runs the CLI from node_modules/.bin; a part that needs a missing optional package names it', async () => {
