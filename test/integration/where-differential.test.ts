@@ -7,6 +7,8 @@
  * where clause); a clause the runtime refuses as `invalid-where` must be one Postgres rejects,
  * and one it accepts one Postgres runs. The rows reach the runtime as the Postgres source
  * decodes them (`RETURNING *` through the source's type parsers), with the catalog's column types.
+ * And the Postgres source's snapshot query for each shape (read-queries.ts: the clause with its
+ * subqueries as `= ANY(<their values>)`, `IS NOT FALSE`) must select every row the shape holds.
  *
  * Seeds: SHAPE_ACTORS_WHERE_SEEDS (comma-separated; default two), runs per seed
  * SHAPE_ACTORS_WHERE_RUNS (default 100). A failure is shrunk by fast-check to a minimal clause
@@ -19,7 +21,10 @@ import { createShapeRuntime, ShapeRuntimeError, type ShapeRuntime } from '../../
 import { columnNames, normalizeShape } from '../../src/shapes/definition.ts';
 import type { TableColumnTypes } from '../../src/shapes/column-types.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
-import { tableInfo } from '../../src/sources/postgres/catalog.ts';
+import { tableInfo, type TableInfo } from '../../src/sources/postgres/catalog.ts';
+import { snapshotQuery } from '../../src/sources/postgres/read-queries.ts';
+import { TupleIndex } from '../../src/shapes/where/link-set.ts';
+import type { LinkValueSet } from '../../src/storage/rows/row-store.ts';
 import { MemoryStorage } from '../../src/storage/memory-store.ts';
 import { clauseArb, createTablesSql, historyArb, TABLES, type Op } from '../helpers/where-generator.ts';
 import { acquireServer, announceSkip, connect, createTestDatabase } from './postgres-harness.ts';
@@ -34,12 +39,13 @@ const LIKE_ESCAPE_ERROR = /LIKE pattern must not end with escape character/;
 type Row = Record<string, unknown>;
 
 /** What the runs saw, for the report. */
-const figures = { clauses: 0, accepted: 0, invalid: 0, unsupported: 0, histories: 0, transactions: 0, comparisons: 0, nonEmpty: 0, likeErrors: 0 };
+const figures = { clauses: 0, accepted: 0, invalid: 0, unsupported: 0, histories: 0, transactions: 0, comparisons: 0, nonEmpty: 0, likeErrors: 0, prefilters: 0, prefilterFallbacks: 0 };
 
 describe.skipIf(acquired.server === null)('where clauses against Postgres (differential)', () => {
   let db: pg.Client;
   let drop: () => Promise<void>;
   const types: Record<string, TableColumnTypes> = {};
+  const infos: Record<string, TableInfo> = {};
 
   beforeAll(async () => {
     await loadSqlParser();
@@ -47,7 +53,10 @@ describe.skipIf(acquired.server === null)('where clauses against Postgres (diffe
     drop = database.drop;
     db = await connect(database.url);
     await db.query(createTablesSql());
-    for (const t of TABLES) types[`public.${t.name}`] = (await tableInfo(db, `public.${t.name}`))!.types;
+    for (const t of TABLES) {
+      infos[`public.${t.name}`] = (await tableInfo(db, `public.${t.name}`))!;
+      types[`public.${t.name}`] = infos[`public.${t.name}`]!.types;
+    }
   });
   afterAll(async () => {
     console.log(`[where-differential] seeds ${SEEDS.join(', ')} x ${RUNS} runs: ${JSON.stringify(figures)}`);
@@ -137,7 +146,42 @@ describe.skipIf(acquired.server === null)('where clauses against Postgres (diffe
       if (canon(got) !== canon(want)) {
         throw new Error(`${state}: ${definition.table} WHERE ${where}\n  runtime:  ${canon(got)}\n  Postgres: ${canon(want)}`);
       }
+      await checkPrefilter(runtime, shape.handle, shape.dependencyHandles, want, `${state}: ${definition.table} WHERE ${where}`);
     }
+  }
+
+  /**
+   * The Postgres source's snapshot query for the shape (its where clause with subqueries as `= ANY(<their values>)`,
+   * `IS NOT FALSE`) must select every row the shape holds: the source reads a new shape's rows with it.
+   */
+  async function checkPrefilter(runtime: ShapeRuntime, handle: string, dependencyHandles: readonly string[], want: ReadonlyMap<string, Row>, state: string): Promise<void> {
+    const record = runtime.shapes.get(handle);
+    if (!record?.shape.where) return;
+    const dependencies: LinkValueSet[] = [];
+    for (const dep of dependencyHandles) {
+      const index = new TupleIndex();
+      for (const key of await runtime.linkValues(dep)) index.add(key);
+      dependencies.push({ has: (k) => index.has(k), compatibleCount: (e) => index.compatibleCount(e), size: index.size, values: () => index.keys() });
+    }
+    const table = record.shape.definition.table;
+    const sql = snapshotQuery(table, { where: record.shape.where, dependencies }, infos[table]!);
+    let selected: Set<string>;
+    try {
+      selected = new Set((await db.query<Row>(sql.text, [...sql.values])).rows.map((r) => JSON.stringify([r.id])));
+    } catch (error) {
+      // Postgres raises on a lone LIKE escape only where its evaluation order reaches one (the wrapper changes it).
+      if (LIKE_ESCAPE_ERROR.test((error as Error).message)) {
+        figures.likeErrors++;
+        return;
+      }
+      // The source then reads the whole table (its fallback) and judges each row itself.
+      if (sql.values.length === 0) throw new Error(`${state}: the snapshot query ${sql.text} failed without a fallback: ${(error as Error).message}`);
+      figures.prefilterFallbacks++;
+      return;
+    }
+    figures.prefilters++;
+    const missing = [...want.keys()].filter((k) => !selected.has(k));
+    if (missing.length > 0) throw new Error(`${state}: the source's snapshot query leaves out ${missing.join(', ')}: ${sql.text} ${JSON.stringify(sql.values)}`);
   }
 
   async function run(shapes: readonly string[], late: readonly string[], history: readonly Op[][]): Promise<void> {
