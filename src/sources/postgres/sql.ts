@@ -20,11 +20,14 @@
  *   says (Kleene logic is monotone), so `(<where>) IS NOT FALSE` keeps every
  *   row that could qualify for some value of the sublinks: a sound prefilter
  *   for move-in queries, whose dependency values live in the runtime, not in
- *   the database.
+ *   the database. That holds for AND, OR, NOT and comparisons, not for the tests that turn
+ *   UNKNOWN into TRUE or FALSE (`IS [NOT] TRUE/FALSE/UNKNOWN`, `IS [NOT] NULL`, `IS [NOT]
+ *   DISTINCT FROM`): such a test of an operand holding a sublink is printed as `NULL::boolean`
+ *   too (`(x NOT IN (SELECT ...)) IS FALSE` could be TRUE or FALSE).
  * - a function: prints the sublink itself (e.g. `col = ANY($n)` over given values).
  */
 import { columnNames, normalizeShape, type ShapeDefinition } from '../../shapes/definition.ts';
-import type { SublinkExpr, WhereExpr } from '../../shapes/where/ast.ts';
+import { childrenOf, type SublinkExpr, type WhereExpr } from '../../shapes/where/ast.ts';
 
 /** Always-quoted identifier (generated SQL need not be pretty). */
 export function quoteIdent(name: string): string {
@@ -66,6 +69,7 @@ export function whereToSql(expr: WhereExpr, options: WhereSqlOptions): string {
   const against = (column: WhereExpr, e: WhereExpr): string =>
     column.kind === 'column' && e.kind === 'const' && Number.isSafeInteger(e.value) && options.integerColumns?.has(column.name) ? `${params.add(String(e.value))}::int8` : operand(e);
   const not = (negated: boolean): string => (negated ? 'NOT ' : '');
+  if (options.sublinks === 'unknown' && SETTLES_UNKNOWN.has(expr.kind) && childrenOf(expr).some(holdsSublink)) return 'NULL::boolean';
 
   switch (expr.kind) {
     case 'column':
@@ -100,6 +104,13 @@ export function whereToSql(expr: WhereExpr, options: WhereSqlOptions): string {
     case 'sublink':
       return sublinkSql(expr, options);
   }
+}
+
+/** Tests whose value is TRUE or FALSE even when an operand is UNKNOWN (not monotone in Kleene logic). */
+const SETTLES_UNKNOWN: ReadonlySet<WhereExpr['kind']> = new Set(['isBool', 'isNull', 'distinct']);
+
+function holdsSublink(expr: WhereExpr): boolean {
+  return expr.kind === 'sublink' || childrenOf(expr).some(holdsSublink);
 }
 
 function sublinkSql(expr: SublinkExpr, options: WhereSqlOptions): string {
