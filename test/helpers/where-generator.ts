@@ -130,6 +130,8 @@ export function predicateArb(table: TableSpec, depth: number, outer?: TableSpec)
     { weight: 1, arbitrary: fc.tuple(sub, sub).map(([a, b]) => `(${a}) OR (${b})`) },
     { weight: 1, arbitrary: sub.map((a) => `NOT (${a})`) },
     { weight: 1, arbitrary: fc.tuple(sub, fc.constantFrom('TRUE', 'FALSE', 'UNKNOWN'), fc.boolean()).map(([a, test, not]) => `(${a}) IS ${not ? 'NOT ' : ''}${test}`) },
+    // The truth value of a subquery test itself: where a NULL it selects (UNKNOWN, not FALSE) shows.
+    { weight: 1, arbitrary: fc.tuple(sublinkArb(table, depth - 1), fc.constantFrom('FALSE', 'UNKNOWN'), fc.boolean()).map(([a, test, not]) => `(${a}) IS ${not ? 'NOT ' : ''}${test}`) },
   );
 }
 
