@@ -70,9 +70,14 @@ const LITERALS: Readonly<Record<Family, readonly string[]>> = {
 };
 const ALL_LITERALS = [...new Set(Object.values(LITERALS).flat()), 'NULL'];
 
-const PATTERNS = ["'a%'", "'%a'", "'_'", "'A%'", "'é%'", "'É%'", "'%'", "'a\\%'", "'_b'", "'%7'", "'%É'", "'ab'"];
-/** Patterns ending in a lone escape: Postgres raises once a row reaches it (rare, so most states compare). */
-const ESCAPE_PATTERNS = ["'a\\'", "'%\\'"];
+const PATTERNS = ["'a%'", "'%a'", "'_'", "'A%'", "'%'", "'a\\%'", "'_b'", "'%7'", "'ab'"];
+/** Letters beyond ASCII in both cases: ILIKE folds ASCII only under the C collation. */
+const UNICODE_PATTERNS = ["'é%'", "'É%'", "'%É'", "'é'", "'É'", "'_a'"];
+/**
+ * Patterns ending in a lone escape: Postgres matches up to it and raises only once a row reaches
+ * it (`'%\'` always; `'a\'` for a row starting with a; `'x\'`, `'_x\'` never here).
+ */
+const ESCAPE_PATTERNS = ["'a\\'", "'%\\'", "'x\\'", "'_x\\'"];
 
 function literalArb(family: Family): fc.Arbitrary<string> {
   return fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...LITERALS[family]) }, { weight: 1, arbitrary: fc.constant('NULL') }, { weight: 1, arbitrary: fc.constantFrom(...ALL_LITERALS) });
@@ -114,13 +119,18 @@ export function predicateArb(table: TableSpec, depth: number, outer?: TableSpec)
         { weight: 1, arbitrary: fc.boolean().map((not) => `${column} IS ${not ? 'NOT ' : ''}NULL`) },
       ),
     ),
-    fc.tuple(columnArb(table, 'text'), fc.boolean(), fc.boolean(), fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...PATTERNS) }, { weight: 1, arbitrary: fc.constantFrom(...ESCAPE_PATTERNS) }, { weight: 2, arbitrary: columnArb(table, 'text') })).map(
+    fc.tuple(columnArb(table, 'text'), fc.boolean(), fc.boolean(), fc.oneof(
+        { weight: 9, arbitrary: fc.constantFrom(...PATTERNS) },
+        { weight: 4, arbitrary: fc.constantFrom(...UNICODE_PATTERNS) },
+        { weight: 2, arbitrary: fc.constantFrom(...ESCAPE_PATTERNS) },
+        { weight: 2, arbitrary: columnArb(table, 'text') },
+      )).map(
       ([column, not, ci, pattern]) => `${column} ${not ? 'NOT ' : ''}${ci ? 'ILIKE' : 'LIKE'} ${pattern}`,
     ),
     columnArb(table, 'bool').map((c) => (table.columns[c]!.family === 'bool' ? c : `${c} IS NULL`)),
   ];
   if (outer) leaves.push(fc.constantFrom(...Object.keys(outer.columns)).map((c) => `${c} IS NOT NULL`));
-  const leaf = fc.oneof(...leaves.map((arbitrary, i) => ({ weight: i === 0 ? 6 : 2, arbitrary })));
+  const leaf = fc.oneof(...leaves.map((arbitrary, i) => ({ weight: i === 0 ? 6 : i === 1 ? 3 : 2, arbitrary })));
   if (depth <= 0) return leaf;
   const sub = predicateArb(table, depth - 1, outer);
   return fc.oneof(
