@@ -63,6 +63,10 @@ export interface FollowCaseResult {
   readonly shapes: number;
   /** From the start of following to caught up (the 100 shapes resynced from the database). */
   readonly catchUpMs: number;
+  /** This process's CPU time until then (the rest of the wall clock is the database's: decoding its WAL, the reads). */
+  readonly catchUpCpuMs: number;
+  /** Bytes of WAL (the whole server's) from the slot's restart point to the start: what the stream decodes first. */
+  readonly walToDecode: number;
   readonly rss: number;
   readonly heap: number;
   /** CPU time of each `source.add` of a shape of 10 rows while following. */
@@ -84,11 +88,14 @@ export async function followCase(args: FollowCaseArgs): Promise<FollowCaseResult
     for (let k = 0; k < args.shapes; k++) await pr.source.add({ table: 'items', where: `org = ${k}` });
     await pr.shutdown();
     await forgetSynced(db.dataDir);
+    const walToDecode = await slotLag(db.url, pr.source.slot);
     gcNow();
     const t0 = Date.now();
+    const watch = new Stopwatch();
     pr = await startPostgresRuntime({ dataDir: db.dataDir, databaseUrl: db.url, schemaPollMs: 0 });
     await pr.source.waitForSync();
     await pr.source.caughtUp();
+    const catchUpCpuMs = round(watch.stop().cpuMs, 0);
     const catchUpMs = pr.source.status().caughtUp?.sinceStartMs ?? Date.now() - t0;
     const { rss, heap } = memory();
     log(`  follow ${args.rows} rows: caught up in ${catchUpMs} ms, rss ${(rss / 2 ** 20).toFixed(1)} MiB, heap ${(heap / 2 ** 20).toFixed(1)} MiB`);
@@ -99,9 +106,19 @@ export async function followCase(args: FollowCaseArgs): Promise<FollowCaseResult
       adds.push(watch.stop());
     }
     await pr.shutdown();
-    return { rows: args.rows, shapes: args.shapes, catchUpMs, rss, heap, adds };
+    return { rows: args.rows, shapes: args.shapes, catchUpMs, catchUpCpuMs, walToDecode, rss, heap, adds };
   } finally {
     await db.done();
+  }
+}
+
+async function slotLag(url: string, slot: string): Promise<number> {
+  const client = await connect(url);
+  try {
+    const { rows } = await client.query<{ lag: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::text AS lag FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+    return Number(rows[0]?.lag ?? 0);
+  } finally {
+    await client.end();
   }
 }
 
@@ -243,6 +260,8 @@ export const POSTGRES_DESCRIPTION = `beside a real Postgres, through what serve 
 export const FOLLOW_COLUMNS: readonly Column[] = [
   { key: 'rows', title: 'table rows' },
   { key: 'catchUpMs', title: 'start to caught up ms' },
+  { key: 'catchUpCpuMs', title: 'of it CPU ms' },
+  { key: 'walMiB', title: 'WAL to decode MiB' },
   { key: 'rssMiB', title: 'RSS MiB' },
   { key: 'heapMiB', title: 'heap MiB' },
   { key: 'addCpuMs', title: 'add CPU ms (median)' },
@@ -268,6 +287,8 @@ export function summarizePostgres(follow: readonly FollowCaseResult[], soak: rea
   const followRows = follow.map((f) => ({
     rows: f.rows,
     catchUpMs: f.catchUpMs,
+    catchUpCpuMs: f.catchUpCpuMs,
+    walMiB: mib(f.walToDecode),
     rssMiB: mib(f.rss),
     heapMiB: mib(f.heap),
     addCpuMs: round(median(f.adds.map((t) => t.cpuMs)), 2),

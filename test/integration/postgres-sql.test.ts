@@ -14,6 +14,8 @@ import { linkSetOf, type LinkSet } from '../../src/shapes/where/link-set.ts';
 import { tableInfo } from '../../src/sources/postgres/catalog.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
 import { formatLsn, parseLsn, PostgresSourceError, shapeQuery, SqlParams, whereToSql } from '../../src/sources/postgres/index.ts';
+import { snapshotQuery } from '../../src/sources/postgres/read-queries.ts';
+import type { LinkValueSet } from '../../src/storage/rows/row-store.ts';
 import { schemaChange } from '../../src/sources/postgres/schema.ts';
 import { PgSnapshot } from '../../src/sources/postgres/snapshot.ts';
 import { acquireServer, announceSkip, connect, createTestDatabase } from './postgres-harness.ts';
@@ -152,14 +154,28 @@ describe.skipIf(acquired.server === null)('SQL from where clauses, run by Postgr
     const types = (await tableInfo(db, 'public.t'))!.types;
     const evaluated = new Set(all.filter((row) => evaluateWhere(shape.where!, row, (i) => links[i]!, types)).map((r) => r.id as number));
     expect([...selected].sort((x, y) => x - y)).toEqual([...evaluated].sort((x, y) => x - y));
+    // The row store's snapshot query (subqueries as their values) selects every row the shape holds.
+    const snapshot = snapshotQuery('public.t', { where: shape.where!, dependencies: links }, (await tableInfo(db, 'public.t'))!);
+    const read = (await db.query<Record<string, unknown>>(snapshot.text, [...snapshot.values])).rows;
+    expect(read.filter((row) => evaluateWhere(shape.where!, row, (i) => links[i]!, types)).map((r) => r.id as number).sort((x, y) => x - y)).toEqual([...evaluated].sort((x, y) => x - y));
+  });
+
+  it("a snapshot query is narrowed by the table's index, not a scan of it", async () => {
+    await db.query('CREATE TABLE big (id int PRIMARY KEY, org int NOT NULL); INSERT INTO big SELECT g, g / 10 FROM generate_series(1, 50000) g; CREATE INDEX ON big (org); ANALYZE big');
+    const shape = normalizeShape({ table: 'big', where: 'org = 7' });
+    const query = snapshotQuery('public.big', { where: shape.where!, dependencies: [] }, (await tableInfo(db, 'public.big'))!);
+    const plan = JSON.stringify((await db.query(`EXPLAIN (FORMAT JSON) ${query.text}`, [...query.values])).rows);
+    expect(plan).toMatch(/"Node Type":"(Index Scan|Bitmap Index Scan|Index Only Scan)"/);
+    expect(plan).not.toMatch(/Seq Scan/);
   });
 
   /** A dependency's values as its materializer would hold them: the tuples of its selected columns, over its rows. */
-  async function linkValuesOf(dependency: ShapeDefinition): Promise<LinkSet> {
+  async function linkValuesOf(dependency: ShapeDefinition): Promise<LinkSet & LinkValueSet> {
     const columns = normalizeShape(dependency).definition.columns!.map((c) => c.replaceAll('"', ''));
     const types = (await tableInfo(db, dependency.table))!.types;
     const query = shapeQuery(dependency, []);
     const rows = (await db.query<Record<string, unknown>>(query.text, query.values)).rows;
-    return linkSetOf(rows.map((r) => tupleKey(linkElements(columns.map((c) => r[c]), columns.map((c) => types[c])))));
+    const set = linkSetOf(rows.map((r) => tupleKey(linkElements(columns.map((c) => r[c]), columns.map((c) => types[c])))));
+    return Object.assign(set, { values: () => set.keys() });
   }
 });

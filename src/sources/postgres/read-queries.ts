@@ -30,7 +30,16 @@ export function wholeTable(table: string): Sql {
   return { text: `SELECT * FROM ${table}`, values: [] };
 }
 
-/** A shape's snapshot: `SELECT * FROM t WHERE (<where, subqueries as their values>) IS NOT FALSE`. */
+/**
+ * A shape's snapshot: `SELECT * FROM t WHERE <where, subqueries as their values>`, the where
+ * clause as it is, so Postgres narrows it through the table's indexes (wrapped in `IS NOT
+ * FALSE`, no index serves it: every add and resync on a 1M-row table read all of it). A row is
+ * in a shape only where its where clause is TRUE (SQL's rule, which the evaluator keeps:
+ * docs/guarantees.md); a subquery as `= ANY(its values)` may be FALSE where Postgres would say
+ * NULL, never the reverse, and with Kleene logic a clause TRUE with a NULL in it is TRUE with
+ * any value there: the rows selected are all the rows the shape holds, and the caller judges
+ * each one.
+ */
 export function snapshotQuery(table: string, selection: RowSelection, info: TableInfo): Sql {
   if (!selection.where) return wholeTable(table);
   const params = new SqlParams();
@@ -39,7 +48,7 @@ export function snapshotQuery(table: string, selection: RowSelection, info: Tabl
     integerColumns: integerColumns(info),
     sublinks: (sublink, p) => linkTest(sublink.test.map((c) => c.name), selection.dependencies[sublink.dependency]?.values() ?? [], info, p),
   });
-  return { text: `SELECT * FROM ${table} WHERE (${filter}) IS NOT FALSE`, values: params.values };
+  return { text: `SELECT * FROM ${table} WHERE ${filter}`, values: params.values };
 }
 
 /**
