@@ -8,7 +8,7 @@
  * and one it accepts one Postgres runs. The rows reach the runtime as the Postgres source
  * decodes them (`RETURNING *` through the source's type parsers), with the catalog's column types.
  * And the Postgres source's snapshot query for each shape (read-queries.ts: the clause with its
- * subqueries as `= ANY(<their values>)`, `IS NOT FALSE`) must select every row the shape holds.
+ * subqueries as `= ANY(<their values>)`) must select every row the shape holds.
  *
  * Seeds: SHAPE_ACTORS_WHERE_SEEDS (comma-separated; default two), runs per seed
  * SHAPE_ACTORS_WHERE_RUNS (default 100). A failure is shrunk by fast-check to a minimal clause
@@ -153,8 +153,8 @@ describe.skipIf(acquired.server === null)('where clauses against Postgres (diffe
   }
 
   /**
-   * The Postgres source's snapshot query for the shape (its where clause with subqueries as `= ANY(<their values>)`,
-   * `IS NOT FALSE`) must select every row the shape holds: the source reads a new shape's rows with it.
+   * The Postgres source's snapshot query for the shape (its where clause with subqueries as `= ANY(<their values>)`)
+   * must select every row the shape holds: the source reads a new shape's rows with it.
    */
   async function checkPrefilter(runtime: ShapeRuntime, handle: string, dependencyHandles: readonly string[], want: ReadonlyMap<string, Row>, state: string): Promise<void> {
     const record = runtime.shapes.get(handle);
