@@ -18,7 +18,8 @@ export const README = fileURLToPath(new URL('../README.md', import.meta.url));
 /** Notes for people, pinned to states by name (a note on a state the machine no longer has is an error). */
 const NOTES: Readonly<Record<string, string>> = {
   validatingDependencies: 'both load paths end here: one CASCADE.STOP per shape to remove<br/>(reason + cause), transitively, before anything is spawned',
-  spawning: 'consumers and materializers, dependencies first',
+  spawning: 'registers the kept shapes, asleep: each starts its consumer<br/>(and materializer) when it wakes, dependencies first',
+  activating: 'a read wakes a shape: its files checked, its dependencies woken first',
 };
 
 /** The parts of XState's StateNode this reads. */

@@ -1,21 +1,14 @@
 /**
- * The router alone: `routeTransactions` over the runtime's own parts (a ShapeRegistry with its
- * where-clause index, consumers and materializers spawned by spawnShapes into an
- * ActorDirectory, the embedded row store in memory), without the runtime's request queue,
+ * The router alone: `routeTransactions` over the runtime's own parts (its RuntimeShapes: the
+ * registry with its where-clause index, every shape woken, the embedded row store in memory), without the runtime's request queue,
  * journal and log store; only the `routeTransactions` calls are timed (the row store is
  * flushed after each, as the runtime does, untimed). What it costs per routed change is what routing costs: the index
  * lookup, the residual check, the consumer's `send` and its entries.
  */
-import { createActor } from 'xstate';
-import { ActorDirectory } from '../../src/actors/actor-directory.ts';
-import { spawnShapes } from '../../src/actors/spawn-shapes.ts';
 import { routeTransactions } from '../../src/live/route-transactions.ts';
-import { interpretStoredShape, type ShapeRecord } from '../../src/registry/shape-record.ts';
-import { ShapeRegistry } from '../../src/registry/shape-registry.ts';
 import { MemoryTableFiles } from '../../src/storage/rows/table-files.ts';
 import { TableStore } from '../../src/storage/rows/table-store.ts';
-import type { LogEntry } from '../../src/storage/storage.ts';
-import { trivialMachine } from './floor.ts';
+import { registeredShapes, wakeAll } from './awake-shapes.ts';
 import type { RoutingDataset, RoutingTransaction } from './routing-dataset.ts';
 import { GcClock } from './gc-clock.ts';
 import { addTimings, fullGc, timed, type Timing } from './stats.ts';
@@ -39,19 +32,12 @@ async function settle(): Promise<void> {
 
 /** Routes `transactions` (the first `warm` untimed); entries and changes count the timed ones. */
 export async function routerPass(dataset: RoutingDataset, transactions: readonly RoutingTransaction[], warmCount = ROUTER_WARM): Promise<RouterPass> {
-  const records: ShapeRecord[] = dataset.shapes.map((s) => {
-    const interpreted = interpretStoredShape(s.stored);
-    if (!interpreted.ok) throw new Error(interpreted.reason);
-    return interpreted.record;
-  });
-  const registry = new ShapeRegistry();
-  for (const record of records) registry.add(record);
-  const depended = new Set(records.flatMap((r) => r.stored.dependencyHandles));
-  const materializerLogs = new Map<string, readonly LogEntry[]>(dataset.shapes.filter((s) => depended.has(s.stored.handle)).map((s) => [s.stored.handle, s.log]));
-  const root = createActor(trivialMachine).start();
-  const directory = new ActorDirectory(root);
-  spawnShapes(directory, records, { keyColumnsOf: () => ['id'], lastXid: 1, materializerLogs });
   const rows = await TableStore.open(new MemoryTableFiles());
+  const owned = await registeredShapes(dataset.shapes, rows);
+  const { shapes } = owned;
+  const { registry } = shapes;
+  await wakeAll(shapes, 1);
+  const directory = shapes;
   let entries = 0;
   const timings: Timing[] = [];
   try {
@@ -76,7 +62,6 @@ export async function routerPass(dataset: RoutingDataset, transactions: readonly
     }
     return { changes: measured.reduce((n, tx) => n + tx.changes.length, 0), entries, timing: addTimings(...timings), gcMs: await gc.pausedMs() };
   } finally {
-    directory.stopAll([]);
-    root.stop();
+    owned.stop();
   }
 }

@@ -8,19 +8,17 @@
  *   stopping as many bare standalone actors;
  * - shutdown of everything vs stopping as many bare standalone actors;
  * - heap per idle shape: consumers and materializers spawned by the
- *   runtime's own spawnShapes into an ActorDirectory, after GC, per shape.
+ *   runtime's own RuntimeShapes, every shape woken, after GC, per shape.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createActor } from 'xstate';
-import { ActorDirectory } from '../../src/actors/actor-directory.ts';
-import { spawnShapes } from '../../src/actors/spawn-shapes.ts';
-import { interpretStoredShape, type ShapeRecord } from '../../src/registry/shape-record.ts';
+import { registeredShapes, wakeAll } from '../lib/awake-shapes.ts';
+import { MemoryTableFiles } from '../../src/storage/rows/table-files.ts';
+import { TableStore } from '../../src/storage/rows/table-store.ts';
 import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime/index.ts';
-import type { LogEntry } from '../../src/storage/storage.ts';
-import { startTrivialActors, stopTrivialActors, trivialMachine, type TrivialActor } from '../lib/floor.ts';
+import { startTrivialActors, stopTrivialActors, type TrivialActor } from '../lib/floor.ts';
 import { profiled, profilingEnabled, type ProfileSummary } from '../lib/profile.ts';
 import { beforeRows } from '../lib/before.ts';
 import { check, type Column, type TargetCheck } from '../lib/report.ts';
@@ -154,7 +152,7 @@ async function runtimeRun(
     await fileRuntime.shutdown();
   }
 
-  const heap = measureHeap ? actorHeap(mix) : { perShape: Number.NaN, floorPerActor: Number.NaN };
+  const heap = measureHeap ? await actorHeap(mix) : { perShape: Number.NaN, floorPerActor: Number.NaN };
   return {
     restoreMemoryMs,
     transactions: count,
@@ -206,26 +204,17 @@ function stopFloor(count: number): Timing {
 
 /**
  * Heap per idle shape: the consumers and materializers the runtime spawns
- * (its own spawnShapes into an ActorDirectory under a root actor), measured
+ * (every shape woken in its own RuntimeShapes under a root actor), measured
  * after GC, divided by the number of shapes; the records (parsed definitions)
  * exist before and are not counted. Floor: bare standalone actors.
  */
-function actorHeap(dataset: Dataset): { perShape: number; floorPerActor: number } {
-  const records: ShapeRecord[] = dataset.shapes.map((s) => {
-    const interpreted = interpretStoredShape(s.stored);
-    if (!interpreted.ok) throw new Error(interpreted.reason);
-    return interpreted.record;
-  });
-  const depended = new Set(dataset.shapes.flatMap((s) => s.stored.dependencyHandles));
-  const materializerLogs = new Map<string, readonly LogEntry[]>(dataset.shapes.filter((s) => depended.has(s.stored.handle)).map((s) => [s.stored.handle, s.log]));
-  const root = createActor(trivialMachine).start();
-  const directory = new ActorDirectory(root);
+async function actorHeap(dataset: Dataset): Promise<{ perShape: number; floorPerActor: number }> {
+  const owned = await registeredShapes(dataset.shapes, await TableStore.open(new MemoryTableFiles()));
   const h0 = heapAfterGc();
-  spawnShapes(directory, records, { keyColumnsOf: () => ['id'], lastXid: 0, materializerLogs });
+  await wakeAll(owned.shapes, 0);
   const perShape = (heapAfterGc() - h0) / dataset.size;
-  if (directory.size !== dataset.size) throw new Error(`heap: ${directory.size} shapes spawned, expected ${dataset.size}`);
-  directory.stopAll([]);
-  root.stop();
+  if (owned.shapes.supervisor.size !== dataset.size) throw new Error(`heap: ${owned.shapes.supervisor.size} shapes woken, expected ${dataset.size}`);
+  owned.stop();
 
   const actorCount = dataset.size + dataset.withMaterializer;
   const f0 = heapAfterGc();
@@ -363,7 +352,7 @@ export const RUNTIME_DESCRIPTION = [
   '  tx/s file = the same through the file store (fsync per batch and per shape log written).',
   'shutdown: runtime.shutdown() (stops every actor, writes the backup) vs stopping as many bare actors.',
   `cascade: runtime.remove(dependency) with min(${FAN_DEPENDENTS.toLocaleString('en-US')}, N - 1) dependents vs stopping as many bare actors.`,
-  'heap: consumers + materializers spawned by spawnShapes into an ActorDirectory, after GC, per shape.',
+  'heap: consumers + materializers of every shape woken in the runtime\'s RuntimeShapes, after GC, per shape.',
   'Ratios are medians of per-run ratios, judged on CPU time (user + system, all threads), which machine load does not inflate.',
 ].join('\n');
 

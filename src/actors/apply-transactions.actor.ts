@@ -1,18 +1,17 @@
 import { fromPromise } from 'xstate';
-import type { ShapeRegistry } from '../registry/shape-registry.ts';
+import type { RuntimeShapes } from './runtime-shapes.ts';
 import type { MoveInSource, RestorableRowStore } from '../storage/rows/row-store.ts';
 import { mapConcurrently } from '../restore/map-concurrently.ts';
 import { StorageError, type ShapeStorage } from '../storage/storage.ts';
 import { routeTransactions, type ShapeFailure } from '../live/route-transactions.ts';
-import type { ShapeActorsPort } from '../live/shape-actors-port.ts';
 import { parseTransaction, TransactionError, type Transaction } from '../shapes/transaction.ts';
 import type { LogOffset } from '../shapes/log-offset.ts';
 import type { LogEntry } from '../storage/storage.ts';
 
 export interface ApplyTransactionsInput {
   readonly storage: ShapeStorage;
-  readonly registry: ShapeRegistry;
-  readonly actors: ShapeActorsPort;
+  /** The registry the router reads, and its way to the actors (waking sleeping shapes a change reaches). */
+  readonly shapes: RuntimeShapes;
   readonly rows: RestorableRowStore;
   readonly moveInSource: MoveInSource;
   readonly requests: readonly TransactionRequest[];
@@ -29,16 +28,16 @@ export type TransactionOutcome =
   | { readonly requestId: string; readonly status: 'rejected'; readonly xid: number | null; readonly error: TransactionError };
 
 export interface ApplyTransactionsOutput {
-  /** How many queued requests the batch took (each answered from `outcomes`). */
-  readonly requests: number;
   readonly outcomes: readonly TransactionOutcome[];
-  readonly failures: readonly (ShapeFailure | { readonly handle: string; readonly reason: 'no-storage'; readonly detail: string })[];
+  readonly failures: readonly ShapeFailure[];
   /** Shapes whose log grew. */
   readonly shapesWritten: number;
   /** Position after the batch (the last transaction applied). */
   readonly position: number;
   /** Each shape whose log grew, with the offset of its new last entry (durable: the batch is committed). */
   readonly appended: readonly { readonly handle: string; readonly last: LogOffset }[];
+  /** The actors the batch's changes woke, in start order (dependencies first). */
+  readonly woken: readonly string[];
 }
 
 /**
@@ -72,13 +71,13 @@ export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, Apply
   applied.startAt(positionBefore);
   const batch = await routeTransactions(
     valid.map((v) => v.transaction),
-    input.registry,
-    input.actors,
+    input.shapes.registry,
+    input.shapes,
     input.rows,
     input.moveInSource,
     applied,
   );
-  const failures: ApplyTransactionsOutput['failures'][number][] = [...batch.failures];
+  const failures: ShapeFailure[] = [...batch.failures];
   const written = batch.outcomes.some((o) => o.status === 'applied');
   if (written) {
     // Journal first: after a crash part-way, restore undoes the batch and applies it again. A
@@ -112,7 +111,7 @@ export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, Apply
     if (outcome.status === 'rejected') outcomes.push({ requestId, status: 'rejected', xid: transaction.xid, error: outcome.error });
     else outcomes.push({ requestId, status: outcome.status, xid: transaction.xid });
   });
-  return { requests: input.requests.length, outcomes, failures, shapesWritten: batch.entries.size, position: batch.position, appended };
+  return { outcomes, failures, shapesWritten: batch.entries.size, position: batch.position, appended, woken: input.shapes.takeStartedByChanges() };
 });
 
 /** The offset of the last of a shape's entries in a batch: `<xid>_<k>`, k its index among that transaction's. */

@@ -1,4 +1,5 @@
 import type { ActorRefFrom } from 'xstate';
+import { DependencyMissingError } from '../live/dependency-missing.ts';
 import { changeEntries, NO_LINKS, type ShapeSpec } from '../live/shape-entries.ts';
 import type { LinkSet, LinkValues } from '../shapes/where/evaluate.ts';
 import type { LogEntry } from '../storage/storage.ts';
@@ -16,18 +17,6 @@ export interface ConsumerInput extends ShapeSpec {
 export interface ConsumerContext extends ConsumerInput {
   /** What the last transaction added to the log (the runtime persists it). */
   readonly output: { readonly xid: number; readonly entries: readonly LogEntry[] } | null;
-}
-
-/** A consumer asked a materializer that is not running: its shape must go, not restart. */
-export class DependencyMissingError extends Error {
-  override readonly name = 'DependencyMissingError';
-  constructor(
-    readonly handle: string,
-    readonly dependency: number,
-    readonly dependencyActorId: string,
-  ) {
-    super(`shape ${handle}: materializer of dependency ${dependency} (${dependencyActorId}) is not running`);
-  }
 }
 
 /**

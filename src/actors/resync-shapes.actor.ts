@@ -1,7 +1,6 @@
 import { fromPromise } from 'xstate';
 import { CountedLinkSet } from '../live/counted-link-set.ts';
 import { resyncEntries } from '../live/shape-entries.ts';
-import type { ShapeActorsPort } from '../live/shape-actors-port.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
 import { mapConcurrently } from '../restore/map-concurrently.ts';
 import { columnNames } from '../shapes/definition.ts';
@@ -10,11 +9,12 @@ import type { LogOffset } from '../shapes/log-offset.ts';
 import type { Row } from '../shapes/where/evaluate.ts';
 import { RowsUnavailableError, type KeyedRow, type LinkValueSet, type RowStore } from '../storage/rows/row-store.ts';
 import type { LogEntry, ShapeStorage } from '../storage/storage.ts';
+import type { RuntimeShapes } from './runtime-shapes.ts';
 
 export interface ResyncShapesInput {
   readonly storage: ShapeStorage;
-  readonly registry: ShapeRegistry;
-  readonly actors: ShapeActorsPort;
+  /** Read here; an awake materializer is fed the entries (a sleeping shape's state is its log). */
+  readonly shapes: RuntimeShapes;
   readonly rows: RowStore;
   /** The position the shapes are brought to: after every transaction before it, before any after. */
   readonly xid: number;
@@ -44,7 +44,8 @@ export interface ResyncShapesOutput {
  */
 export const resyncShapesActor = fromPromise<ResyncShapesOutput, ResyncShapesInput>(async ({ input }) => {
   await Promise.resolve();
-  const { registry, rows, xid } = input;
+  const { shapes, rows, xid } = input;
+  const { registry } = shapes;
   if (xid <= rows.position) return { handles: [], position: rows.position, appended: [], failures: [] };
   // The rows are read as of `xid` (a position with no changes of its own: moving there first changes no row).
   const positionBefore = rows.position;
@@ -58,7 +59,7 @@ export const resyncShapesActor = fromPromise<ResyncShapesOutput, ResyncShapesInp
     const columns = columnNames(definition);
     const log = (await input.storage.readLog(handle)).entries;
     const dependencies = await Promise.all(
-      record.stored.dependencyHandles.map(async (dep) => links.get(dep) ?? input.actors.linkValues(dep) ?? linkSetOf(registry.get(dep)!.shape.definition, rows, (await input.storage.readLog(dep)).entries)),
+      record.stored.dependencyHandles.map(async (dep) => links.get(dep) ?? shapes.linkValues(dep) ?? linkSetOf(registry.get(dep)!.shape.definition, rows, (await input.storage.readLog(dep)).entries)),
     );
     let candidates: KeyedRow[];
     try {
@@ -85,8 +86,16 @@ export const resyncShapesActor = fromPromise<ResyncShapesOutput, ResyncShapesInp
 
   const failures: { handle: string; detail: string }[] = [];
   for (const [handle, list] of entries) {
-    if (!input.actors.hasMaterializer(handle)) continue;
-    const fed = input.actors.deliverToMaterializer(handle, { type: 'SHAPE.ENTRIES_LOGGED', xid, entries: list });
+    if (!shapes.hasMaterializer(handle)) {
+      // It sleeps: the where-clause index's copy of its values (if it holds one) is its log's now.
+      const values = links.get(handle);
+      if (values && registry.whereIndex.linkValuesOf(handle)) {
+        registry.whereIndex.unseedLinks(handle);
+        registry.whereIndex.seedLinks(handle, values.values());
+      }
+      continue;
+    }
+    const fed = shapes.deliverToMaterializer(handle, { type: 'SHAPE.ENTRIES_LOGGED', xid, entries: list });
     if (!fed.ok) failures.push({ handle, detail: fed.error instanceof Error ? fed.error.message : String(fed.error) });
     // The where-clause index follows the values, as it does for a transaction's moves.
     else registry.whereIndex.moveLinks(handle, fed.moves.movedIn, fed.moves.movedOut);

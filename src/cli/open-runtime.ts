@@ -1,5 +1,6 @@
 import { causeChain, type Removal } from '../graph/removal.ts';
 import type { RestoreReport } from '../machines/runtime.types.ts';
+import { settledReport } from '../machines/storage-check.actions.ts';
 import type { CreateShapeRuntimeOptions, ShapeRuntime } from '../runtime/index.ts';
 import type { CommandContext } from './command.ts';
 import { CliError, ExitCode, isShapeRuntimeError } from './errors.ts';
@@ -47,10 +48,12 @@ export function runtimeOptions(context: CommandContext, options: OpenRuntimeOpti
 }
 
 /**
- * Restores the data dir, runs `act` on the running runtime, then shuts down
- * cleanly (which writes a backup), whether `act` succeeded or was refused.
+ * Restores the data dir, waits for the check after restore (a command reads every shape once:
+ * its report names all the damage, as restore did before it read metadata only), runs `act` on
+ * the running runtime with that settled report, then shuts down cleanly (which writes a
+ * backup), whether `act` succeeded or was refused.
  */
-export async function withRuntime<T>(context: CommandContext, options: OpenRuntimeOptions, act: (runtime: ShapeRuntime) => Promise<T>): Promise<T> {
+export async function withRuntime<T>(context: CommandContext, options: OpenRuntimeOptions, act: (runtime: ShapeRuntime, report: RestoreReport) => Promise<T>): Promise<T> {
   refuseDestructivePolicy(context, options);
   if (!options.createDataDir) await requireExistingDataDir(options.dataDir ?? context.common.dataDir);
   const { createShapeRuntime } = await loadRuntime();
@@ -62,7 +65,7 @@ export async function withRuntime<T>(context: CommandContext, options: OpenRunti
   context.logger.debug({ dataDir: context.common.dataDir, mode: runtime.report.mode, loaded: runtime.report.loaded.length }, 'data dir restored');
   let result: T;
   try {
-    result = await act(runtime);
+    result = await act(runtime, settledReport(runtime.report, await runtime.storageChecked()));
   } catch (error) {
     await runtime.shutdown().catch((shutdownError: unknown) => context.logger.error({ err: String(shutdownError) }, 'shutdown after a failed command failed'));
     throw error;

@@ -1,6 +1,7 @@
+import { isDependencyMissing } from './dependency-missing.ts';
 import type { DependencyLinks, LinkMoves, ShapeActorsPort } from './shape-actors-port.ts';
 import { linkSetBefore, type LinkMovement } from './counted-link-set.ts';
-import type { RemovalReason } from '../graph/removal.ts';
+import type { Removal, RemovalReason } from '../graph/removal.ts';
 import type { ShapeRecord } from '../registry/shape-record.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
 import type { KeyedRow, MoveInSource, ResolvedChange, RowStore } from '../storage/rows/row-store.ts';
@@ -14,7 +15,8 @@ import type { AppliedXids } from '../shapes/applied-xids.ts';
 
 export interface ShapeFailure {
   readonly handle: string;
-  readonly reason: Extract<RemovalReason, 'consumer-failed' | 'materializer-missing'>;
+  /** Its actor failed, or waking it found its own files damaged (restore's reasons). */
+  readonly reason: Extract<RemovalReason, 'consumer-failed' | 'materializer-missing' | 'corrupt-definition' | 'corrupt-log' | 'no-storage'>;
   readonly detail: string;
 }
 
@@ -89,21 +91,25 @@ export async function routeTransactions(
       }
       throw error;
     }
+    const before = position;
     position = transaction.xid;
     outcomes.push({ status: 'applied' });
-    await routeOne(transaction.xid, resolved);
+    await routeOne(transaction.xid, resolved, before);
   }
   return { outcomes, position, entries, failures };
 
   /** Gives the index the values of dependencies it does not have yet (a new or restored materializer). */
   function seedIndex(): void {
-    for (const dependency of [...index.dependenciesToSeed()]) {
-      const values = actors.linkValues(dependency);
-      if (values) index.seedLinks(dependency, values.values());
-    }
+    for (const dependency of [...index.dependenciesToSeed()]) seedOne(dependency);
   }
 
-  async function routeOne(xid: number, changes: readonly ResolvedChange[]): Promise<void> {
+  function seedOne(dependency: string): void {
+    if (!index.dependenciesToSeed().has(dependency)) return;
+    const values = actors.linkValues(dependency);
+    if (values) index.seedLinks(dependency, values.values());
+  }
+
+  async function routeOne(xid: number, changes: readonly ResolvedChange[], before: number): Promise<void> {
     for (const level of levels) level?.clear();
     reached.clear();
     byTable.clear();
@@ -135,11 +141,23 @@ export async function routeTransactions(
         // Its dependencies' values moved: every change of its table may matter, and unchanged rows too.
         const linksMoved = record.stored.dependencyHandles.some((d) => moved.has(d));
         const table = record.shape.definition.table;
+        const shapeChanges = linksMoved ? (byTable.get(table) ?? []) : (reached.get(handle) ?? []);
+        const candidates = linksMoved ? await moveCandidates(record, moved, byTable.get(table) ?? []) : [];
+        // Nothing of its table changed and no row of it moved: a sleeping shape sleeps on (an awake one
+        // is still told: a dependency whose values changed with no materializer to say how fails it).
+        if (shapeChanges.length === 0 && candidates.length === 0 && !actors.isAwake(handle)) continue;
+        // Deliver to this shape: wake it first if it sleeps (its dependencies first; it starts where its log is).
+        const woken = await actors.wakeForChange(handle, before);
+        if (!woken.ok) {
+          failDamaged(handle, woken.damaged);
+          continue;
+        }
+        for (const dependency of woken.materialized) seedOne(dependency);
         const delivery = actors.deliverToConsumer(handle, {
           type: 'TRANSACTION.ROUTED',
           xid,
-          changes: linksMoved ? (byTable.get(table) ?? []) : (reached.get(handle) ?? []),
-          candidates: linksMoved ? await moveCandidates(record, moved, byTable.get(table) ?? []) : [],
+          changes: shapeChanges,
+          candidates,
           links: record.stored.dependencyHandles.length === 0 ? NO_DEPENDENCIES : record.stored.dependencyHandles.map((d) => dependencyLinks(d, moved.get(d))),
         });
         if (!delivery.ok) {
@@ -209,10 +227,22 @@ export async function routeTransactions(
     return [...out.values()];
   }
 
+  /** Waking found damage: the damaged shapes go (with their dependents, `handle` among them), for restore's reasons. */
+  function failDamaged(handle: string, damaged: readonly Removal[]): void {
+    failed.add(handle);
+    entries.delete(handle);
+    for (const removal of damaged) {
+      failed.add(removal.handle);
+      entries.delete(removal.handle);
+      const reason = removal.reason === 'corrupt-log' || removal.reason === 'no-storage' ? removal.reason : 'corrupt-definition';
+      failures.push({ handle: removal.handle, reason, detail: removal.detail ?? reason });
+    }
+  }
+
   function fail(handle: string, error: unknown): void {
     failed.add(handle);
     entries.delete(handle);
-    const missing = error instanceof Error && error.name === 'DependencyMissingError';
+    const missing = isDependencyMissing(error);
     failures.push({
       handle,
       reason: missing ? 'materializer-missing' : 'consumer-failed',

@@ -5,6 +5,7 @@
  * Each delivery is one call that returns the actor's answer; the link values
  * a consumer needs travel in its event (it reads no other actor).
  */
+import type { Removal } from '../graph/removal.ts';
 import type { KeyedRow, LinkValueSet } from '../storage/rows/row-store.ts';
 import type { LinkSet } from '../shapes/where/evaluate.ts';
 import type { LogEntry } from '../storage/storage.ts';
@@ -50,15 +51,25 @@ export type ConsumerDelivery = { readonly ok: true; readonly entries: readonly L
 /** A materializer's answer: which values moved in and out with the entries. */
 export type MaterializerDelivery = { readonly ok: true; readonly moves: LinkMovement } | DeliveryFailure;
 
+/** Waking a shape for a change: done, or its own files (or a dependency's) are damaged and it must go, for restore's reasons. */
+export type WakeResult =
+  /** Awake; `materialized`: the shapes whose materializers it started (their values are new to the index). */
+  | { readonly ok: true; readonly materialized: readonly string[] }
+  | { readonly ok: false; readonly damaged: readonly Removal[] };
+
 /**
- * How the router reaches the actors (the ActorDirectory). `deliverToConsumer`
- * is the one step that hands a change to a shape: waking a sleeping shape
- * belongs there.
+ * How the router reaches the actors (RuntimeShapes). `wakeForChange` comes
+ * before `deliverToConsumer`, the one step that hands a change to a shape: a
+ * sleeping shape wakes there, its dependencies first.
  */
 export interface ShapeActorsPort {
+  /** Wakes a sleeping shape (dependencies first); its consumer starts from `lastXid`. */
+  wakeForChange(handle: string, lastXid: number): Promise<WakeResult>;
+  /** Its consumer is running (it is not asleep). */
+  isAwake(handle: string): boolean;
   deliverToConsumer(handle: string, event: ConsumerEvent): ConsumerDelivery;
   deliverToMaterializer(handle: string, event: MaterializerEvent): MaterializerDelivery;
   hasMaterializer(handle: string): boolean;
-  /** The current link values of a shape's materializer; undefined when none is running. */
+  /** A dependency's current link values (its materializer's, or the index's copy while it sleeps); undefined when unknown. */
   linkValues(handle: string): LinkValueSet | undefined;
 }

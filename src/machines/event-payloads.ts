@@ -1,23 +1,21 @@
-/** What the machine's actions read from the events invoked actors send: outputs and errors. */
+/** What the machine's actions make of the errors invoked actors fail with. */
 import type { EventObject } from 'xstate';
 import { ShapeDefinitionError } from '../shapes/errors.ts';
 import { StorageError } from '../storage/storage.ts';
 import { RowsUnavailableError } from '../storage/rows/row-store.ts';
 import type { RequestError } from './runtime.types.ts';
 
-/** The output of an invoked actor, from its `xstate.done.actor.*` event. */
-export function doneOutput<T>(event: EventObject): T {
-  return (event as unknown as { output: T }).output;
+/** The error of an `xstate.error.actor.*` event (what an invoke's onError hands its actions and guards). */
+export function errorOf(event: EventObject): unknown {
+  return (event as { error?: unknown }).error;
 }
 
-export function errorText(event: EventObject): string {
-  const error = (event as { error?: unknown }).error;
+export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
 /** A request refused before anything was written: a bad definition, a snapshot from a damaged table, rows the store could not read. */
-export function isRequestRefused(event: EventObject): boolean {
-  const error = (event as { error?: unknown }).error;
+export function isRefusal(error: unknown): boolean {
   return error instanceof ShapeDefinitionError || error instanceof RowsUnavailableError || (error instanceof StorageError && error.code === 'damaged');
 }
 
@@ -25,5 +23,5 @@ export function requestError(error: unknown): RequestError {
   if (error instanceof ShapeDefinitionError) return { code: error.code, message: error.message };
   if (error instanceof StorageError) return { code: `storage-${error.code}`, message: error.message };
   if (error instanceof RowsUnavailableError) return { code: 'rows-unavailable', message: error.message };
-  return { code: 'internal', message: error instanceof Error ? error.message : String(error) };
+  return { code: 'internal', message: errorText(error) };
 }

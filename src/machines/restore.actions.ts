@@ -1,12 +1,11 @@
 /**
  * The restore states' named actions, implemented: from the load to `running`. Pure
- * computations (used in `assign` / `enqueueActions`: they only read context and event, so graph
- * traversal of the machine can run them) and the one effect, spawning.
+ * computations (used in `assign` / `enqueueActions`: they only read context and what the invoked
+ * actors answered, as typed params, so graph traversal of the machine can run them) and the
+ * effects of the commit and of registering the survivors.
  */
-import type { EventObject } from 'xstate';
-import { consumerSystemId, materializerSystemId } from '../actors/actor-directory.ts';
 import type { CommitRestoreOutput } from '../actors/commit-restore.actor.ts';
-import { spawnShapes } from '../actors/spawn-shapes.ts';
+import { consumerSystemId, materializerSystemId } from '../actors/shape-supervisor.ts';
 import { planRestore as planRestoreGraph } from '../graph/restore-plan.ts';
 import { metadataOf, toPlanNode, type ShapeRecord } from '../registry/shape-record.ts';
 import { applyLaterFindings } from '../restore/later-findings.ts';
@@ -14,7 +13,6 @@ import type { BackupLoad } from '../restore/load-shapes.ts';
 import type { LoadResult } from '../restore/load-result.ts';
 import type { ShapeMetadata, StoredShape } from '../storage/storage.ts';
 import { damagedTableProblems, damagedTables } from '../restore/table-damage.ts';
-import { doneOutput } from './event-payloads.ts';
 import type { Enqueue, RestorePhase, RestoreReport, RuntimeContext, RuntimeEvent, RuntimeOutput, RuntimeRequest } from './runtime.types.ts';
 
 export interface PhaseParam {
@@ -35,15 +33,13 @@ export function enqueueRequest(context: RuntimeContext, event: RuntimeEvent): Pa
   return { queue: [...context.queue, event as RuntimeRequest] };
 }
 
-/** Why restore goes by scan: no backup, or the backup could not be used. */
-export function noteFallback(_context: RuntimeContext, event: EventObject): Partial<RuntimeContext> {
-  const output = doneOutput<boolean | BackupLoad>(event);
+/** Why restore goes by scan: no backup (checkBackup answered false), or the backup could not be used. */
+export function noteFallback(output: boolean | BackupLoad): Partial<RuntimeContext> {
   if (typeof output === 'boolean') return { fallbackReason: 'no backup' };
   return { fallbackReason: output.usable ? null : output.reason };
 }
 
-export function storeLoad(event: EventObject): Partial<RuntimeContext> {
-  const output = doneOutput<LoadResult | BackupLoad>(event);
+export function storeLoad(output: LoadResult | BackupLoad): Partial<RuntimeContext> {
   if ('usable' in output) return output.usable ? { load: output.result } : {};
   return { load: output };
 }
@@ -61,10 +57,9 @@ export function planRestore(context: RuntimeContext, enqueue: Enqueue): void {
   enqueue.raise({ type: 'CASCADE.SENT' });
 }
 
-export function announceRemoval(context: RuntimeContext, event: RuntimeEvent, phase: 'restore' | 'running', enqueue: Enqueue): void {
+export function announceRemoval(event: RuntimeEvent, phase: 'restore' | 'running', enqueue: Enqueue): void {
   if (event.type !== 'CASCADE.STOP') return;
   enqueue.emit({ type: 'CASCADE.STOPPED', phase, removal: event.removal });
-  context.logger.info({ handle: event.removal.handle, reason: event.removal.reason, cause: event.removal.cause, detail: event.removal.detail, phase }, 'shape removed');
 }
 
 /** Request ids of the transactions of an interrupted batch, applied again before anything else. */
@@ -93,19 +88,19 @@ export function materializerHandles(context: RuntimeContext): string[] {
   return plan.keep.filter((h) => needed.has(h));
 }
 
-export function storeCommit(context: RuntimeContext, event: EventObject): Partial<RuntimeContext> {
-  const output = doneOutput<CommitRestoreOutput>(event);
+/** The commit's findings join the load's; a batch a crash interrupted is applied again before anything else. */
+export function storeCommit(context: RuntimeContext, output: CommitRestoreOutput): Partial<RuntimeContext> {
   const load = context.load!;
   const redo: RuntimeRequest[] = output.redo.map((transaction, i) => ({ type: 'TRANSACTION.RECEIVED', requestId: `${REDO_PREFIX}${i}`, transaction }));
-  return {
-    materializerLogs: output.materializerLogs,
-    rows: output.rows,
-    load: { ...load, problems: [...load.problems, ...output.problems] },
-    queue: [...redo, ...context.queue],
-  };
+  return { load: { ...load, problems: [...load.problems, ...output.problems] }, queue: [...redo, ...context.queue] };
 }
 
-/** The actors a plan starts, in order: each shape's consumer, then its materializer when it has dependents. */
+/** Effect: the row store the commit opened joins the runtime's shapes. */
+export function openRowStore(context: RuntimeContext, output: CommitRestoreOutput): void {
+  context.shapes.openRows(output.rows);
+}
+
+/** The actors the kept shapes start when they wake, in order: each shape's consumer, then its materializer when it has dependents. */
 export function plannedSpawnOrder(context: RuntimeContext): string[] {
   if (!context.plan) return [];
   const withMaterializer = new Set(materializerHandles(context));
@@ -119,7 +114,8 @@ export function plannedSpawnOrder(context: RuntimeContext): string[] {
 
 export function buildReport(context: RuntimeContext): RestoreReport {
   const load = context.load;
-  const damaged = context.rows && load && context.plan ? damagedTables(context.rows.damage, keptShapes(load, context.plan.keep)) : [];
+  const rows = context.shapes.rows;
+  const damaged = rows && load && context.plan ? damagedTables(rows.damage, keptShapes(load, context.plan.keep)) : [];
   return {
     mode: load?.mode ?? 'storage',
     policy: context.policy,
@@ -143,12 +139,8 @@ export function keptShapes(load: LoadResult, keep: readonly string[]): StoredSha
 
 export function completeRestore(context: RuntimeContext, enqueue: Enqueue): void {
   const report = buildReport(context);
-  enqueue.assign({ report, phases: report.phases, spawnOrder: report.spawnOrder, materializerLogs: new Map() });
+  enqueue.assign({ report, phases: report.phases, spawnOrder: report.spawnOrder });
   enqueue.emit({ type: 'RESTORE.COMPLETED', report });
-  context.logger.info(
-    { mode: report.mode, fallbackReason: report.fallbackReason, loaded: report.loaded.length, removed: report.removed.length },
-    'restore completed',
-  );
 }
 
 export function output(context: RuntimeContext): RuntimeOutput {
@@ -162,22 +154,15 @@ function recordsByHandle(load: LoadResult): Map<string, ShapeRecord> {
   return new Map(load.records.map((r) => [r.stored.handle, r]));
 }
 
-// ---------------------------------------------------------------- restore: effects
-
-/** `spawning`: registers the survivors and starts their actors, dependencies first. */
-export function spawnActors(context: RuntimeContext): void {
+/**
+ * Effect, `spawning`: registers the survivors, dependencies first, asleep: no actor starts at
+ * restore. Each starts when it wakes (a change routed to it, a read), its dependencies first.
+ */
+export function registerRestored(context: RuntimeContext): void {
   const { plan, load } = context;
   if (!plan || !load) return;
-  const rows = context.rows!;
   const records = recordsByHandle(load);
   const ordered = plan.keep.map((h) => records.get(h)!);
-  for (const record of ordered) context.registry.add(record);
-  spawnShapes(context.directory, ordered, {
-    keyColumnsOf: (table) => rows.keyColumnsOf(table),
-    columnTypesOf: (table) => rows.columnTypesOf(table),
-    lastXid: rows.position,
-    materializerLogs: context.materializerLogs,
-    onSpawned: (done, total) => context.onProgress?.({ phase: 'spawning', done, total }),
-  });
-  context.registry.usage.reset([...plan.keep].reverse());
+  context.shapes.registerRestored(ordered, new Set(load.checked));
+  context.onProgress?.({ phase: 'spawning', done: ordered.length, total: ordered.length });
 }

@@ -1,11 +1,22 @@
 import type { Actor } from 'xstate';
 import { DEFAULT_KEY_COLUMNS } from '../storage/rows/table-store.ts';
-import type { KeyedRow } from '../storage/rows/row-store.ts';
+import type { KeyedRow, LinkValueSet } from '../storage/rows/row-store.ts';
+import type { TableColumnTypes } from '../shapes/column-types.ts';
 import type { ShapeRecord } from '../registry/shape-record.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
 import type { RestorableRowStore } from '../storage/rows/row-store.ts';
 import type { ShapeStorage, StoredShape } from '../storage/storage.ts';
+import { REDO_PREFIX } from './restore.actions.ts';
 import type { shapeRuntimeMachine } from './restore.machine.ts';
+import type { RestoreReport } from './runtime.types.ts';
+
+/** How many kept shapes there are, how many are awake now, and how many woke and went to sleep so far. */
+export interface ShapeActivity {
+  readonly kept: number;
+  readonly awake: number;
+  readonly woken: number;
+  readonly slept: number;
+}
 
 /**
  * What the facade may read of a running runtime, in one place: the only code outside the
@@ -22,6 +33,8 @@ export interface RuntimeReadView {
   restoredShape(handle: string): StoredShape | undefined;
   /** Primary key columns of a table (recorded by the row store, declared, or `id`). */
   keyColumnsOf(table: string): readonly string[];
+  /** A table's column types (recorded by the row store, or declared), undefined when none are known. */
+  columnTypesOf(table: string): TableColumnTypes | undefined;
   /** A table's current rows in the embedded row store (none before the restore committed). */
   tableRows(table: string): Iterable<KeyedRow>;
   /** The last transaction applied (0 before any). */
@@ -30,6 +43,17 @@ export interface RuntimeReadView {
   readonly shapes: RuntimeShapesView;
   /** The row store the runtime resolves changes with (null until the restore committed). */
   rowStore(): RestorableRowStore | null;
+  /** Every registered shape, dependencies first. */
+  storedShapes(): StoredShape[];
+  /** Its actors run (it woke and has not gone back to sleep). */
+  isAwake(handle: string): boolean;
+  /** A running materializer's values (undefined when the shape sleeps or has none). */
+  materializerValues(handle: string): LinkValueSet | undefined;
+  activity(): ShapeActivity;
+  /** A batch a crash interrupted still waits to be applied again. */
+  redoPending(): boolean;
+  /** The restore report, once restore completed. */
+  report(): RestoreReport | null;
 }
 
 /** The running shapes, read-only: what an in-process source (the Postgres source) reads of the runtime. */
@@ -37,11 +61,13 @@ export type RuntimeShapesView = Pick<ShapeRegistry, 'size' | 'get' | 'has' | 'ha
 
 export function runtimeReadView(actor: Actor<typeof shapeRuntimeMachine>): RuntimeReadView {
   const context = () => actor.getSnapshot().context;
+  // The shapes resource is the runtime's for its whole life: its parts are handed out read-only by type.
+  const shapes = context().shapes;
   let restored: Map<string, StoredShape> | null = null;
   return {
     storage: context().storage,
-    shape: (handle) => context().registry.get(handle),
-    handleForKey: (key) => context().registry.handleForKey(key),
+    shape: (handle) => shapes.registry.get(handle),
+    handleForKey: (key) => shapes.registry.handleForKey(key),
     restoredShape(handle) {
       const load = context().load;
       if (!load) return undefined;
@@ -49,13 +75,18 @@ export function runtimeReadView(actor: Actor<typeof shapeRuntimeMachine>): Runti
       return restored.get(handle);
     },
     keyColumnsOf(table) {
-      const { rows, keyColumns } = context();
-      return rows?.keyColumnsOf(table) ?? keyColumns[table] ?? DEFAULT_KEY_COLUMNS;
+      return shapes.rows?.keyColumnsOf(table) ?? context().keyColumns[table] ?? DEFAULT_KEY_COLUMNS;
     },
-    tableRows: (table) => context().rows?.rows?.(table) ?? [],
-    position: () => context().rows?.position ?? 0,
-    // The registry object is the runtime's for its whole life: handed out once, read-only by type.
-    shapes: context().registry,
-    rowStore: () => context().rows,
+    columnTypesOf: (table) => shapes.rows?.columnTypesOf(table) ?? context().columnTypes[table],
+    tableRows: (table) => shapes.rows?.rows?.(table) ?? [],
+    position: () => shapes.rows?.position ?? 0,
+    shapes: shapes.registry,
+    rowStore: () => shapes.rows,
+    storedShapes: () => shapes.registry.storedShapes(),
+    isAwake: (handle) => shapes.isAwake(handle),
+    materializerValues: (handle) => shapes.supervisor.linkValues(handle),
+    activity: () => shapes.activity,
+    redoPending: () => context().queue.some((r) => r.requestId.startsWith(REDO_PREFIX)) || context().batch.some((r) => r.requestId.startsWith(REDO_PREFIX)),
+    report: () => context().report,
   };
 }

@@ -1,12 +1,11 @@
-import type { ActorDirectory } from '../actors/actor-directory.ts';
+import type { RuntimeShapes } from '../actors/runtime-shapes.ts';
 import type { consumerLogic } from '../actors/consumer.actor.ts';
 import type { RestartIntensity } from '../actors/restart-intensity.ts';
 import type { Removal, RemovalReason } from '../graph/removal.ts';
 import type { RestorePlan, RestorePolicy } from '../graph/restore-plan.ts';
-import type { ShapeRegistry } from '../registry/shape-registry.ts';
 import type { LoadMode, LoadResult, RestoreProblem } from '../restore/load-result.ts';
 import type { DamagedTable } from '../restore/table-damage.ts';
-import type { MoveInSource, RestorableRowStore, RowStoreOpener } from '../storage/rows/row-store.ts';
+import type { MoveInSource, RowStoreOpener } from '../storage/rows/row-store.ts';
 import type { LogEntry, ShapeStorage } from '../storage/storage.ts';
 import type { ColumnType, TableColumnTypes } from '../shapes/column-types.ts';
 import type { RuntimeLogger } from '../logging/runtime-logger.ts';
@@ -50,8 +49,12 @@ export interface ShapeRuntimeInput {
   /** Expiry: past this many shapes, the least recently used are evicted (dependents before their dependencies). */
   readonly maxShapes?: number;
   readonly logger?: RuntimeLogger;
-  /** Called while spawning many actors, so a host can show progress. */
+  /** Called while registering many shapes, so a host can show progress. */
   readonly onProgress?: (progress: { readonly phase: 'spawning'; readonly done: number; readonly total: number }) => void;
+  /** An awake shape no change reached and no client read for this long goes back to sleep (default 5 minutes). */
+  readonly idleTimeoutMs?: number;
+  /** How often idle shapes are looked for (default: a tenth of the idle timeout, between 1 and 30 s). */
+  readonly sleepCheckMs?: number;
 }
 
 /** A caller's request; all are queued and handled in order once the runtime is `running`. */
@@ -81,6 +84,9 @@ export type RuntimeRequest =
   /** Internal: the check after restore has read every shape's files and its removals are done: say so. */
   | { readonly type: 'STORAGE.CHECK_COMPLETED'; readonly requestId: string };
 
+/** Requests that carry transactions. */
+export type TransactionsRequest = Extract<RuntimeRequest, { readonly type: 'TRANSACTION.RECEIVED' | 'TRANSACTIONS.RECEIVED' }>;
+
 /** Requests that remove a shape (and everything depending on it). */
 export type RemovalRequest = Extract<RuntimeRequest, { readonly handle: string; readonly type: 'SHAPE.REMOVE_REQUESTED' | 'SHAPE.FAILED' | 'SHAPE.EXPIRED' }>;
 
@@ -89,7 +95,11 @@ export type RuntimeInternalEvent =
   /** Remove one shape: stop its actors (if any) and forget it. Carries why and because of whom. */
   | { readonly type: 'CASCADE.STOP'; readonly removal: Removal }
   /** Every CASCADE.STOP of a batch has been sent. */
-  | { readonly type: 'CASCADE.SENT' };
+  | { readonly type: 'CASCADE.SENT' }
+  /** `running.idle`, nothing queued: the check after restore has shapes left to read. */
+  | { readonly type: 'STORAGE.CHECK_DUE' }
+  /** The sleep clock: time to put idle shapes to sleep (only acted on in `running.idle`). */
+  | { readonly type: 'SLEEP.DUE' };
 
 /** A consumer or materializer failed (XState relays it to the runtime, its parent). */
 export interface ActorErrorEvent {
@@ -121,11 +131,20 @@ export type RuntimeEmitted =
   | { readonly type: 'BATCH.COMMITTED'; readonly position: number; readonly appended: readonly { readonly handle: string; readonly last: LogOffset }[] }
   | { readonly type: 'TRANSACTIONS.APPLIED'; readonly requestId: string; readonly outcomes: readonly BatchOutcome[] }
   | { readonly type: 'SHAPE.USE_RECORDED'; readonly requestId: string; readonly handle: string }
-  | { readonly type: 'SHAPES.RESYNCED'; readonly requestId: string; readonly xid: number; readonly handles: readonly string[] }
+  | { readonly type: 'SHAPES.RESYNCED'; readonly requestId: string; readonly xid: number; readonly tables: readonly string[]; readonly handles: readonly string[]; readonly written: number }
   | { readonly type: 'CHECKPOINT.WRITTEN'; readonly requestId: string; readonly shapes: number }
   | { readonly type: 'REQUEST.FAILED'; readonly requestId: string; readonly error: RequestError }
   | { readonly type: 'ACTOR.FAILED'; readonly actorId: string; readonly message: string }
   | { readonly type: 'RUNTIME.STOPPED'; readonly requestId: string | null; readonly shapes: number }
+  /** The runtime failed (a storage failure it cannot carry on from): it ends. */
+  | { readonly type: 'RUNTIME.FAILED'; readonly error: string }
+  /**
+   * Shapes woke (a change was routed to them, a client read them, a new shape needed them):
+   * their actors, started in this order, dependencies first (`shape:<h>`, `materializer:<h>`).
+   */
+  | { readonly type: 'SHAPES.WOKEN'; readonly cause: 'change' | 'read' | 'add'; readonly started: readonly string[] }
+  /** Awake shapes idle for the idle timeout went back to sleep (their state is on disk). */
+  | { readonly type: 'SHAPES.SLEPT'; readonly handles: readonly string[] }
   /** The check after restore is done: what it found in the files restore takes on trust (removals already carried out). */
   | { readonly type: 'STORAGE.CHECKED'; readonly report: StorageCheckReport };
 
@@ -194,20 +213,26 @@ export interface RuntimeContext {
   readonly openRows: RowStoreOpener | null;
   readonly logger: RuntimeLogger;
   readonly onProgress: ShapeRuntimeInput['onProgress'];
-  /** Resources the runtime owns (mutable by design: they are not state to snapshot). */
-  readonly registry: ShapeRegistry;
-  readonly directory: ActorDirectory;
-  /** The embedded row source, opened once the restore is committed (null before, and on a dry run). */
-  readonly rows: RestorableRowStore | null;
+  /**
+   * The runtime's shapes: registry, the awake ones' actors, the row store (null before the
+   * restore committed, and on a dry run). One resource the machine owns, changed only by its
+   * named effects (mutable by design: it is not state to snapshot).
+   */
+  readonly shapes: RuntimeShapes;
+  readonly idleTimeoutMs: number;
+  readonly sleepCheckMs: number;
   readonly fallbackReason: string | null;
   readonly load: LoadResult | null;
   readonly plan: RestorePlan | null;
-  /** Logs of the shapes that need a materializer, read before spawning. */
-  readonly materializerLogs: ReadonlyMap<string, readonly LogEntry[]>;
   readonly spawnOrder: readonly string[];
   readonly phases: readonly PhaseTiming[];
   readonly report: RestoreReport | null;
+  /** Requests waiting (before `running`, and while one is under way). */
   readonly queue: readonly RuntimeRequest[];
+  /** The request under way in `running` (taken from the queue, or straight from `idle`). */
+  readonly current: RuntimeRequest | null;
+  /** The transaction requests `running.applying` carries out together. */
+  readonly batch: readonly TransactionsRequest[];
   /** The removal being carried out in `running.removing`, causes first. */
   readonly removing: readonly Removal[];
   readonly removingRequestId: string | null;

@@ -5,8 +5,8 @@
  * is removed with its dependents like any failure; when every chunk is read and its removals
  * are done, STORAGE.CHECKED says what was found.
  */
-import type { ShapeFileCheck } from '../restore/check-shape-files.ts';
-import type { StoredShape } from '../storage/storage.ts';
+import type { CheckedChunk, ChunkShape } from '../actors/check-storage.actor.ts';
+import { columnNames } from '../shapes/definition.ts';
 import type { Enqueue, RestoreReport, RuntimeContext, RuntimeRequest, StorageCheckReport, StorageCheckState } from './runtime.types.ts';
 
 /** Shapes read per step: small, so a request waits at most one step behind the check. */
@@ -18,10 +18,17 @@ export const NO_STORAGE_CHECK: StorageCheckState = { order: [], next: 0, checked
 
 const COMPLETED: RuntimeRequest = { type: 'STORAGE.CHECK_COMPLETED', requestId: `${CHECK_PREFIX}completed` };
 
-/** Entering `running`: the kept shapes restore did not read, dependencies first. */
+/**
+ * Entering `running`: the kept shapes restore did not read; first those others depend on (the
+ * where-clause index routes their dependents by their values, which the check reads from their
+ * logs), then the rest, each part dependencies first.
+ */
 export function startStorageCheck(context: RuntimeContext): Partial<RuntimeContext> {
   const readAtRestore = new Set(context.load?.checked ?? []);
-  const order = (context.plan?.keep ?? []).filter((h) => !readAtRestore.has(h));
+  const unread = (context.plan?.keep ?? []).filter((h) => !readAtRestore.has(h));
+  const { graph } = context.shapes.registry;
+  const dependedOn = unread.filter((h) => graph.dependentsOf(h).size > 0);
+  const order = dependedOn.length === 0 ? unread : [...dependedOn, ...unread.filter((h) => graph.dependentsOf(h).size === 0)];
   const storageCheck: StorageCheckState = { ...NO_STORAGE_CHECK, order, startedAt: performance.now() };
   return { storageCheck, queue: order.length === 0 ? [...context.queue, COMPLETED] : context.queue };
 }
@@ -30,28 +37,33 @@ export function storageCheckDue(context: RuntimeContext): boolean {
   return context.queue.length === 0 && context.storageCheck.next < context.storageCheck.order.length;
 }
 
-/** The next chunk's shapes, as the registry has them (a shape removed meanwhile is skipped). */
-export function nextCheckChunk(context: RuntimeContext): StoredShape[] {
+/**
+ * The next chunk's shapes, as the registry has them: a shape removed meanwhile is skipped, and so
+ * is one that woke (waking read its files). A shape others depend on comes with its link columns.
+ */
+export function nextCheckChunk(context: RuntimeContext): ChunkShape[] {
   const { order, next } = context.storageCheck;
-  const shapes: StoredShape[] = [];
+  const { registry, unchecked } = context.shapes;
+  const shapes: ChunkShape[] = [];
   for (const handle of order.slice(next, next + STORAGE_CHECK_CHUNK)) {
-    const record = context.registry.get(handle);
-    if (record) shapes.push(record.stored);
+    const record = registry.get(handle);
+    if (!record || !unchecked.has(handle)) continue;
+    const linkColumns = registry.graph.dependentsOf(handle).size > 0 ? (columnNames(record.shape.definition) ?? []) : null;
+    shapes.push({ stored: record.stored, linkColumns });
   }
   return shapes;
 }
 
 /** A chunk was read: its damage is queued for removal (first), its repairs noted; after the last chunk, the summary follows them. */
-export function recordCheckedChunk(context: RuntimeContext, findings: readonly ShapeFileCheck[], enqueue: Enqueue): void {
+export function recordCheckedChunk(context: RuntimeContext, chunk: CheckedChunk, enqueue: Enqueue): void {
   const state = context.storageCheck;
   const next = Math.min(state.next + STORAGE_CHECK_CHUNK, state.order.length);
   const failures: RuntimeRequest[] = [];
-  for (const f of findings) {
+  for (const f of chunk.findings) {
     if (!f.removal) continue;
     failures.push({ type: 'SHAPE.FAILED', requestId: `${CHECK_PREFIX}${f.handle}`, handle: f.handle, reason: f.removal.reason, detail: f.removal.detail ?? '' });
-    context.logger.warn({ handle: f.handle, reason: f.removal.reason, detail: f.removal.detail }, 'shape storage damaged: removing it');
   }
-  const problems = findings.flatMap((f) => (f.problem ? [f.problem] : []));
+  const problems = chunk.findings.flatMap((f) => (f.problem ? [f.problem] : []));
   const last = next >= state.order.length;
   enqueue.assign({
     storageCheck: { ...state, next, checked: state.checked + (next - state.next), problems: [...state.problems, ...problems] },
@@ -76,12 +88,17 @@ export function completeStorageCheck(context: RuntimeContext, enqueue: Enqueue):
   };
   enqueue.assign({ storageCheck: { ...state, completed: true } });
   enqueue.emit({ type: 'STORAGE.CHECKED', report });
-  context.logger.info({ checked: report.checked, removed: report.removed.length, problems: report.problems.length, ms: report.durationMs }, 'storage checked');
+}
+
+/** Effect: the shapes read are checked (they wake without being read again); the sound dependencies' values go to the where-clause index. */
+export function recordCheckedFiles(context: RuntimeContext, chunk: CheckedChunk): void {
+  context.shapes.markChecked(chunk.read);
+  for (const { handle, values } of chunk.links) context.shapes.seedLinks(handle, values);
 }
 
 /** The restore's spawn order, of the shapes still registered: a materializer only where a shape depends on it. */
 function spawnOrderNow(context: RuntimeContext): string[] {
-  const { registry } = context;
+  const { registry } = context.shapes;
   return (context.report?.spawnOrder ?? []).filter((id) => {
     const handle = id.slice(id.indexOf(':') + 1);
     if (!registry.has(handle)) return false;

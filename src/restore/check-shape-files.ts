@@ -1,6 +1,6 @@
 import type { Removal } from '../graph/removal.ts';
 import type { ShapeDefinition } from '../shapes/definition.ts';
-import { StorageError, type ShapeStorage, type StoredShape } from '../storage/storage.ts';
+import { StorageError, type LogEntry, type ShapeStorage, type StoredShape } from '../storage/storage.ts';
 import type { RestoreProblem } from './load-result.ts';
 import { mapConcurrently } from './map-concurrently.ts';
 
@@ -29,11 +29,18 @@ export interface CheckOptions {
  * only cut back). Bad data is a finding, never an exception; other I/O failures propagate.
  */
 export async function checkShapeFiles(storage: ShapeStorage, shapes: readonly StoredShape[], options: CheckOptions): Promise<ShapeFileCheck[]> {
-  const checks = await mapConcurrently(shapes, READ_CONCURRENCY, (shape) => checkOne(storage, shape, options));
+  const checks = await mapConcurrently(shapes, READ_CONCURRENCY, async (shape) => (await readShapeFiles(storage, shape, options)).check);
   return checks.filter((c) => c.removal !== undefined || c.tornLog !== undefined);
 }
 
-async function checkOne(storage: ShapeStorage, expected: StoredShape, options: CheckOptions): Promise<ShapeFileCheck> {
+/** One shape's files, read and checked; its log's entries when they could be read (a shape woken with a materializer is built from them). */
+export async function readShapeFiles(storage: ShapeStorage, expected: StoredShape, options: CheckOptions): Promise<{ readonly check: ShapeFileCheck; readonly entries: readonly LogEntry[] | null }> {
+  let entries: readonly LogEntry[] | null = null;
+  const check = await checkOne(storage, expected, options, (read) => (entries = read));
+  return { check, entries: check.removal ? null : entries };
+}
+
+async function checkOne(storage: ShapeStorage, expected: StoredShape, options: CheckOptions, onLog: (entries: readonly LogEntry[]) => void): Promise<ShapeFileCheck> {
   const { handle } = expected;
   const definitionFile = `${storage.description}: shapes/${handle}/definition.json`;
   const logFile = `${storage.description}: shapes/${handle}/log.jsonl`;
@@ -42,6 +49,7 @@ async function checkOne(storage: ShapeStorage, expected: StoredShape, options: C
     const differs = difference(expected, stored);
     if (differs) return remove(handle, 'corrupt-definition', definitionFile, `does not match the metadata log: ${differs}`);
     const log = await storage.readLog(handle, { repair: options.repair });
+    onLog(log.entries);
     const damage = log.damage;
     if (damage?.kind === 'corrupt-entry') return remove(handle, 'corrupt-log', logFile, damage.line === 0 ? damage.reason : `line ${damage.line}: ${damage.reason}`);
     if (!damage) return { handle };

@@ -2,7 +2,7 @@ import type { Removal } from '../graph/removal.ts';
 import type { TableColumnTypes } from '../shapes/column-types.ts';
 import { restoreRowStore } from '../storage/rows/restore-row-store.ts';
 import type { RestorableRowStore, RowStoreOpener } from '../storage/rows/row-store.ts';
-import type { LogEntry, ShapeMetadata, ShapeStorage, StrayEntry } from '../storage/storage.ts';
+import type { ShapeMetadata, ShapeStorage, StrayEntry } from '../storage/storage.ts';
 import type { RestoreProblem } from './load-result.ts';
 import { mapConcurrently } from './map-concurrently.ts';
 
@@ -13,8 +13,6 @@ export interface CommitRestoreInput {
   readonly strays: readonly StrayEntry[];
   /** Kept shapes whose log ends in a torn line: cut back to the last whole entry. */
   readonly tornLogs: readonly string[];
-  /** Shapes whose materializer must be rebuilt from their log. */
-  readonly materializerHandles: readonly string[];
   /** What to do with the backup file: retire it as used, set it aside as unusable, or nothing (there is none). */
   readonly retireBackup: 'used' | 'unusable' | null;
   /** The kept shapes' records, when the metadata log is to be rewritten (null: it is an exact index already). */
@@ -30,7 +28,6 @@ export interface CommitRestoreInput {
 }
 
 export interface CommitRestoreOutput {
-  readonly materializerLogs: ReadonlyMap<string, readonly LogEntry[]>;
   readonly rows: RestorableRowStore;
   /** Transactions of a batch a crash interrupted: undone on disk, to be applied again first. */
   readonly redo: readonly unknown[];
@@ -43,7 +40,7 @@ export interface CommitRestoreOutput {
  * backup (it is used once), rewrites the metadata log when it is not an exact index, cuts torn
  * log tails back, restores the row store (restoreRowStore: the journal's undo/redo decision, the
  * batch undone there, acknowledged damage cleared, logs compacted), undoes that batch in the
- * shape logs, and reads the logs the materializers are rebuilt from. A crash at any point
+ * shape logs. Nothing is spawned (kept shapes wake when needed). A crash at any point
  * leaves a data dir the next restore carries out the same plan on.
  */
 export async function commitRestore(input: CommitRestoreInput): Promise<CommitRestoreOutput> {
@@ -68,9 +65,8 @@ export async function commitRestore(input: CommitRestoreInput): Promise<CommitRe
     const again = rows.replayedBySource ? 'to be sent again by the source' : 'applied again';
     problems.push({ handle: null, file: `${storage.description}: journal`, reason: `${inDoubt.transactions.length} transaction(s) interrupted mid-write: undone, ${again}`, action: 'repaired' });
   }
-  const logs = await mapConcurrently(input.materializerHandles, 32, async (handle) => [handle, (await storage.readLog(handle)).entries] as const);
   // A source that sends an undone batch again (a replication slot) applies it anew: nothing to redo here.
-  return { materializerLogs: new Map(logs), rows, redo: rows.replayedBySource ? [] : (inDoubt?.transactions ?? []), problems };
+  return { rows, redo: rows.replayedBySource ? [] : (inDoubt?.transactions ?? []), problems };
 }
 
 export function removedWithStorage(removals: readonly Removal[]): string[] {

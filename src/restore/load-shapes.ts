@@ -68,9 +68,10 @@ interface PathPart {
 
 /**
  * What both paths hand to `validatingDependencies`. Before the plan, restore reads the own files
- * of the few shapes a decision rests on: shapes that share a definition (the fixed rule deletes
- * all but one, so the one kept must be sound) and shapes others depend on (their materializers
- * are built from their logs). Everything else is checked after `running` (see checkShapeFiles).
+ * of only the shapes a decision to delete data rests on: shapes that share a definition (the
+ * fixed rule deletes all but one, so the one kept must be sound, and so its dependencies).
+ * Every other shape's files are
+ * read when it wakes, or by the check after restore (see checkShapeFiles), whichever comes first.
  */
 async function loadResult(storage: ShapeStorage, index: StorageIndex, part: PathPart, options: LoadOptions): Promise<LoadResult> {
   const early = shapesToCheckEarly(index.records);
@@ -97,15 +98,19 @@ async function loadResult(storage: ShapeStorage, index: StorageIndex, part: Path
   };
 }
 
-/** Shapes that share a definition with another, and shapes some shape depends on. */
+/** Shapes that share a definition with another, and what they depend on, transitively (the one kept must be sound with its closure). */
 function shapesToCheckEarly(records: readonly ShapeRecord[]): ShapeRecord[] {
   const byKey = new Map<string, number>();
-  const dependedOn = new Set<string>();
-  for (const r of records) {
-    byKey.set(r.shape.key, (byKey.get(r.shape.key) ?? 0) + 1);
-    for (const d of r.stored.dependencyHandles) dependedOn.add(d);
-  }
-  return records.filter((r) => byKey.get(r.shape.key)! > 1 || dependedOn.has(r.stored.handle));
+  for (const r of records) byKey.set(r.shape.key, (byKey.get(r.shape.key) ?? 0) + 1);
+  const byHandle = new Map(records.map((r) => [r.stored.handle, r]));
+  const early = new Set<string>();
+  const visit = (handle: string): void => {
+    if (early.has(handle) || !byHandle.has(handle)) return;
+    early.add(handle);
+    for (const dependency of byHandle.get(handle)!.stored.dependencyHandles) visit(dependency);
+  };
+  for (const r of records) if (byKey.get(r.shape.key)! > 1) visit(r.stored.handle);
+  return records.filter((r) => early.has(r.stored.handle));
 }
 
 function problemsOf(checks: readonly ShapeFileCheck[]): RestoreProblem[] {

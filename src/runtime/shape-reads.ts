@@ -86,6 +86,8 @@ export function createShapeReads(
   // Pages read at the current durable position, shared: the clients of a shape woken by one batch read one page.
   const pages = new Map<string, Promise<LogPage>>();
   const waiters = new LiveWaiters();
+  /** Wakes under way, one per shape however many readers wait for it. */
+  const waking = new Map<string, Promise<unknown>>();
 
   actor.on('BATCH.COMMITTED', (event) => {
     durable = Math.max(durable, event.position);
@@ -147,8 +149,37 @@ export function createShapeReads(
     options.use(handle).catch(() => undefined);
   }
 
+  /**
+   * A read wakes the shape it reads (its files checked, its dependencies woken first) before
+   * anything of it is served; an awake one is only marked used. Damage found waking it removes
+   * it: the read then learns of the removal.
+   */
+  async function awake(handle: string): Promise<void> {
+    if (view.isAwake(handle)) {
+      touch(handle);
+      return;
+    }
+    let pending = waking.get(handle);
+    if (!pending) {
+      waking.set(handle, (pending = options.use(handle).finally(() => waking.delete(handle))));
+      remember(lastUse, handle, Date.now());
+    }
+    try {
+      await pending;
+    } catch (error) {
+      if (error instanceof ShapeRuntimeError && error.code === 'shape-damaged') {
+        // Its removal comes right after the refusal (usually before this runs): answer with it.
+        if (!removedShape(handle)) await waiters.wait(handle, { tx: Number.MAX_SAFE_INTEGER, op: 0 }, { timeoutMs: 5_000 });
+        throw notServed(handle);
+      }
+      if (error instanceof ShapeRuntimeError && error.code === 'unknown-shape') throw notServed(handle);
+      throw error;
+    }
+  }
+
   async function lastOffset(handle: string): Promise<LogOffset> {
     served(handle);
+    await awake(handle);
     const cached = ends.get(handle);
     if (cached) return cached;
     computing.add(handle);
@@ -164,7 +195,7 @@ export function createShapeReads(
 
   async function readLogPage(handle: string, { after, maxBytes }: ReadPageOptions): Promise<LogPage> {
     served(handle);
-    touch(handle);
+    await awake(handle);
     const key = `${handle} ${after.tx}_${after.op} ${maxBytes ?? ''}`;
     let page = pages.get(key);
     if (!page) {

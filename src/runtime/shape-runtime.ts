@@ -1,5 +1,4 @@
 import { createActor, waitFor, type Actor, type InspectionEvent, type Observer } from 'xstate';
-import { REDO_PREFIX } from '../machines/restore.actions.ts';
 import type { Removal } from '../graph/removal.ts';
 import { shapeRuntimeMachine } from '../machines/restore.machine.ts';
 import type { BatchOutcome, RequestError, RestoreReport, RuntimeEmitted, RuntimeOutput, RuntimeRequest, ShapeRuntimeInput, StorageCheckReport } from '../machines/runtime.types.ts';
@@ -8,11 +7,10 @@ import type { Transaction } from '../shapes/transaction.ts';
 import { openFileStorage } from '../storage/file-store.ts';
 import type { LogEntry, ShapeStorage, StoredShape } from '../storage/storage.ts';
 import { CountedLinkSet } from '../live/counted-link-set.ts';
-import { DEFAULT_KEY_COLUMNS } from '../storage/rows/table-store.ts';
 import { restoreRowStore } from '../storage/rows/restore-row-store.ts';
 import { damagedTableProblems, damagedTables } from '../restore/table-damage.ts';
 import { columnNames } from '../shapes/definition.ts';
-import { runtimeReadView, type RuntimeShapesView } from '../machines/runtime-read-view.ts';
+import { runtimeReadView, type RuntimeShapesView, type ShapeActivity } from '../machines/runtime-read-view.ts';
 import type { RestorableRowStore } from '../storage/rows/row-store.ts';
 import { ShapeRuntimeError } from './runtime-error.ts';
 import { createShapeReads, type ShapeReads } from './shape-reads.ts';
@@ -96,6 +94,8 @@ export interface ShapeRuntime {
   readonly ended: Promise<RuntimeOutput>;
   /** The running shapes, dependencies first. */
   list(): ShapeSummary[];
+  /** How many shapes are kept, how many are awake, and how many woke and went back to sleep so far. */
+  activity(): ShapeActivity;
   /** Reads for clients of shapes: the log from an offset, live waits, rows, columns, removals. */
   readonly reads: ShapeReads;
   /** The running shapes, read-only (for in-process sources; changes go through requests). */
@@ -146,7 +146,7 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
     done.then((output) => reject(new Error(output.status === 'failed' ? `restore failed: ${output.error}` : `runtime ended before running (${output.status})`)), reject);
   });
   // A batch a crash interrupted is applied again first: resolve once it is, so position() is current.
-  await waitFor(actor, (snapshot) => snapshot.status !== 'active' || !snapshot.context.queue.some((r) => r.requestId.startsWith(REDO_PREFIX)), { timeout: Infinity });
+  await waitFor(actor, (snapshot) => snapshot.status !== 'active' || !view.redoPending(), { timeout: Infinity });
   reads.ready();
 
   actor.on('*', (event: RuntimeEmitted) => {
@@ -210,33 +210,25 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
       await request((requestId) => ({ type: 'SHAPE.USED', requestId, handle }));
     },
     async linkValues(handle) {
-      const { directory, registry } = actor.getSnapshot().context;
-      const running = directory.linkValues(handle);
+      const running = view.materializerValues(handle);
       if (running) return [...running.values()];
-      const record = registry.get(handle);
+      const record = view.shape(handle);
       if (!record) throw new ShapeRuntimeError('unknown-shape', `no running shape has handle ${handle}`);
       const columns = columnNames(record.shape.definition);
       if (!columns) throw new ShapeRuntimeError('not-a-dependency', `shape ${handle} selects all columns: only a shape with selected columns has link values`);
-      const values = new CountedLinkSet(columns, actor.getSnapshot().context.rows?.columnTypesOf(record.shape.definition.table));
+      const values = new CountedLinkSet(columns, view.columnTypesOf(record.shape.definition.table));
       values.apply((await storage.readLog(handle)).entries);
       return values.values();
     },
     async readLog(handle) {
-      if (!actor.getSnapshot().context.registry.has(handle)) throw new ShapeRuntimeError('unknown-shape', `no running shape has handle ${handle}`);
+      if (!view.shape(handle)) throw new ShapeRuntimeError('unknown-shape', `no running shape has handle ${handle}`);
       await request((requestId) => ({ type: 'SHAPE.USED', requestId, handle }));
       return (await storage.readLog(handle)).entries;
     },
-    position() {
-      return actor.getSnapshot().context.rows?.position ?? 0;
-    },
-    columnTypesOf(table) {
-      const { rows, columnTypes } = actor.getSnapshot().context;
-      return rows?.columnTypesOf(table) ?? columnTypes[table];
-    },
-    keyColumnsOf(table) {
-      const { rows, keyColumns } = actor.getSnapshot().context;
-      return rows?.keyColumnsOf(table) ?? keyColumns[table] ?? DEFAULT_KEY_COLUMNS;
-    },
+    position: () => view.position(),
+    columnTypesOf: (table) => view.columnTypesOf(table),
+    keyColumnsOf: (table) => view.keyColumnsOf(table),
+    activity: () => view.activity(),
     async checkpoint() {
       const event = await request<Extract<RuntimeEmitted, { type: 'CHECKPOINT.WRITTEN' }>>((requestId) => ({ type: 'CHECKPOINT.REQUESTED', requestId }));
       return event.shapes;
@@ -250,7 +242,7 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
       if (output.status === 'failed') throw new ShapeRuntimeError('shutdown-failed', output.error);
     },
     list() {
-      return actor.getSnapshot().context.registry.storedShapes();
+      return view.storedShapes();
     },
     shapes: view.shapes,
     rowStore: view.rowStore,
@@ -304,10 +296,11 @@ export function startRuntimeActor(
     systemId: 'shapeRuntime',
     ...(inspect ? { inspect } : {}),
   });
+  const view = runtimeReadView(actor);
   const done = new Promise<RuntimeOutput>((resolve, reject) => {
     actor.subscribe({
       // A host that stops the actor directly gets no machine output: report it as stopped.
-      complete: () => resolve(actor.getSnapshot().output ?? { status: 'stopped', report: actor.getSnapshot().context.report }),
+      complete: () => resolve(actor.getSnapshot().output ?? { status: 'stopped', report: view.report() }),
       error: (error) => reject(error instanceof Error ? error : new Error(String(error))),
     });
   });

@@ -63,7 +63,7 @@ describe('supervision', () => {
     const outer = await runtime.add({ table: 'public.users', where: MEMBERS });
     const inner = outer.dependencyHandles[0]!;
     // Stop the materializer behind the runtime's back, as a bug elsewhere might.
-    runtime.actor.getSnapshot().context.directory.stopMaterializer(inner);
+    runtime.actor.getSnapshot().context.shapes.supervisor.stopMaterializer(inner);
     await runtime.applyTransaction({ xid: 1, changes: [{ op: 'insert', table: 'public.users', row: { id: 5 } }] });
     await runtime.checkpoint();
     const removed = events.find((e) => e.type === 'SHAPE.REMOVED');

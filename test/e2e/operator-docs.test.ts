@@ -31,7 +31,8 @@ describe('README statechart', () => {
     expect(diagram).toContain('[*] --> checkingBackup');
     expect(diagram).toContain('loadingBackup --> validatingDependencies: loadBackup done [backupUsable]');
     expect(diagram).toContain('validatingDependencies --> planned: CASCADE.SENT [isDryRun]');
-    expect(diagram).toContain('running --> stopping: always [nextIsShutdown] (from idle)');
+    expect(diagram).toContain('running --> stopping: SHUTDOWN.REQUESTED (from idle)');
+    expect(diagram).toContain('idle --> activating: SHAPE.USED');
     expect(diagram).toContain('state removing {');
     expect(diagram).toContain('stopped --> [*]');
     // A different machine gives a different diagram: nothing is drawn by hand.

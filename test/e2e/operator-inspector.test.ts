@@ -75,16 +75,17 @@ async function runInspected(argv: string[]): Promise<{ code: number; stdout: str
 }
 
 describe('--inspect: the Stately inspector over a WebSocket on localhost', () => {
-  it('streams the restore machine states and every consumer and materializer by id; removed shapes never appear', async () => {
+  it('streams the restore machine states and each activation by id (consumers and materializers, dependencies first); removed shapes never appear', async () => {
     const d = await incidentDir();
-    const run = await runInspected(['restore', '--data-dir', d.dir, '--json']);
+    // Reading `orders` wakes it, and first what it depends on (a kept shape sleeps until needed).
+    const run = await runInspected(['log', '--data-dir', d.dir, '--handle', d.orders, '--json']);
     expect(run.code).toBe(0);
     expect(run.address).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/); // loopback only: events carry row data
     expect(run.stderr).toContain('Inspector connected.');
-    const report = JSON.parse(run.stdout) as { removed: { handle: string }[]; loaded: string[] };
+    const report = (JSON.parse(run.stdout) as { restore: { removed: { handle: string }[] } }).restore;
     expect(report.removed.map((r) => r.handle).sort()).toEqual([d.outer, d.mid, d.inner].sort());
 
-    // Actors arrive named by id: the restore machine, each surviving shape's consumer, the dependency's materializer.
+    // Actors arrive named by id: the restore machine, the woken shape's consumer, its dependency's consumer and materializer.
     const actorNames = run.messages.filter((m) => m.type === '@xstate.actor').map((m) => m.name);
     expect(actorNames).toContain('shapeRuntime');
     expect(actorNames).toEqual(expect.arrayContaining([`shape:${d.customers}`, `materializer:${d.customers}`, `shape:${d.orders}`]));
@@ -99,8 +100,8 @@ describe('--inspect: the Stately inspector over a WebSocket on localhost', () =>
     const root = run.messages.find((m) => m.type === '@xstate.actor' && m.name === 'shapeRuntime')!.sessionId;
     const states = run.messages.filter((m) => m.type === '@xstate.snapshot' && m.sessionId === root).map((m) => JSON.stringify(m.snapshot?.value));
     const seen = states.filter((v, i) => v !== states[i - 1]);
-    // (`restore` waits for the check after restore: running.checkingStorage, then idle.)
-    expect(seen).toEqual(['"checkingBackup"', '"loadingBackup"', '"committingRestore"', '{"running":"checkingStorage"}', '{"running":"idle"}', '"stopping"', '"stopped"']);
+    // (a command waits for the check after restore: running.checkingStorage, then idle; the read wakes `orders`: activating.)
+    expect(seen).toEqual(['"checkingBackup"', '"loadingBackup"', '"committingRestore"', '{"running":"checkingStorage"}', '{"running":"idle"}', '{"running":"activating"}', '{"running":"idle"}', '"stopping"', '"stopped"']);
     // Events too: the shutdown request the CLI sent.
     expect(run.messages.some((m) => m.type === '@xstate.event' && (m as { event?: { type?: string } }).event?.type === 'SHUTDOWN.REQUESTED')).toBe(true);
 
@@ -159,7 +160,8 @@ describe('--trace FILE: the inspection events as JSON', () => {
   it('records the restore machine and every actor by systemId', async () => {
     const d = await incidentDir();
     const file = join(await tempDir(), 'trace.json');
-    const code = await runCli(['restore', '--data-dir', d.dir, '--trace', file], { stdout: () => {}, stderr: () => {} });
+    // (reading `orders` wakes it and its dependency: their actors start)
+    const code = await runCli(['log', '--data-dir', d.dir, '--handle', d.orders, '--trace', file], { stdout: () => {}, stderr: () => {} });
     expect(code).toBe(0);
     const trace = JSON.parse(await readFile(file, 'utf8')) as { truncated: boolean; events: { type: string; systemId: string | null; stateValue?: unknown }[] };
     expect(trace.truncated).toBe(false);
@@ -177,7 +179,10 @@ describe('--trace FILE: the inspection events as JSON', () => {
     const code = await runCli(['remove', '--data-dir', d.dir, '--handle', '1-1', '--trace', file], { stdout: () => {}, stderr: (t) => void (stderr += t) });
     expect(code).toBe(1);
     expect(stderr).toMatch(/no .*shape has handle 1-1/);
-    const trace = JSON.parse(await readFile(file, 'utf8')) as { events: { type: string; systemId: string | null }[] };
-    expect(trace.events.some((e) => e.type === '@xstate.actor' && e.systemId === `shape:${d.orders}`)).toBe(true);
+    const trace = JSON.parse(await readFile(file, 'utf8')) as { events: { type: string; systemId: string | null; stateValue?: unknown }[] };
+    // The whole run is in it: the restore machine, through running, to its clean stop after the refusal.
+    expect(trace.events.some((e) => e.type === '@xstate.actor' && e.systemId === 'shapeRuntime')).toBe(true);
+    const rootStates = trace.events.filter((e) => e.type === '@xstate.snapshot' && e.systemId === 'shapeRuntime').map((e) => JSON.stringify(e.stateValue));
+    expect(rootStates).toEqual(expect.arrayContaining(['"loadingBackup"', '{"running":"idle"}', '"stopped"']));
   });
 });

@@ -96,7 +96,7 @@ export interface RestoreCheckInput {
   readonly oracle: Oracle;
   /** What restore did, its storage check included. */
   readonly report: RestoreReport;
-  /** The restore report alone: what restore spawned before the check after restore removed what it found damaged. */
+  /** The restore report alone (before the check after restore). */
   readonly restored?: RestoreReport;
   readonly events: readonly RecordedInspectionEvent[];
   /** Files of the data dir before restore (after damage) and after it. */
@@ -107,6 +107,8 @@ export interface RestoreCheckInput {
   /** Handles the backup named, when restore used it (they may lack storage: `no-storage`). */
   readonly backupHandles?: ReadonlySet<string>;
   readonly dryRun?: boolean;
+  /** Every kept shape was woken once after restore (observeRestore): `events` hold their starts too. Otherwise they are restore's alone. */
+  readonly woken?: boolean;
 }
 
 /**
@@ -230,22 +232,32 @@ export function checkRestoreInvariants(input: RestoreCheckInput): void {
   for (const name of input.afterDirs) if (/^\d+-\d+$/.test(name) && !survivors.has(name)) problems.push(`shapes/${name} exists after restore but is no survivor`);
   fail('invariant 4 (removed storage gone)', problems);
 
-  // (1) from the actor system's inspection events. Restore spawns what it kept; the check after
-  // restore then stops the actors of what it found damaged (with their dependents).
-  const restored = input.restored ?? report;
-  const spawnedSet = new Set(restored.loaded);
+  // (1) from the actor system's inspection events. Restore starts nothing; each kept shape starts
+  // its actors when it wakes (observeRestore wakes each once), its dependencies' first, and a
+  // shape whose files are damaged is removed when it wakes, before it starts.
   const depsOf = (h: string): readonly string[] => oracle.stored.get(h)?.view.dependencyHandles ?? [];
-  const creations = checkSpawnOrder(input.events, spawnedSet, depsOf);
+  const creations = checkSpawnOrder(input.events, survivors, depsOf);
+  if (!input.woken) {
+    if (creations.length > 0) problems.push(`restore itself created ${creations.length} actors (${creations[0]!.systemId} first): a kept shape starts only when it wakes`);
+    // The order they will start in when all wake: each consumer after its dependencies' materializers.
+    const planned = new Set<string>();
+    for (const id of report.spawnOrder) {
+      const [kind, h] = id.split(/:(.*)/s) as [string, string];
+      if (kind === 'shape') for (const d of depsOf(h)) if (!planned.has(`materializer:${d}`)) problems.push(`report.spawnOrder starts ${id} before materializer:${d}`);
+      planned.add(id);
+    }
+    fail('invariant 1 (actors)', problems);
+    return;
+  }
   const consumers = creations.filter((c) => c.kind === 'shape').map((c) => c.handle);
   const spawned = creations.map((c) => c.systemId);
-  if (consumers.length !== spawnedSet.size || new Set(consumers).size !== spawnedSet.size) problems.push(`consumers created ${consumers.length}, shapes restore kept ${spawnedSet.size}`);
-  for (const h of survivors) if (!spawnedSet.has(h)) problems.push(`${h} survived but restore did not spawn it`);
+  if (consumers.length !== survivors.size || new Set(consumers).size !== survivors.size) problems.push(`consumers created ${consumers.length}, survivors ${survivors.size}`);
   const needed = new Set<string>();
-  for (const h of spawnedSet) for (const d of depsOf(h)) needed.add(d);
+  for (const h of survivors) for (const d of depsOf(h)) needed.add(d);
   const materializers = new Set(creations.filter((c) => c.kind === 'materializer').map((c) => c.handle));
   for (const d of needed) if (!materializers.has(d)) problems.push(`no materializer for ${d}, a dependency of a survivor`);
   for (const d of materializers) if (!needed.has(d)) problems.push(`materializer for ${d}, which no survivor depends on`);
-  if (spawned.join() !== restored.spawnOrder.join()) problems.push(`report.spawnOrder differs from the inspected creation order`);
+  if (spawned.join() !== report.spawnOrder.join()) problems.push(`report.spawnOrder differs from the inspected creation order:\n    ${spawned.join(' ')}\n    ${report.spawnOrder.join(' ')}`);
   fail('invariant 1 (actors)', problems);
 }
 

@@ -153,16 +153,18 @@ export async function restoreOracle(dir: string, graph: ShapeGraph, policy: Poli
   }
 
   // What restore decides on: each shape's view, except that restore reads the files of the shapes
-  // a decision rests on (shapes others depend on, shapes sharing a definition) before it plans.
-  const dependedOn = new Set<string>();
+  // that share a definition (the fixed rule deletes all but one), and what they depend on, before it plans.
   const perNode = new Map<number, number>();
-  for (const s of stored.values()) {
-    if (s.view.node === null) continue;
-    for (const d of s.view.dependencyHandles) dependedOn.add(d);
-    perNode.set(s.view.node, (perNode.get(s.view.node) ?? 0) + 1);
-  }
-  const trusted = (s: OracleShape): boolean =>
-    s.view.node !== null && (s.corrupt === null || (!dependedOn.has(s.handle) && perNode.get(s.view.node)! < 2));
+  for (const s of stored.values()) if (s.view.node !== null) perNode.set(s.view.node, (perNode.get(s.view.node) ?? 0) + 1);
+  const readEarly = new Set<string>();
+  const visit = (h: string): void => {
+    const s = stored.get(h);
+    if (!s || readEarly.has(h)) return;
+    readEarly.add(h);
+    for (const d of s.view.dependencyHandles) visit(d);
+  };
+  for (const s of stored.values()) if (s.view.node !== null && perNode.get(s.view.node)! > 1) visit(s.handle);
+  const trusted = (s: OracleShape): boolean => s.view.node !== null && (s.corrupt === null || !readEarly.has(s.handle));
 
   // Depth by depth: a shape's dependencies (when they match) are one level down.
   const byDepth = new Map<number, OracleShape[]>();

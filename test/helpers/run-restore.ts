@@ -21,19 +21,27 @@ export interface ObservedRestore {
   readonly before: Map<string, Buffer>;
   readonly after: Map<string, Buffer>;
   readonly afterDirs: Set<string>;
+  /** Every kept shape was woken once (observeRestore): the events hold their actors' starts. */
+  readonly woken?: boolean;
 }
 
 export interface ObservedRuntime extends ObservedRestore {
   readonly runtime: ShapeRuntime;
 }
 
-/** A real restore (`createShapeRuntime`) and its storage check, left running: the caller shuts it down or crashes it. */
+/**
+ * A real restore (`createShapeRuntime`), then every kept shape read once (so woken: a kept shape
+ * sleeps until needed), in the report's order, then its storage check; left running: the caller
+ * shuts it down or crashes it. A shape whose files are damaged is removed when it wakes (the read
+ * is refused), or by the check.
+ */
 export async function observeRestore(dir: string, policy: RestorePolicy = 'validate'): Promise<ObservedRuntime> {
   const before = await snapshotDir(dir);
   const recorder = createInspectionRecorder();
   const runtime = await createShapeRuntime({ dataDir: dir, createDataDir: false, policy, inspect: recorder.inspect });
+  for (const handle of runtime.report.loaded) await runtime.use(handle).catch(() => undefined);
   const report = settledReport(runtime.report, await runtime.storageChecked());
-  return { runtime, report, restored: runtime.report, events: recorder.events, before, after: await snapshotDir(dir), afterDirs: await shapeDirs(dir) };
+  return { runtime, report, restored: runtime.report, woken: true, events: recorder.events, before, after: await snapshotDir(dir), afterDirs: await shapeDirs(dir) };
 }
 
 /** `planRestore` (the dry run) with a recorder. */

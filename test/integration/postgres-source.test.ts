@@ -37,7 +37,7 @@ describe.skipIf(acquired.server === null)('Postgres source (real server)', () =>
 
   /** The shape's log replayed equals what Postgres says the shape holds. */
   async function expectLogMatchesSql(pr: PostgresRuntime, db: pg.Client, handle: string, definition: ShapeDefinition | Record<string, unknown>): Promise<number> {
-    const record = pr.runtime.actor.getSnapshot().context.registry.get(handle)!;
+    const record = pr.runtime.actor.getSnapshot().context.shapes.registry.get(handle)!;
     const keyColumns = pr.runtime.keyColumnsOf(record.shape.definition.table);
     const query = shapeQuery(record.shape.definition, keyColumns);
     const { rows } = await db.query(query.text, query.values);

@@ -404,7 +404,7 @@ function generatePaths(input: ModelInput): ModelPath[] {
   const fromState = createActor(shapeRuntimeMachine, { input: machineInput }).getSnapshot();
   const record = interpretStoredShape({ handle: MODEL_HANDLE, definition: nodeDefinition(GRAPH, PLAIN), dependencyHandles: [], requested: true });
   if (!record.ok) throw new Error(record.reason);
-  fromState.context.registry.add(record.record);
+  fromState.context.shapes.registry.add(record.record);
   const options = {
     input: machineInput,
     fromState,
@@ -513,7 +513,7 @@ async function executePath(mp: ModelPath, fixture: Fixture): Promise<Execution> 
         actor.send({ type: 'SHAPE.ADD_REQUESTED', requestId, definition: next === 'createShape:error' ? INVALID_ADD : VALID_ADD });
         break;
       case 'request:remove-running': {
-        const running = actor.getSnapshot().context.registry;
+        const running = actor.getSnapshot().context.shapes.registry;
         const target = [HANDLES[U1]!, HANDLES[PLAIN]!].find((h) => running.has(h)) ?? running.storedShapes()[0]?.handle;
         if (!target) throw new Error(`${where}: no running shape to remove`);
         actor.send({ type: 'SHAPE.REMOVE_REQUESTED', requestId, handle: target });
@@ -576,7 +576,7 @@ async function executePath(mp: ModelPath, fixture: Fixture): Promise<Execution> 
   checkRequests(mp, emitted, where);
   if (restoreEvents >= 0 && !dryRun) {
     // Invariant 1 over the whole run: added shapes too come after their dependencies' materializers.
-    const registry = final.context.registry;
+    const registry = final.context.shapes.registry;
     const created = emitted.flatMap((e) => (e.type === 'SHAPE.ADDED' ? e.created : []));
     const allowed = new Set([...(survivors ?? []), ...created]);
     const depsOf = (h: string) => registry.get(h)?.stored.dependencyHandles ?? oracle.stored.get(h)?.dependencyHandles ?? [];

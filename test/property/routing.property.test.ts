@@ -10,8 +10,9 @@
 import fc from 'fast-check';
 import { createActor, setup } from 'xstate';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ActorDirectory } from '../../src/actors/actor-directory.ts';
-import { spawnShapes } from '../../src/actors/spawn-shapes.ts';
+import { planActivation } from '../../src/actors/activation.ts';
+import { RuntimeShapes } from '../../src/actors/runtime-shapes.ts';
+import { MemoryStorage } from '../../src/storage/memory-store.ts';
 import { routeTransactions, type RoutedBatch } from '../../src/live/route-transactions.ts';
 import { interpretStoredShape, type ShapeRecord } from '../../src/registry/shape-record.ts';
 import { ShapeRegistry } from '../../src/registry/shape-registry.ts';
@@ -136,12 +137,16 @@ async function router(stored: readonly StoredShape[], registry: ShapeRegistry): 
     if (!interpreted.ok) throw new Error(interpreted.reason);
     return interpreted.record;
   });
-  for (const record of records) registry.add(record);
   const depended = [...new Set(records.flatMap((r) => r.stored.dependencyHandles))];
   const parent = createActor(root).start();
-  const directory = new ActorDirectory(parent);
-  spawnShapes(directory, records, { keyColumnsOf: () => ['id'], lastXid: 0, materializerLogs: new Map(depended.map((h) => [h, [] as LogEntry[]])) });
+  const storage = new MemoryStorage();
+  for (const s of stored) await storage.createShape(s, []);
+  // Every shape registered and woken (its consumer; a materializer for each shape others depend on).
+  const directory = new RuntimeShapes(storage, parent, {}, registry);
   const rows = await TableStore.open(new MemoryTableFiles());
+  directory.openRows(rows);
+  directory.registerRestored(records, new Set(stored.map((s) => s.handle)));
+  directory.wake(await planActivation(directory, stored.map((s) => s.handle)), 0);
   return {
     async route(transactions) {
       const batch = await routeTransactions(transactions, registry, directory, rows);
@@ -150,7 +155,7 @@ async function router(stored: readonly StoredShape[], registry: ShapeRegistry): 
     },
     linkValues: () => Object.fromEntries(depended.map((h) => [h, [...(directory.linkValues(h)?.values() ?? [])].sort()])),
     stop() {
-      directory.stopAll([]);
+      directory.stopAll();
       parent.stop();
     },
   };

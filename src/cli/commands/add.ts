@@ -32,18 +32,18 @@ export const addCommand: CliCommand = {
       ...(columns !== undefined ? { columns: [...columns] } : {}),
       ...(replica !== undefined ? { replica } : {}),
     };
-    return withRuntime(context, { createDataDir: true }, async (runtime) => {
+    return withRuntime(context, { createDataDir: true }, async (runtime, report) => {
       const added = await runtime.add(definition);
       const lines = [`Shape ${added.handle}`];
       lines.push(added.dependencyHandles.length > 0 ? `Depends on: ${added.dependencyHandles.join(', ')}` : 'Depends on: nothing');
       lines.push(added.created.length > 0 ? `Created: ${added.created.join(', ')}` : 'Created: nothing (the shape already existed)');
-      const notice = restoreNoticeText(runtime.report);
+      const notice = restoreNoticeText(report);
       return {
         json: {
           handle: added.handle,
           dependencyHandles: [...added.dependencyHandles],
           created: [...added.created],
-          restore: restoreSummaryJson(runtime.report),
+          restore: restoreSummaryJson(report),
         },
         text: [...(notice ? [notice, ''] : []), ...lines].join('\n'),
       };

@@ -32,7 +32,7 @@ export const applyCommand: CliCommand = {
     const { checkDeclaredKeys, checkedTransaction, openTransactionInput, TransactionError } = await import('../transaction-file.ts');
     const input = await openTransactionInput(file, context.stdin);
     await checkDeclaredKeys(context.common.dataDir, keyColumns);
-    return withRuntime(context, { keyColumns }, async (runtime) => {
+    return withRuntime(context, { keyColumns }, async (runtime, report) => {
       const counts = { applied: 0, skipped: 0, outOfOrder: 0 };
       let failure: CliError | null = null;
       const inFlight = new Set<Promise<void>>();
@@ -92,9 +92,9 @@ export const applyCommand: CliCommand = {
       await Promise.all(inFlight);
       context.progress.finish();
       if (failure) throw failure;
-      const notice = restoreNoticeText(runtime.report);
+      const notice = restoreNoticeText(report);
       return {
-        json: { applied: counts.applied, skipped: counts.skipped, outOfOrder: counts.outOfOrder, position: runtime.position(), restore: restoreSummaryJson(runtime.report) },
+        json: { applied: counts.applied, skipped: counts.skipped, outOfOrder: counts.outOfOrder, position: runtime.position(), restore: restoreSummaryJson(report) },
         text: [
           ...(notice ? [notice, ''] : []),
           `Applied ${plural(counts.applied, 'transaction')}${counts.skipped > 0 ? `, skipped ${counts.skipped} already applied` : ''}${counts.outOfOrder > 0 ? `, skipped ${counts.outOfOrder} out of order (never applied)` : ''}; position ${runtime.position()}.`,

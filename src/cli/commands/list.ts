@@ -10,9 +10,9 @@ export const listCommand: CliCommand = {
   commonOptions: DATA_DIR_COMMAND_OPTIONS,
   configure: (command) => command,
   async run(_options, context) {
-    return withRuntime(context, {}, async (runtime) => {
+    return withRuntime(context, {}, async (runtime, report) => {
       const shapes = runtime.list();
-      const notice = restoreNoticeText(runtime.report);
+      const notice = restoreNoticeText(report);
       const text =
         shapes.length === 0
           ? 'No shapes.'
@@ -40,7 +40,7 @@ export const listCommand: CliCommand = {
             dependencyHandles: [...s.dependencyHandles],
             requested: s.requested,
           })),
-          restore: restoreSummaryJson(runtime.report),
+          restore: restoreSummaryJson(report),
         },
         text: [...(notice ? [notice, ''] : []), text].join('\n'),
       };

@@ -12,13 +12,13 @@ export const logCommand: CliCommand = {
   configure: (command) => command.requiredOption('--handle <handle>', 'the shape', parseHandle),
   async run(options, context) {
     const handle = options.string('handle');
-    return withRuntime(context, {}, async (runtime) => {
+    return withRuntime(context, {}, async (runtime, report) => {
       const entries = await runtime.readLog(handle).catch((error: unknown) => {
         throw shapeRequestError(error, handle, context);
       });
-      const notice = restoreNoticeText(runtime.report);
+      const notice = restoreNoticeText(report);
       return {
-        json: { entries: entries.map((e) => ({ op: e.op, key: e.key, row: e.row as JsonValue, xid: e.xid })), restore: restoreSummaryJson(runtime.report) },
+        json: { entries: entries.map((e) => ({ op: e.op, key: e.key, row: e.row as JsonValue, xid: e.xid })), restore: restoreSummaryJson(report) },
         text: [
           ...(notice ? [notice, ''] : []),
           `Shape ${handle}: ${plural(entries.length, 'entry', 'entries')}.`,

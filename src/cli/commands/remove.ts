@@ -13,10 +13,10 @@ export const removeCommand: CliCommand = {
   configure: (command) => command.requiredOption('--handle <handle>', 'the handle of the shape to remove', parseHandle),
   async run(options, context) {
     const handle = options.string('handle');
-    return withRuntime(context, {}, async (runtime) => {
+    return withRuntime(context, {}, async (runtime, report) => {
       // The restore this command began with may already have removed the shape
       // (e.g. its dependency was gone): it is gone, as asked; say by whom.
-      const byRestore = removalsCausedBy(runtime.report, handle);
+      const byRestore = removalsCausedBy(report, handle);
       let removed: readonly Removal[];
       if (byRestore.length > 0) {
         removed = byRestore;
@@ -25,13 +25,13 @@ export const removeCommand: CliCommand = {
           throw shapeRequestError(error, handle, context);
         });
       }
-      const notice = restoreNoticeText(runtime.report);
+      const notice = restoreNoticeText(report);
       const text =
         byRestore.length > 0
           ? [notice, '', `Shape ${handle} was already removed by that restore (${byRestore.length === 1 ? 'alone' : `with ${plural(byRestore.length - 1, 'dependent shape')}`}).`]
           : [...(notice ? [notice, ''] : []), `Removed ${plural(removed.length, 'shape')}:`, removalTable(removed)];
       return {
-        json: { removed: removed.map(removalJson), restore: restoreSummaryJson(runtime.report) },
+        json: { removed: removed.map(removalJson), restore: restoreSummaryJson(report) },
         text: text.join('\n'),
       };
     });

@@ -1,6 +1,5 @@
 import { DATA_DIR_COMMAND_OPTIONS, type CliCommand } from '../command.ts';
 import { restoreReportJson, restoreReportText } from '../format.ts';
-import { settledReport } from '../../machines/storage-check.actions.ts';
 import { planRestoreFromOptions, withRuntime } from '../open-runtime.ts';
 import { parseTableNames } from '../options.ts';
 
@@ -29,7 +28,7 @@ export const restoreCommand: CliCommand = {
   async run(options, context) {
     const accept = options.optionalList('acceptTableDamage');
     const open = accept ? { acceptTableDamage: accept } : {};
-    const report = options.flag('dryRun') ? await planRestoreFromOptions(context, open) : await withRuntime(context, { ...open, appliesPolicy: true }, async (runtime) => settledReport(runtime.report, await runtime.storageChecked()));
+    const report = options.flag('dryRun') ? await planRestoreFromOptions(context, open) : await withRuntime(context, { ...open, appliesPolicy: true }, async (_runtime, report) => report);
     return { json: restoreReportJson(report), text: restoreReportText(report) };
   },
 };

@@ -1,4 +1,5 @@
 import { createActor, type AnyActorRef } from 'xstate';
+import { isDependencyMissing } from '../live/dependency-missing.ts';
 import type { ConsumerDelivery, ConsumerEvent, MaterializerDelivery, MaterializerEvent, ShapeActorsPort } from '../live/shape-actors-port.ts';
 import type { LinkValueSet } from '../storage/rows/row-store.ts';
 import { consumerLogic, type ConsumerInput, type ConsumerRef } from './consumer.actor.ts';
@@ -27,7 +28,7 @@ interface ShapeActors {
   materializer?: MaterializerRef;
 }
 
-export interface ActorDirectoryOptions {
+export interface ShapeSupervisorOptions {
   readonly restartIntensity?: RestartIntensity;
   /** The consumer implementation (the default; tests substitute a failing one, as `machine.provide` would). */
   readonly consumerLogic?: typeof consumerLogic;
@@ -35,25 +36,28 @@ export interface ActorDirectoryOptions {
 }
 
 /**
- * Owns every consumer and materializer actor. They join the runtime's actor
- * system (`parent` is the runtime, so the inspector shows them by systemId and
- * their failures reach it) but are kept here rather than in the runtime's
- * children map, which XState copies on every spawn and stop: that made one
- * parent with 10k children quadratic. Here spawn and stop are O(1) each.
- *
- * It is also the supervisor: a consumer that throws while handling an event is
- * restarted (same systemId, same input) and the event delivered again, up to
- * the restart intensity.
+ * Supervises the actors of the awake shapes: starts each consumer (refusing
+ * one whose dependencies' materializers are not running) and materializer,
+ * restarts a consumer that throws while handling an event (same systemId, same
+ * input, the event delivered again) up to the restart intensity, and stops
+ * them. The actors join the runtime's actor system (`parent` is the runtime, so
+ * the inspector shows them by systemId and their failures reach it) but are
+ * kept here rather than in the runtime's children map, which XState copies on
+ * every spawn and stop: that made one parent with 10k children quadratic. Here
+ * spawn and stop are O(1) each. It also knows when each awake shape was last
+ * active, so idle ones can be put back to sleep.
  */
-export class ActorDirectory implements ShapeActorsPort {
+export class ShapeSupervisor {
   readonly #actors = new Map<string, ShapeActors>();
+  /** Awake shapes, least recently active first (insertion order is recency order), with when. */
+  readonly #active = new Map<string, number>();
   readonly #restarts: RestartTracker;
 
   readonly #consumerLogic: typeof consumerLogic;
 
   constructor(
     private readonly parent: AnyActorRef,
-    options: ActorDirectoryOptions = {},
+    options: ShapeSupervisorOptions = {},
   ) {
     this.#restarts = new RestartTracker(options.restartIntensity);
     this.#consumerLogic = options.consumerLogic ?? consumerLogic;
@@ -66,8 +70,31 @@ export class ActorDirectory implements ShapeActorsPort {
     return this.#actors.size;
   }
 
+  /** Awake: its consumer runs. */
   has(handle: string): boolean {
     return this.#actors.has(handle);
+  }
+
+  /** Marks an awake shape active now (a change reached it, a client read it). */
+  touch(handle: string): void {
+    if (!this.#actors.has(handle)) return;
+    this.#active.delete(handle);
+    this.#active.set(handle, this.now());
+  }
+
+  /** Awake shapes not active since `before`, least recently active first. */
+  idleSince(before: number): string[] {
+    const idle: string[] = [];
+    for (const [handle, at] of this.#active) {
+      if (at >= before) break;
+      idle.push(handle);
+    }
+    return idle;
+  }
+
+  /** The awake shapes' handles. */
+  awake(): IterableIterator<string> {
+    return this.#actors.keys();
   }
 
   consumer(handle: string): ConsumerRef | undefined {
@@ -101,6 +128,7 @@ export class ActorDirectory implements ShapeActorsPort {
     const consumerInput: ConsumerInput = { ...input, dependencyIds: dependencies.map((dep) => dep.id) };
     const consumer = this.#startConsumer(consumerInput);
     this.#actors.set(input.handle, { consumer, consumerInput });
+    this.#active.set(input.handle, this.now());
     return consumer;
   }
 
@@ -121,6 +149,7 @@ export class ActorDirectory implements ShapeActorsPort {
     if (entry.materializer) stopOwnedActor(entry.materializer);
     stopOwnedActor(entry.consumer);
     this.#actors.delete(handle);
+    this.#active.delete(handle);
     this.#restarts.forget(handle);
   }
 
@@ -144,7 +173,7 @@ export class ActorDirectory implements ShapeActorsPort {
       const snapshot = entry.consumer.getSnapshot();
       if (snapshot.status === 'active') return { ok: true, entries: snapshot.context.output?.entries ?? [] };
       const error = snapshot.error;
-      if (error instanceof Error && error.name === 'DependencyMissingError') return { ok: false, error, restarts };
+      if (isDependencyMissing(error)) return { ok: false, error, restarts };
       if (!this.#restarts.allowRestart(handle, this.now())) return { ok: false, error, restarts };
       restarts++;
       entry.consumer = this.#startConsumer({ ...entry.consumerInput, lastXid });
