@@ -48,7 +48,7 @@ describe('serve --http-port on the embedded store', () => {
     expect(await exit).toEqual({ code: 0, signal: null });
     expect(stdout).toMatch(/stopped \(SIGTERM\) after serving 1 shape\(s\) of the embedded store/);
     expect((await cli('list', '--data-dir', dir)).code).toBe(0);
-  });
+  }, 120_000);
 
   it('a client of a subquery shape keeps its handle across SIGKILL of serve, with no 409, and receives what was applied meanwhile; a DELETE then costs it one 409 (--http-host, the secret from $SHAPE_ACTORS_SECRET, --allow-deletion)', async () => {
     const dir = await tempDir();
@@ -111,7 +111,7 @@ describe('serve --http-port on the embedded store', () => {
     await waitFor('the client to refetch', () => client.refetches() === 1 && client.handles().length === 2, 30_000);
     await rowsAre([{ id: 2, name: 'bob' }, { id: 3, name: 'cyd' }], 'the client to hold bob and cyd again');
     expect(client.stream.shapeHandle).not.toBe(handle);
-  });
+  }, 120_000);
 
   it('says what it needs when given neither a database nor a port', async () => {
     const saved = process.env.DATABASE_URL;

@@ -151,7 +151,7 @@ describe.skipIf(acquired.server === null)('serve --http-port beside Postgres, fo
       expect(client.refetches(), client.name).toBe(0);
       expect(client.handles(), client.name).toHaveLength(1);
     }
-  });
+  }, 240_000); // four serve starts and three restarts: about 50 s alone, several times that on a loaded machine
 
   it('refuses a table or column the catalog does not have, or a table it cannot follow (400, not a retry)', async () => {
     const url = `http://127.0.0.1:${port}/v1/shape`;
@@ -200,5 +200,5 @@ describe.skipIf(acquired.server === null)('serve --http-port beside Postgres, fo
       expect(client.handles(), client.name).toHaveLength(1);
     }
     expect(orgs.stream.shapeHandle).toBe(before.orgs);
-  });
+  }, 120_000);
 });
