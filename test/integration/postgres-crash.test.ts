@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { acquireServer, announceSkip, connect, createTestDatabase, keyed, REPO_ROOT, replay, sortedEntries, waitFor, type ReplayedEntry } from './postgres-harness.ts';
 import { rng } from '../helpers/crash-workload.ts';
 import { CLI_ARGS } from '../helpers/built-cli.ts';
@@ -47,12 +47,16 @@ describe.skipIf(acquired.server === null)('serve beside Postgres, SIGKILLed and 
     const logFile = join(dataDir, '..', `${dataDir.split('/').at(-1)}-serve.log`);
     const serveLog = createWriteStream(logFile);
     let child: ChildProcess | null = null;
+    let failed = false;
+    onTestFailed(() => void (failed = true));
     cleanups.push(async () => {
       child?.kill('SIGKILL');
       await db.end().catch(() => undefined);
       serveLog.end();
       if (process.env.SHAPE_ACTORS_KEEP_TEST_DIRS) return console.info(`[postgres-crash] kept ${dataDir}, ${logFile} and database ${database.name}`);
       await database.drop();
+      // A failure's evidence stays (the message names the serve log): the data dir and the log, not the database.
+      if (failed) return console.info(`[postgres-crash] failed: kept ${dataDir} and ${logFile}`);
       await rm(dataDir, { recursive: true, force: true });
       await rm(logFile, { force: true });
     });
