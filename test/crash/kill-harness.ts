@@ -204,8 +204,10 @@ export interface KillCampaign {
   readonly kills: number;
   readonly livesPerDir: number;
   readonly lanes: number;
-  /** Stop early (with what was reached) past this many ms. */
+  /** Stop early (with what was reached) past this many ms, but not before `minKills` kills. */
   readonly budgetMs?: number;
+  /** Kills the campaign reaches whatever the budget: a loaded machine takes longer, it does not check less. */
+  readonly minKills?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -237,7 +239,8 @@ export async function runKillCampaign(c: KillCampaign): Promise<CampaignResult> 
         let dirCount = 0;
         let warm = await startChild();
         try {
-        while (!stop && result.kills < c.kills && (c.budgetMs === undefined || Date.now() - started < c.budgetMs)) {
+        const withinBudget = (): boolean => c.budgetMs === undefined || Date.now() - started < c.budgetMs || result.kills < (c.minKills ?? 0);
+        while (!stop && result.kills < c.kills && withinBudget()) {
           if (!run || run.lives >= c.livesPerDir) {
             run = { dir: join(base, `lane${lane}-dir${dirCount++}`), model: emptyModel(), lives: 0 };
           }

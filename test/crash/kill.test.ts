@@ -21,6 +21,8 @@ const KILLS = process.env.CRASH_KILLS ? Number(process.env.CRASH_KILLS) : 250;
 const SOAK = process.env.CRASH_KILLS !== undefined;
 // About 0.6 s a kill on 2 cores while other test files run: ~200 kills in npm test.
 const BUDGET_MS = process.env.CRASH_BUDGET_MS ? Number(process.env.CRASH_BUDGET_MS) : 130_000;
+// Reached whatever the budget: a machine loaded by other work (48 kills in the budget once) runs longer instead of failing.
+const MIN_KILLS = 60;
 
 describe('kill -9 at any point', () => {
   it(`every fault point (mid-backup write, between a removal's deletes, mid-log append, mid-definition write, mid-journal, mid-table and mid-metadata append, mid-compaction of a table log), at its 1st occurrence (1st-3rd in the soak)`, async () => {
@@ -38,14 +40,14 @@ describe('kill -9 at any point', () => {
         kills: KILLS,
         livesPerDir: 12,
         lanes: 2,
-        ...(SOAK ? {} : { budgetMs: BUDGET_MS }),
+        ...(SOAK ? {} : { budgetMs: BUDGET_MS, minKills: MIN_KILLS }),
         log: (line) => SOAK && console.log(line),
       });
     } catch (error) {
       throw new Error(`crash campaign failed: replay with CRASH_SEED=${SEED}\n${error instanceof Error ? error.message : String(error)}`);
     }
     console.log(`crash campaign seed ${SEED}: ${result.kills} kills in ${result.lives} lives, ${result.acked} acknowledged requests, ${result.ms} ms; fault kills ${JSON.stringify(Object.fromEntries(result.faultKills))}`);
-    // Time-boxed in npm test (a loaded 2-core machine reaches fewer): at least this many, or the box is too small to mean anything.
-    expect(result.kills).toBeGreaterThanOrEqual(SOAK ? KILLS : 60);
-  }, SOAK ? 24 * 3600_000 : BUDGET_MS + 60_000);
+    // Time-boxed in npm test, but never fewer than MIN_KILLS (fewer would be too few to mean anything).
+    expect(result.kills).toBeGreaterThanOrEqual(SOAK ? KILLS : MIN_KILLS);
+  }, SOAK ? 24 * 3600_000 : BUDGET_MS + 240_000);
 });
