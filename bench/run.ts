@@ -5,7 +5,7 @@
  *
  * Options:
  *   --quick              1k and 10k shapes, fewer runs
- *   --only=a,b           scenarios to run: validation, restore, runtime (with its routing cases), routing (those alone), cli (CLI start-up: needs npm run build), rows (the embedded row store), serving, postgres (beside a real Postgres: $SHAPE_ACTORS_TEST_DATABASE_URL, or one scripts/postgres-test-server.sh starts)
+ *   --only=a,b           scenarios to run: validation, restore, restart (issue 13: to running, first served/routed, heap asleep, wake chains), runtime (with its routing cases), routing (those alone), cli (CLI start-up: needs npm run build), rows (the embedded row store), serving, postgres (beside a real Postgres: $SHAPE_ACTORS_TEST_DATABASE_URL, or one scripts/postgres-test-server.sh starts)
  *   --sizes=1000,10000   override the sizes
  *   --runs=N             runs per case (medians are over these; default 3, --quick: 2 at 1k, 1 above)
  *   --profile            CPU-profile the measured sections (bench/results/profiles/*.cpuprofile)
@@ -22,6 +22,7 @@ import { runInChild } from './lib/child.ts';
 import { formatChecks, formatTable, RESULTS_DIR, writeResults, type TargetCheck } from './lib/report.ts';
 import { HAVE_GC, round } from './lib/stats.ts';
 import { RESTORE_COLUMNS, RESTORE_DESCRIPTION, summarizeRestore, type RestoreCaseResult } from './scenarios/restore.ts';
+import { RESTART_COLUMNS, RESTART_DESCRIPTION, summarizeRestart, type RestartCaseResult } from './scenarios/restart.ts';
 import type { RoutingCaseResult } from './scenarios/routing.ts';
 import { ROUTING_COLUMNS, ROUTING_DESCRIPTION, summarizeRouting } from './scenarios/routing-summary.ts';
 import { RUNTIME_COLUMNS, RUNTIME_DESCRIPTION, summarizeRuntime, transactionCount, type RuntimeCaseResult } from './scenarios/runtime.ts';
@@ -40,7 +41,7 @@ const option = (name: string): string | undefined => argv.find((a) => a.startsWi
 
 const quick = flag('quick');
 const sizes = option('sizes')?.split(',').map(Number) ?? (quick ? [1_000, 10_000] : [1_000, 10_000, 100_000]);
-const only = new Set(option('only')?.split(',') ?? ['validation', 'restore', 'runtime', 'cli', 'rows', 'serving', 'postgres']);
+const only = new Set(option('only')?.split(',') ?? ['validation', 'restore', 'restart', 'runtime', 'cli', 'rows', 'serving', 'postgres']);
 // The routing cases are part of the runtime scenario; `--only=routing` runs them alone.
 if (only.has('runtime')) only.add('routing');
 const runsOption = option('runs');
@@ -108,6 +109,30 @@ if (only.has('restore')) {
   });
   printScenario('restore', RESTORE_DESCRIPTION, formatTable(RESTORE_COLUMNS, rows.map((r) => ({ ...r, ratioWall: `${round(r.ratioWall, 2)}x`, ratioCpu: `${round(r.ratioCpu, 2)}x` }))), checks, file);
   allChecks.push(...checks.map((c) => ({ ...c, scenario: 'restore' })));
+}
+
+if (only.has('restart')) {
+  const t0 = performance.now();
+  const results: RestartCaseResult[] = [];
+  for (const [i, size] of sizes.entries()) results.push(await runInChild<RestartCaseResult>('restart', { size, runs: runsFor(size), chains: i === 0 }));
+  const { rows, chains, checks } = summarizeRestart(results);
+  const file = writeResults('restart', {
+    mode,
+    sizes,
+    description: RESTART_DESCRIPTION,
+    units: { ms: 'milliseconds, median of the runs', ratio: 'median of per-run restore/floor ratios (each pair measured back to back)', heap: 'bytes per kept shape' },
+    targets: checks,
+    rows,
+    chains,
+    cases: results,
+    seconds: round((performance.now() - t0) / 1000, 1),
+  });
+  const chainTable = formatTable(
+    [{ key: 'dependencies', title: 'chain' }, { key: 'ms', title: 'wake ms', digits: 1 }, { key: 'msPerShape', title: 'ms per shape', digits: 2 }, { key: 'started', title: 'actors started' }],
+    chains,
+  );
+  printScenario('restart', RESTART_DESCRIPTION, `${formatTable(RESTART_COLUMNS, rows.map((r) => ({ ...r, ratioCpu: `${round(r.ratioCpu, 1)}x`, ratioWall: `${round(r.ratioWall, 1)}x` })))}\n\n${chainTable}`, checks, file);
+  allChecks.push(...checks.map((c) => ({ ...c, scenario: 'restart' })));
 }
 
 if (only.has('runtime')) {

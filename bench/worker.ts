@@ -4,6 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { restoreCase, type RestoreCaseArgs } from './scenarios/restore.ts';
+import { restartCase, type RestartCaseArgs } from './scenarios/restart.ts';
 import { routingCase, type RoutingCaseArgs } from './scenarios/routing.ts';
 import { addCase, historyCase, type AddCaseArgs, type HistoryCaseArgs } from './scenarios/row-store.ts';
 import { followCase, soakCase, type FollowCaseArgs, type SoakCaseArgs } from './scenarios/postgres.ts';
@@ -13,7 +14,7 @@ import { runValidation, type ValidationOptions } from './scenarios/validation.ts
 
 const [kind, rawArgs, out] = process.argv.slice(2);
 if (!kind || !rawArgs || !out) {
-  console.error('usage: bench/worker.ts <validation|restore|runtime|routing|rows-history|rows-add|serving|postgres-follow|postgres-soak> <json args> <result file>');
+  console.error('usage: bench/worker.ts <validation|restore|restart|runtime|routing|rows-history|rows-add|serving|postgres-follow|postgres-soak> <json args> <result file>');
   process.exit(2);
 }
 const args = JSON.parse(rawArgs) as Record<string, unknown>;
@@ -26,6 +27,9 @@ switch (kind) {
     break;
   case 'restore':
     result = await restoreCase(args as unknown as RestoreCaseArgs);
+    break;
+  case 'restart':
+    result = await restartCase(args as unknown as RestartCaseArgs);
     break;
   case 'runtime':
     result = await runtimeCase(args as unknown as RuntimeCaseArgs);

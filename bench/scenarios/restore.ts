@@ -99,7 +99,8 @@ export async function restoreCase(args: RestoreCaseArgs): Promise<RestoreCaseRes
   }
 }
 
-async function prepare(dir: string, mode: RestoreMode, backupText: string): Promise<void> {
+/** The data dir with the backup (`backup`) or without one (`scan`). */
+export async function prepare(dir: string, mode: RestoreMode, backupText: string): Promise<void> {
   await rm(join(dir, 'backup'), { recursive: true, force: true });
   if (mode === 'backup') {
     await mkdir(join(dir, 'backup'), { recursive: true });
