@@ -99,7 +99,7 @@ export function restoreReportText(report: RestoreReport): string {
     out.push(removedShapesTable(report));
   }
   if (report.loaded.length > 0) {
-    out.push('', report.dryRun ? `Shapes restore would keep (${report.loaded.length}), in spawn order:` : `Loaded (${report.loaded.length}), spawned in this order (dependencies first):`);
+    out.push('', report.dryRun ? `Shapes restore would keep (${report.loaded.length}), in spawn order:` : `Kept (${report.loaded.length}), asleep until needed; a shape wakes its dependencies first, in this order:`);
     out.push(loadedShapesTable(report));
   }
   if (report.damagedTables.length > 0) out.push('', damagedTablesText(report.damagedTables));
