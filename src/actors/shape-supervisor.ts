@@ -25,6 +25,8 @@ export const materializerSystemId = (handle: string): string => `materializer:${
 interface ShapeActors {
   consumer: ConsumerRef;
   readonly consumerInput: ConsumerInput;
+  /** The highest transaction the consumer has taken (as it skips what is at or below it): where a restarted one starts. */
+  lastXid: number;
   materializer?: MaterializerRef;
 }
 
@@ -127,7 +129,7 @@ export class ShapeSupervisor {
     }
     const consumerInput: ConsumerInput = { ...input, dependencyIds: dependencies.map((dep) => dep.id) };
     const consumer = this.#startConsumer(consumerInput);
-    this.#actors.set(input.handle, { consumer, consumerInput });
+    this.#actors.set(input.handle, { consumer, consumerInput, lastXid: consumerInput.lastXid });
     this.#active.set(input.handle, this.now());
     return consumer;
   }
@@ -166,17 +168,19 @@ export class ShapeSupervisor {
     const entry = this.#actors.get(handle);
     if (!entry) return { ok: false, error: new Error(`shape ${handle} has no consumer`), restarts: 0 };
     let restarts = 0;
-    // A restarted consumer starts from where the failed one was, not from spawn time.
-    const lastXid = entry.consumer.getSnapshot().context.lastXid;
     for (;;) {
       entry.consumer.send(event);
       const snapshot = entry.consumer.getSnapshot();
-      if (snapshot.status === 'active') return { ok: true, entries: snapshot.context.output?.entries ?? [] };
+      if (snapshot.status === 'active') {
+        entry.lastXid = Math.max(entry.lastXid, event.xid);
+        return { ok: true, entries: snapshot.context.output?.entries ?? [] };
+      }
       const error = snapshot.error;
       if (isDependencyMissing(error)) return { ok: false, error, restarts };
       if (!this.#restarts.allowRestart(handle, this.now())) return { ok: false, error, restarts };
       restarts++;
-      entry.consumer = this.#startConsumer({ ...entry.consumerInput, lastXid });
+      // A restarted consumer starts from where the failed one was, not from spawn time.
+      entry.consumer = this.#startConsumer({ ...entry.consumerInput, lastXid: entry.lastXid });
     }
   }
 

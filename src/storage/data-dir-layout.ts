@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoText } from './fs-errors.ts';
+import { StorageError } from './storage.ts';
 
 /**
  * The data dir's layout, in one place: every path in it, what its top level may hold (each
@@ -103,4 +104,31 @@ export async function inspectDirectory(path: string): Promise<DirectoryState> {
 export function someEntries(entries: readonly string[], shown = 3): string {
   if (entries.length <= shown) return entries.join(', ');
   return `${entries.slice(0, shown).join(', ')} and ${entries.length - shown} more`;
+}
+
+/**
+ * Whether `dataDir` may be opened as a data dir, checked without writing anything: `exists` (a
+ * data dir, or an empty directory), `missing` (allowed with `create`), else a StorageError.
+ * Whatever writes into a data dir before the store opens it (the Postgres source's state) asks first.
+ */
+export async function checkDataDir(dataDir: string, options: { readonly create?: boolean } = {}): Promise<'exists' | 'missing'> {
+  const state = await inspectDirectory(dataDir);
+  switch (state.kind) {
+    case 'missing':
+      if (!options.create) throw new StorageError('not-found', dataDir, 'data dir does not exist');
+      return 'missing';
+    case 'not-a-directory':
+      throw new StorageError('io', dataDir, `data dir is not a directory (${state.reason})`);
+    case 'unreadable':
+      throw new StorageError('io', dataDir, `cannot read data dir: ${state.reason}`);
+    case 'foreign':
+      throw new StorageError(
+        'not-a-data-dir',
+        dataDir,
+        `not a shape-actors data dir (it holds ${someEntries(state.entries)}, none of the data dir layout; a data dir is created in an empty or missing directory)`,
+      );
+    case 'empty':
+    case 'data-dir':
+      return 'exists';
+  }
 }

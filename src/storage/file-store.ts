@@ -9,7 +9,7 @@ import { bytesThroughXid, decodeLog, encodeLogEntries } from './log-codec.ts';
 import { JournalFile } from './journal-file.ts';
 import type { AppliedXids } from '../shapes/applied-xids.ts';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
-import { DEFINITION_FILE, LOG_FILE, dataDirLayout, inspectDirectory, someEntries } from './data-dir-layout.ts';
+import { DEFINITION_FILE, LOG_FILE, checkDataDir, dataDirLayout } from './data-dir-layout.ts';
 import { DirectoryTableFiles } from './rows/directory-table-files.ts';
 import { LogFileReader } from './log-file-reader.ts';
 import { fileLogEnd, readFileLogPage, type SnapshotHint } from './log-pages.ts';
@@ -43,7 +43,7 @@ const SNAPSHOT_HINTS = 4096;
 const TRASH_PREFIX = '.trash-';
 
 /** The layout lives in data-dir-layout.ts; re-exported here for the imports that predate it. */
-export { dataDirLayout } from './data-dir-layout.ts';
+export { checkDataDir, dataDirLayout } from './data-dir-layout.ts';
 
 export interface OpenFileStorageOptions {
   /**
@@ -68,33 +68,6 @@ export async function openFileStorage(dataDir: string, options: OpenFileStorageO
   if ((await checkDataDir(dataDir, options)) === 'missing') await (options.fs ?? nodeDurableFs).mkdir(dataDir);
   const lock = options.lock === false ? null : await lockDataDir(dataDir, { forceUnlock: options.forceUnlock === true });
   return new FileStorage(dataDir, lock, options.fs);
-}
-
-/**
- * Whether `dataDir` may be opened as a data dir, checked without writing anything: `exists` (a
- * data dir, or an empty directory), `missing` (allowed with `create`), else a StorageError.
- * Whatever writes into a data dir before the store opens it (the Postgres source's state) asks first.
- */
-export async function checkDataDir(dataDir: string, options: { readonly create?: boolean } = {}): Promise<'exists' | 'missing'> {
-  const state = await inspectDirectory(dataDir);
-  switch (state.kind) {
-    case 'missing':
-      if (!options.create) throw new StorageError('not-found', dataDir, 'data dir does not exist');
-      return 'missing';
-    case 'not-a-directory':
-      throw new StorageError('io', dataDir, `data dir is not a directory (${state.reason})`);
-    case 'unreadable':
-      throw new StorageError('io', dataDir, `cannot read data dir: ${state.reason}`);
-    case 'foreign':
-      throw new StorageError(
-        'not-a-data-dir',
-        dataDir,
-        `not a shape-actors data dir (it holds ${someEntries(state.entries)}, none of the data dir layout; a data dir is created in an empty or missing directory)`,
-      );
-    case 'empty':
-    case 'data-dir':
-      return 'exists';
-  }
 }
 
 /**
