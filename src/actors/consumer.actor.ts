@@ -1,6 +1,6 @@
 import type { ActorRefFrom } from 'xstate';
 import { DependencyMissingError } from '../live/dependency-missing.ts';
-import { changeEntries, NO_LINKS, type ShapeSpec } from '../live/shape-entries.ts';
+import { changeEntries, NO_LINKS, withPgXid, type ShapeSpec } from '../live/shape-entries.ts';
 import type { LinkSet, LinkValues } from '../shapes/where/evaluate.ts';
 import type { LogEntry } from '../storage/storage.ts';
 import type { ConsumerEvent } from '../live/shape-actors-port.ts';
@@ -29,7 +29,8 @@ export const consumerLogic = fromReducer(
     switch (event.type) {
       case 'TRANSACTION.ROUTED': {
         if (event.xid <= context.lastXid) return { ...context, output: { xid: event.xid, entries: [] } };
-        const entries = changeEntries(context, event.xid, event.changes, event.candidates, linkViews(context, event));
+        const changed = changeEntries(context, event.xid, event.changes, event.candidates, linkViews(context, event));
+        const entries = event.pgXid === undefined ? changed : withPgXid(changed, event.pgXid);
         return { ...context, lastXid: event.xid, output: { xid: event.xid, entries } };
       }
     }

@@ -23,7 +23,7 @@ export interface ShapeHandlerOptions {
   readonly chunkBytes?: number;
   /** Requests served at once: for shapes not yet known (`initial`, default 300) and known ones (`existing`, default 10,000). */
   readonly maxConcurrent?: { readonly initial?: number; readonly existing?: number };
-  /** Put `txids: [xid]` on changes (default true: right for the embedded store; a Postgres commit LSN is not a txid). */
+  /** Put `txids: [xid]` on changes without a Postgres transaction id (default true: right for the embedded store; a Postgres commit LSN is not a txid). Changes from Postgres carry `txids: [pgXid]` regardless. */
   readonly txids?: boolean;
   /** More of the server's state for `GET /v1/health`, beside `status` (serve following Postgres: whether it caught up). */
   readonly health?: () => Readonly<Record<string, unknown>>;

@@ -13,7 +13,11 @@ export interface MessageContext {
   readonly keyColumns: readonly string[];
   /** Column types: a typed column's values go as Postgres text; an untyped one's as the JSON value held. */
   readonly types: ReadonlyMap<string, string | null>;
-  /** Put `txids: [xid]` on changes (the embedded store's xid is the caller's transaction id; Postgres' commit LSN is not a txid). */
+  /**
+   * Put `txids: [xid]` on changes that carry no Postgres transaction id (the embedded store's xid is
+   * the caller's transaction id; Postgres' commit LSN is not a txid). A change from Postgres carries
+   * `txids: [pgXid]` whatever this says, as Electric sends them.
+   */
   readonly txids: boolean;
 }
 
@@ -36,7 +40,8 @@ export function encodeEntries(entries: readonly PositionedEntry[], context: Mess
       continue;
     }
     const headers: Record<string, unknown> = { operation: entry.op, relation, lsn: String(offset.tx), op_position: offset.op };
-    if (context.txids) headers.txids = [offset.tx];
+    if (entry.pgXid !== undefined) headers.txids = [entry.pgXid];
+    else if (context.txids) headers.txids = [offset.tx];
     if (entries[i + 1]?.offset.tx !== offset.tx) headers.last = true;
     out.push({ key, value, headers });
   }

@@ -94,7 +94,7 @@ export async function routeTransactions(
     const before = position;
     position = transaction.xid;
     outcomes.push({ status: 'applied' });
-    await routeOne(transaction.xid, resolved, before);
+    await routeOne(transaction, resolved, before);
   }
   return { outcomes, position, entries, failures };
 
@@ -109,7 +109,7 @@ export async function routeTransactions(
     if (values) index.seedLinks(dependency, values.values());
   }
 
-  async function routeOne(xid: number, changes: readonly ResolvedChange[], before: number): Promise<void> {
+  async function routeOne({ xid, pgXid }: Transaction, changes: readonly ResolvedChange[], before: number): Promise<void> {
     for (const level of levels) level?.clear();
     reached.clear();
     byTable.clear();
@@ -156,6 +156,7 @@ export async function routeTransactions(
         const delivery = actors.deliverToConsumer(handle, {
           type: 'TRANSACTION.ROUTED',
           xid,
+          ...(pgXid === undefined ? {} : { pgXid }),
           changes: shapeChanges,
           candidates,
           links: record.stored.dependencyHandles.length === 0 ? NO_DEPENDENCIES : record.stored.dependencyHandles.map((d) => dependencyLinks(d, moved.get(d))),

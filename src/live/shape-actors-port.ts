@@ -21,6 +21,8 @@ export type DependencyLinks = { readonly before: LinkSet; readonly after: LinkSe
 export type ConsumerEvent = {
   readonly type: 'TRANSACTION.ROUTED';
   readonly xid: number;
+  /** The transaction's Postgres transaction id, when it came from Postgres (its entries carry it). */
+  readonly pgXid?: number;
   /** Changes to rows of this shape's table that may affect it, in transaction order. */
   readonly changes: readonly RowChange[];
   /** Unchanged rows whose membership may have moved with a dependency's values. */

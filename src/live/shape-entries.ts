@@ -64,6 +64,11 @@ export function changeEntries(
   return entries;
 }
 
+/** A transaction's entries marked with its Postgres transaction id (what a client's write returned as `pg_current_xact_id()`). */
+export function withPgXid(entries: readonly LogEntry[], pgXid: number): LogEntry[] {
+  return entries.map((e) => ({ xid: e.xid, pgXid, op: e.op, key: e.key, row: e.row }));
+}
+
 /**
  * One change per row, in order of first appearance: the row before the
  * transaction (its first change's old row) and after it (its last change's

@@ -17,6 +17,11 @@ export interface Change {
 export interface Transaction {
   /** Transaction id: strictly increasing; one already applied is recognised and skipped. */
   readonly xid: number;
+  /**
+   * The Postgres transaction id (32-bit, as pgoutput's BEGIN gives it and `pg_current_xact_id()::xid`
+   * prints it) when the transaction comes from Postgres; `xid` is then its commit LSN, not this.
+   */
+  readonly pgXid?: number;
   readonly changes: readonly Change[];
 }
 
@@ -38,6 +43,7 @@ export class TransactionError extends Error {
 const rowSchema = z.record(z.string(), z.unknown());
 const transactionSchema = z.strictObject({
   xid: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  pgXid: z.number().int().nonnegative().max(0xffff_ffff).optional(),
   changes: z
     .array(
       z.strictObject({
@@ -64,9 +70,10 @@ export function parseTransaction(value: unknown, line: number | null = null): Tr
     const issue = parsed.error.issues[0]!;
     throw new TransactionError(`${issue.path.join('.') || '(root)'}: ${issue.message}`, xid, line);
   }
-  const { xid, changes } = parsed.data;
+  const { xid, pgXid, changes } = parsed.data;
   return {
     xid,
+    ...(pgXid === undefined ? {} : { pgXid }),
     changes: changes.map((change, i) => {
       let table: string;
       try {

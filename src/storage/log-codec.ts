@@ -2,14 +2,19 @@ import { decodeFramedLines, encodeFramedLines, type DecodedFramedLines } from '.
 import type { LogEntry } from './storage.ts';
 
 /**
- * A shape log (and a table log of the row store): framed lines of `{ xid, op, key, row }`.
+ * A shape log (and a table log of the row store): framed lines of `{ xid, pgXid?, op, key, row }`
+ * (`pgXid` only on entries of a transaction from Postgres; a line without it reads as before).
  * A shape's snapshot (the log written when it was created) is marked: `"snapshot": true` on
  * each of its lines, which come first. A log written before the mark existed has no marked
  * line; its entries of xid 0 (a shape created before any transaction) count as its snapshot.
  */
 export function encodeLogEntries(entries: readonly LogEntry[], options: { readonly snapshot?: boolean } = {}): string {
-  if (options.snapshot) return encodeFramedLines(entries.map((e) => ({ xid: e.xid, op: e.op, key: e.key, row: e.row, snapshot: true })));
-  return encodeFramedLines(entries.map((e) => ({ xid: e.xid, op: e.op, key: e.key, row: e.row })));
+  if (options.snapshot) return encodeFramedLines(entries.map((e) => ({ ...lineOf(e), snapshot: true })));
+  return encodeFramedLines(entries.map(lineOf));
+}
+
+function lineOf(e: LogEntry): LogEntry {
+  return e.pgXid === undefined ? { xid: e.xid, op: e.op, key: e.key, row: e.row } : { xid: e.xid, pgXid: e.pgXid, op: e.op, key: e.key, row: e.row };
 }
 
 export type DecodedLog = DecodedFramedLines<LogEntry>;
@@ -31,7 +36,7 @@ export function decodeLogLines(buffer: Buffer): DecodedFramedLines<LogLine> {
 
 /** Why a parsed record is not a log entry (undefined when it is). */
 export function logEntryProblem(value: unknown): string | undefined {
-  return isLogEntry(value) ? undefined : 'entry lacks xid, op, key or row';
+  return isLogEntry(value) ? undefined : 'entry lacks xid, op, key or row (or has a pgXid that is no number)';
 }
 
 export function isSnapshotLine(line: LogLine): boolean {
@@ -39,7 +44,7 @@ export function isSnapshotLine(line: LogLine): boolean {
 }
 
 export function withoutMark(line: LogLine): LogEntry {
-  return { xid: line.xid, op: line.op, key: line.key, row: line.row };
+  return lineOf(line);
 }
 
 /** Byte length of the entries of transactions up to `xid` (entries are in xid order). */
@@ -53,6 +58,7 @@ function isLogEntry(v: unknown): v is LogEntry {
   const e = v as Record<string, unknown>;
   return (
     typeof e.xid === 'number' &&
+    (e.pgXid === undefined || typeof e.pgXid === 'number') &&
     (e.op === 'insert' || e.op === 'update' || e.op === 'delete') &&
     typeof e.key === 'string' &&
     typeof e.row === 'object' &&

@@ -50,6 +50,8 @@ export type MetadataReadResult =
 export interface LogEntry {
   /** The transaction that produced it. */
   readonly xid: number;
+  /** The Postgres transaction id of that transaction (`Transaction.pgXid`), when it came from Postgres. */
+  readonly pgXid?: number;
   readonly op: 'insert' | 'update' | 'delete';
   /** The row's primary key, canonically encoded. */
   readonly key: string;

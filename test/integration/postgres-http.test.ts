@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isChangeMessage, ShapeStream, type ChangeMessage, type Row } from '@electric-sql/client';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataDirLayout } from '../../src/storage/file-store.ts';
@@ -152,6 +153,41 @@ describe.skipIf(acquired.server === null)('serve --http-port beside Postgres, fo
       expect(client.handles(), client.name).toHaveLength(1);
     }
   }, 240_000); // four serve starts and three restarts: about 50 s alone, several times that on a loaded machine
+
+  it("each change carries its Postgres transaction's id in txids, as pg_current_xact_id() gave it to the writer; the snapshot's rows carry none", async () => {
+    if (!child) await startServe(); // when run alone (-t)
+    const controller = new AbortController();
+    const stream = new ShapeStream({ url: `http://127.0.0.1:${port}/v1/shape`, params: { table: 'users', where: 'id > 10' }, signal: controller.signal });
+    const changes: ChangeMessage<Row>[] = [];
+    let upToDate = 0;
+    stream.subscribe((messages) => {
+      for (const m of messages) {
+        if (isChangeMessage(m)) changes.push(m);
+        else if (m.headers.control === 'up-to-date') upToDate++;
+      }
+    });
+    try {
+      await waitFor('the snapshot', () => upToDate > 0, 20_000);
+      const snapshot = changes.splice(0);
+      expect(snapshot.length).toBeGreaterThan(0);
+      for (const m of snapshot) expect(m.headers.txids, m.key).toBeUndefined();
+      const written: { txid: number; ids: number[] }[] = [];
+      for (const ids of [[201, 202], [203]]) {
+        await db.query('BEGIN');
+        for (const id of ids) await db.query('INSERT INTO users VALUES ($1, $2, true)', [id, `txid ${id}`]);
+        const { rows } = await db.query<{ txid: string }>('SELECT pg_current_xact_id()::xid::text AS txid');
+        await db.query('COMMIT');
+        written.push({ txid: Number(rows[0]!.txid), ids });
+      }
+      await waitFor('the three inserts', () => changes.length >= 3, 20_000);
+      expect(written[0]!.txid).not.toBe(written[1]!.txid);
+      expect(changes.map((m) => [Number(m.value.id), m.headers.operation, m.headers.txids])).toEqual(written.flatMap(({ txid, ids }) => ids.map((id) => [id, 'insert', [txid]])));
+    } finally {
+      stream.unsubscribeAll();
+      controller.abort();
+      await db.query('DELETE FROM users WHERE id > 200');
+    }
+  }, 60_000);
 
   it('refuses a table or column the catalog does not have, or a table it cannot follow (400, not a retry)', async () => {
     const url = `http://127.0.0.1:${port}/v1/shape`;

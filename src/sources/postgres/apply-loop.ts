@@ -150,7 +150,7 @@ export class ApplyLoop {
     }
     if (synced.length > 0) return this.#inFlightOf({ transaction, applied: runtime.resync(transaction.commitLsn, synced), synced, pings, changes: 0, settled: false, skipped: false });
     if (changes.length > 0) {
-      return this.#inFlightOf({ transaction, applied: runtime.applyTransaction({ xid: transaction.commitLsn, changes }), synced, pings, changes: changes.length, settled: false, skipped: false });
+      return this.#inFlightOf({ transaction, applied: runtime.applyTransaction({ xid: transaction.commitLsn, pgXid: transaction.pgXid, changes }), synced, pings, changes: changes.length, settled: false, skipped: false });
     }
     return { ...none, pings, skipped: false };
   }

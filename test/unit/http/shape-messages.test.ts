@@ -42,6 +42,15 @@ describe('shape messages', () => {
     expect(snapshotEndMessage(123456789, false)).toEqual({ headers: { control: 'snapshot-end', xmin: '0', xmax: '0', xip_list: [] } });
     expect(snapshotEndMessage(7, true)).toEqual({ headers: { control: 'snapshot-end', xmin: '7', xmax: '7', xip_list: [] } });
   });
+
+  it("puts a change's Postgres transaction id in txids, as Electric does (a number), whatever the xid is; a snapshot row has none", () => {
+    const fromPostgres = (tx: number, op: number, pgXid: number): PositionedEntry => ({ offset: { tx, op }, entry: { xid: tx, pgXid, op: 'insert', key: 'unused', row: { id: op } } });
+    for (const txids of [false, true]) {
+      const out: Message[] = [];
+      encodeEntries([entry(0, 0, 'insert', { id: 9 }), fromPostgres(23_456_789, 0, 731), fromPostgres(23_456_789, 1, 731), fromPostgres(23_460_000, 0, 4_294_967_295)], messageContext(['public', 't'], ['id'], [], txids), out);
+      expect(out.map((m) => (m.headers as { txids?: unknown }).txids)).toEqual([undefined, [731], [731], [4_294_967_295]]);
+    }
+  });
 });
 
 describe('params[n]', () => {

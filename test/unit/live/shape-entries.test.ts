@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { changeEntries, netChanges, NO_LINKS, snapshotEntries, type ShapeSpec } from '../../../src/live/shape-entries.ts';
+import { changeEntries, netChanges, NO_LINKS, snapshotEntries, withPgXid, type ShapeSpec } from '../../../src/live/shape-entries.ts';
 import { linkKey } from '../../../src/shapes/where/link-key.ts';
 import { linkSetOf } from '../../../src/shapes/where/link-set.ts';
 import { loadSqlParser, parseWhere } from '../../../src/shapes/where/index.ts';
@@ -114,5 +114,13 @@ describe('snapshotEntries', () => {
     ];
     const s = spec('uid IN (SELECT user_id FROM public.m WHERE org = 1)', { columns: ['uid'] });
     expect(snapshotEntries(s, 4, rows, set(10))).toEqual([{ xid: 4, op: 'insert', key: '[1]', row: { id: 1, uid: 10 } }]);
+  });
+});
+
+describe('withPgXid', () => {
+  it("marks every entry of a transaction with its Postgres transaction id, changing nothing else", () => {
+    const entries = changeEntries(spec('status = 1'), 9, [{ key: '[1]', oldRow: null, row: { id: 1, status: 1 } }, { key: '[2]', oldRow: { id: 2, status: 1 }, row: null }], [], noLinks);
+    expect(withPgXid(entries, 731)).toStrictEqual(entries.map((e) => ({ xid: e.xid, pgXid: 731, op: e.op, key: e.key, row: e.row })));
+    expect(withPgXid(entries, 731).map((e) => e.op)).toEqual(['insert', 'delete']);
   });
 });
