@@ -20,40 +20,24 @@ if (!kind || !rawArgs || !out) {
 const args = JSON.parse(rawArgs) as Record<string, unknown>;
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
-let result: unknown;
-switch (kind) {
-  case 'validation':
-    result = runValidation({ ...(args as unknown as Omit<ValidationOptions, 'log'>), log });
-    break;
-  case 'restore':
-    result = await restoreCase(args as unknown as RestoreCaseArgs);
-    break;
-  case 'restart':
-    result = await restartCase(args as unknown as RestartCaseArgs);
-    break;
-  case 'runtime':
-    result = await runtimeCase(args as unknown as RuntimeCaseArgs);
-    break;
-  case 'routing':
-    result = await routingCase(args as unknown as RoutingCaseArgs);
-    break;
-  case 'rows-history':
-    result = await historyCase(args as unknown as HistoryCaseArgs);
-    break;
-  case 'rows-add':
-    result = await addCase(args as unknown as AddCaseArgs);
-    break;
-  case 'postgres-follow':
-    result = await followCase(args as unknown as FollowCaseArgs);
-    break;
-  case 'postgres-soak':
-    result = await soakCase(args as unknown as SoakCaseArgs);
-    break;
-  case 'serving':
-    result = await servingCase(args as unknown as ServingCaseArgs);
-    break;
-  default:
-    console.error(`unknown bench case ${kind}`);
-    process.exit(2);
+// Each case's arguments come as JSON from the parent (bench/lib/child.ts), typed by the scenario that sends them.
+const CASES: Readonly<Record<string, (args: never) => unknown>> = {
+  validation: (a: Omit<ValidationOptions, 'log'>) => runValidation({ ...a, log }),
+  restore: (a: RestoreCaseArgs) => restoreCase(a),
+  restart: (a: RestartCaseArgs) => restartCase(a),
+  runtime: (a: RuntimeCaseArgs) => runtimeCase(a),
+  routing: (a: RoutingCaseArgs) => routingCase(a),
+  'rows-history': (a: HistoryCaseArgs) => historyCase(a),
+  'rows-add': (a: AddCaseArgs) => addCase(a),
+  'postgres-follow': (a: FollowCaseArgs) => followCase(a),
+  'postgres-soak': (a: SoakCaseArgs) => soakCase(a),
+  serving: (a: ServingCaseArgs) => servingCase(a),
+};
+
+const run = Object.hasOwn(CASES, kind) ? CASES[kind] : undefined;
+if (!run) {
+  console.error(`unknown bench case ${kind}`);
+  process.exit(2);
 }
+const result: unknown = await run(args as never);
 writeFileSync(out, JSON.stringify(result));

@@ -148,11 +148,15 @@ export class RuntimeShapes implements ShapeActorsPort {
   // ---------------------------------------------------------------- the router's port
 
   /** A change is routed to a shape: wake it (and what it depends on) if it sleeps. */
-  async wakeForChange(handle: string, lastXid: number): Promise<WakeResult> {
+  wakeForChange(handle: string, lastXid: number): WakeResult | Promise<WakeResult> {
     if (this.supervisor.has(handle)) {
       this.supervisor.touch(handle);
       return AWAKE;
     }
+    return this.#wakeForChange(handle, lastXid);
+  }
+
+  async #wakeForChange(handle: string, lastXid: number): Promise<WakeResult> {
     const plan = await planActivation(this, [handle]);
     if (plan.damaged.length > 0) return { ok: false, damaged: plan.damaged.map((d) => d.removal!) };
     this.#startedByChanges.push(...this.wake(plan, lastXid));

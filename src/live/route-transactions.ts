@@ -147,7 +147,8 @@ export async function routeTransactions(
         // is still told: a dependency whose values changed with no materializer to say how fails it).
         if (shapeChanges.length === 0 && candidates.length === 0 && !actors.isAwake(handle)) continue;
         // Deliver to this shape: wake it first if it sleeps (its dependencies first; it starts where its log is).
-        const woken = await actors.wakeForChange(handle, before);
+        const waking = actors.wakeForChange(handle, before);
+        const woken = waking instanceof Promise ? await waking : waking;
         if (!woken.ok) {
           failDamaged(handle, woken.damaged);
           continue;

@@ -65,8 +65,8 @@ export type WakeResult =
  * sleeping shape wakes there, its dependencies first.
  */
 export interface ShapeActorsPort {
-  /** Wakes a sleeping shape (dependencies first); its consumer starts from `lastXid`. */
-  wakeForChange(handle: string, lastXid: number): Promise<WakeResult>;
+  /** Wakes a sleeping shape (dependencies first); its consumer starts from `lastXid`. An awake one answers at once (no promise: this is on every delivery). */
+  wakeForChange(handle: string, lastXid: number): WakeResult | Promise<WakeResult>;
   /** Its consumer is running (it is not asleep). */
   isAwake(handle: string): boolean;
   deliverToConsumer(handle: string, event: ConsumerEvent): ConsumerDelivery;
