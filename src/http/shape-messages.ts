@@ -11,8 +11,12 @@ import type { PositionedEntry } from '../storage/storage.ts';
 export interface MessageContext {
   readonly relation: readonly [schema: string, table: string];
   readonly keyColumns: readonly string[];
-  /** Column types: a typed column's values go as Postgres text; an untyped one's as the JSON value held. */
-  readonly types: ReadonlyMap<string, string | null>;
+  /**
+   * How each column's values go: a typed column's as Postgres text (`array`: an array column's
+   * as a Postgres array literal, which the client parses by the schema's `dims`); a column absent
+   * here (untyped) as the JSON value held.
+   */
+  readonly encodings: ReadonlyMap<string, 'text' | 'array'>;
   /**
    * Put `txids: [xid]` on changes that carry no Postgres transaction id (the embedded store's xid is
    * the caller's transaction id; Postgres' commit LSN is not a txid). A change from Postgres carries
@@ -22,7 +26,9 @@ export interface MessageContext {
 }
 
 export function messageContext(relation: readonly [string, string], keyColumns: readonly string[], columns: readonly ShapeColumn[], txids: boolean): MessageContext {
-  return { relation, keyColumns, types: new Map(columns.map((c) => [c.name, c.type])), txids };
+  const encodings = new Map<string, 'text' | 'array'>();
+  for (const c of columns) if (c.type !== null) encodings.set(c.name, c.dims ? 'array' : 'text');
+  return { relation, keyColumns, encodings, txids };
 }
 
 export type Message = Record<string, unknown>;
@@ -34,7 +40,7 @@ export function encodeEntries(entries: readonly PositionedEntry[], context: Mess
   for (let i = 0; i < entries.length; i++) {
     const { offset, entry } = entries[i]!;
     const key = prefix + keySections(entry.row, context.keyColumns);
-    const value = encodeRow(entry.row, context.types);
+    const value = encodeRow(entry.row, context.encodings);
     if (offset.tx === 0) {
       out.push({ key, value, headers: { operation: entry.op, relation } });
       continue;
@@ -80,13 +86,25 @@ function keySections(row: Readonly<Record<string, unknown>>, keyColumns: readonl
   return out;
 }
 
-function encodeRow(row: Readonly<Record<string, unknown>>, types: ReadonlyMap<string, string | null>): Record<string, unknown> {
+function encodeRow(row: Readonly<Record<string, unknown>>, encodings: ReadonlyMap<string, 'text' | 'array'>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const column in row) {
     const value = row[column];
-    out[column] = value === null || value === undefined ? null : typeof types.get(column) === 'string' ? textOf(value) : value;
+    const encoding = encodings.get(column);
+    out[column] = value === null || value === undefined ? null : encoding === undefined ? value : encoding === 'array' && Array.isArray(value) ? arrayText(value) : textOf(value);
   }
   return out;
+}
+
+/** A JSON array as Postgres prints an array value: `{1,2}`, `{"a b",NULL}`, `{{1,2},{3,4}}`. */
+export function arrayText(values: readonly unknown[]): string {
+  const items = values.map((v) => (v === null || v === undefined ? 'NULL' : Array.isArray(v) ? arrayText(v) : arrayItem(textOf(v))));
+  return `{${items.join(',')}}`;
+}
+
+/** An element quoted as Postgres quotes it: when empty, `NULL`, or holding a delimiter, a brace, a quote, a backslash or white space. */
+function arrayItem(text: string): string {
+  return text === '' || /^null$/i.test(text) || /[{},"\\\s]/.test(text) ? `"${text.replace(/[\\"]/g, '\\$&')}"` : text;
 }
 
 /** A value as Postgres prints it: booleans `t`/`f`, numbers in decimal, JSON documents as JSON text. */

@@ -1,3 +1,4 @@
+import type { TableColumnTypes } from '../shapes/column-types.ts';
 import type { Row } from '../shapes/where/evaluate.ts';
 
 /** A column as a client learns it (Electric's `electric-schema`). */
@@ -14,12 +15,16 @@ export interface ShapeColumn {
   readonly notNull?: boolean;
 }
 
-/** What a table looks like: from the database catalog when following Postgres, else inferred from the rows. */
+/**
+ * What a table looks like: from the database catalog when following Postgres; on the embedded
+ * store, its declared column types (`columnTypes`) with what its rows show of the columns not
+ * declared, else inferred from the rows.
+ */
 export interface TableSchema {
-  readonly source: 'catalog' | 'inferred';
+  readonly source: 'catalog' | 'declared' | 'inferred';
   /** False only when the catalog has no such table (inferred schemas know of no absent table). */
   readonly exists: boolean;
-  /** In the table's column order (catalog), or in the order first seen (inferred). */
+  /** In the table's column order (catalog), the declared order then the order first seen (declared), or the order first seen (inferred). */
   readonly columns: readonly ShapeColumn[];
 }
 
@@ -52,6 +57,19 @@ export function inferColumns(rows: Iterable<Row>, keyColumns: readonly string[])
     const pkIndex = keyColumns.indexOf(name);
     return { name, type: kind ?? null, ...(pkIndex >= 0 ? { pkIndex } : {}) };
   });
+}
+
+/**
+ * The embedded store's columns of a table with declared types: each declared column with its
+ * declared type (an array's element type, with `dims`; `notNull` when declared), in the
+ * declared order, then the columns its rows hold that were not declared, typed by their values.
+ */
+export function declaredColumns(types: TableColumnTypes, inferred: readonly ShapeColumn[], keyColumns: readonly string[]): ShapeColumn[] {
+  const declared = Object.entries(types).map(([name, t]): ShapeColumn => {
+    const pkIndex = keyColumns.indexOf(name);
+    return { name, type: t.type, ...(t.dims ? { dims: t.dims } : {}), ...(pkIndex >= 0 ? { pkIndex } : {}), ...(t.notNull ? { notNull: true } : {}) };
+  });
+  return [...declared, ...inferred.filter((c) => !Object.hasOwn(types, c.name))];
 }
 
 /** The columns a shape's rows hold: its selected columns (key columns always kept), in table order. */

@@ -9,7 +9,7 @@ import { loadSqlParser } from '../shapes/where/sql-parser.ts';
 import { StorageError, type LogPage } from '../storage/storage.ts';
 import { LiveWaiters, type LiveWait } from './live-waiters.ts';
 import { ShapeRuntimeError } from './runtime-error.ts';
-import { inferColumns, shapeColumns, type ShapeColumn, type TableCatalog, type TableSchema } from './shape-columns.ts';
+import { declaredColumns, inferColumns, shapeColumns, type ShapeColumn, type TableCatalog, type TableSchema } from './shape-columns.ts';
 
 /** A running shape, as a reader sees it. */
 export interface ServedShape {
@@ -254,8 +254,15 @@ export function createShapeReads(
     }
     // Inferred once per table and process: a client keeps the schema it saw first.
     let schema = tableCache.get(table);
-    if (!schema) tableCache.set(table, (schema = Promise.resolve({ source: 'inferred', exists: true, columns: inferColumns(rowsOf(view.tableRows(table)), view.keyColumnsOf(table)) })));
+    if (!schema) tableCache.set(table, (schema = Promise.resolve(embeddedSchema(table))));
     return schema;
+  }
+
+  function embeddedSchema(table: string): TableSchema {
+    const keyColumns = view.keyColumnsOf(table);
+    const inferred = inferColumns(rowsOf(view.tableRows(table)), keyColumns);
+    const types = view.columnTypesOf(table);
+    return types ? { source: 'declared', exists: true, columns: declaredColumns(types, inferred, keyColumns) } : { source: 'inferred', exists: true, columns: inferred };
   }
 
   async function columns(handle: string): Promise<readonly ShapeColumn[]> {

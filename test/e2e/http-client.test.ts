@@ -16,6 +16,7 @@ import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime/index.t
 import { normalizeShape } from '../../src/shapes/definition.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
 import { dataDirLayout } from '../../src/storage/file-store.ts';
+import { MemoryStorage } from '../../src/storage/index.ts';
 import { applyToTables, expectedRows, type Change, type Tables } from '../helpers/data-path-oracle.ts';
 import { caughtUp, expectRows, follow, type FollowedShape, type FollowParams } from '../helpers/electric-client.ts';
 import { TransactionSource } from '../helpers/running-fixture.ts';
@@ -103,6 +104,22 @@ describe('@electric-sql/client against the embedded runtime', () => {
       expect(client.refetches(), client.name).toBe(0);
       expect(client.handles(), client.name).toHaveLength(1);
     }
+  });
+
+  it('gives the client the declared column types of the embedded store: it parses int8 as bigint, text[] as an array, numeric and timestamptz as text', async () => {
+    await loadSqlParser();
+    const runtime = await createShapeRuntime({ storage: new MemoryStorage(), columnTypes: { 'public.items': { id: 'int8', price: 'numeric(10,2)', tags: 'text[]', seen: 'timestamptz', ok: 'bool' } } });
+    const server = await startShapeServer({ runtime, port: 0, longPollMs: 300 });
+    onTestFinished(async () => {
+      await server.close();
+      await runtime.shutdown();
+    });
+    await runtime.applyTransaction({ xid: 1, changes: [{ op: 'insert', table: 'public.items', row: { id: 1, price: '9.50', tags: ['a b', null], seen: '2026-12-02 03:00:00+00', ok: true } }] });
+    const client = follow(server.url, 'items', { table: 'public.items' });
+    clients.push(client);
+    await caughtUp(client, () => runtime.reads);
+    for (let i = 0; i < 200 && client.shape.currentRows.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(client.shape.currentRows).toEqual([{ id: 1n, price: '9.50', tags: ['a b', null], seen: '2026-12-02 03:00:00+00', ok: true }]);
   });
 
   it("follows a shape through the handler mounted in the host's own node:http server, under a prefix as Express's app.use mounts it, beside the host's routes", async () => {

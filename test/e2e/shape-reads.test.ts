@@ -135,4 +135,20 @@ describe('runtime reads', () => {
     expect(await runtime.reads.tableSchema('public.nothing')).toEqual({ source: 'inferred', exists: true, columns: [{ name: 'id', type: null, pkIndex: 0 }] });
     await runtime.shutdown();
   });
+
+  it('gives declared column types as they were declared (embedded), the undeclared ones by their values', async () => {
+    const runtime = await createShapeRuntime({ storage: new MemoryStorage(), columnTypes: { 'public.items': { id: 'int8', price: 'numeric(10,2)', tags: 'text[]', seen: 'timestamptz' } } });
+    await runtime.applyTransaction({ xid: 1, changes: [{ op: 'insert', table: 'public.items', row: { id: 1, price: '9.50', tags: ['a'], seen: null, note: 'x' } }] });
+    const all = await runtime.add({ table: 'public.items' });
+    // price holds a string and id a number: the declared types win over what the values look like.
+    expect(await runtime.reads.columns(all.handle)).toEqual([
+      { name: 'id', type: 'int8', pkIndex: 0 },
+      { name: 'price', type: 'numeric' },
+      { name: 'tags', type: 'text', dims: 1 },
+      { name: 'seen', type: 'timestamptz' },
+      { name: 'note', type: 'text' },
+    ]);
+    expect((await runtime.reads.tableSchema('public.items')).source).toBe('declared');
+    await runtime.shutdown();
+  });
 });

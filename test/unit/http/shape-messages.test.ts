@@ -3,7 +3,7 @@
  * values as Postgres text, the change headers, and `$n` substitution of `params[n]`.
  */
 import { describe, expect, it } from 'vitest';
-import { encodeEntries, messageContext, snapshotEndMessage, type Message } from '../../../src/http/shape-messages.ts';
+import { arrayText, encodeEntries, messageContext, snapshotEndMessage, type Message } from '../../../src/http/shape-messages.ts';
 import { substituteParams } from '../../../src/http/where-params.ts';
 import type { PositionedEntry } from '../../../src/storage/storage.ts';
 
@@ -32,6 +32,16 @@ describe('shape messages', () => {
       { key: '"public"."t"/"2"', value: { id: '2' }, headers: { operation: 'delete', relation: ['public', 't'], lsn: '12', op_position: 1, txids: [12], last: true } },
       { key: '"public"."t"/"3"', value: { id: '3', ok: null }, headers: { operation: 'insert', relation: ['public', 't'], lsn: '15', op_position: 0, txids: [15], last: true } },
     ]);
+  });
+
+  it("sends an array column's JSON array as Postgres prints the array (psql's output for the same values), a string as held", () => {
+    expect(arrayText(['a b', null, '', 'x', 'NULL', '"q"', 'back\\slash', '{br}', 'c,d'])).toBe('{"a b",NULL,"",x,"NULL","\\"q\\"","back\\\\slash","{br}","c,d"}');
+    expect(arrayText([[1, 2], [3, 4]])).toBe('{{1,2},{3,4}}');
+    expect(arrayText([true, false])).toBe('{t,f}');
+    const out: Message[] = [];
+    const context = messageContext(['public', 't'], ['id'], [{ name: 'id', type: 'int4' }, { name: 'tags', type: 'text', dims: 1 }], false);
+    encodeEntries([entry(0, 0, 'insert', { id: 1, tags: ['a', null] }), entry(0, 1, 'insert', { id: 2, tags: '{b}' })], context, out);
+    expect(out.map((m) => m.value)).toEqual([{ id: '1', tags: '{a,NULL}' }, { id: '2', tags: '{b}' }]);
   });
 
   it('leaves txids out when the xid is no transaction id (following Postgres: a commit LSN), and claims no transaction visible at snapshot-end', () => {
