@@ -114,7 +114,7 @@ if (only.has('restore')) {
 if (only.has('restart')) {
   const t0 = performance.now();
   const results: RestartCaseResult[] = [];
-  for (const [i, size] of sizes.entries()) results.push(await runInChild<RestartCaseResult>('restart', { size, runs: runsFor(size), chains: i === 0 }));
+  for (const [i, size] of sizes.entries()) results.push(await runInChild<RestartCaseResult>('restart', { size, runs: runsFor(size), chains: i === 0 }, { ...(profileDir ? { profileDir } : {}) }));
   const { rows, chains, checks } = summarizeRestart(results);
   const file = writeResults('restart', {
     mode,

@@ -14,6 +14,7 @@ import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime/index.t
 import { openFileStorage } from '../../src/storage/file-store.ts';
 import { check, type Column, type TargetCheck } from '../lib/report.ts';
 import { buildDataset, writeDataDir, type Dataset } from '../lib/shape-dataset.ts';
+import { profiled } from '../lib/profile.ts';
 import { fullGc, heapAfterGc, median, round, Stopwatch, type Timing } from '../lib/stats.ts';
 import { prepare, type RestoreMode } from './restore.ts';
 import { fmtSize } from './validation.ts';
@@ -75,7 +76,7 @@ export async function restartCase(args: RestartCaseArgs): Promise<RestartCaseRes
     const runs: RestartRun[] = [];
     for (let r = 0; r < args.runs; r++) {
       for (const mode of r % 2 === 0 ? (['backup', 'scan'] as const) : (['scan', 'backup'] as const)) {
-        const run = await restartRun(dir, mode, backupText, definitionsFile, dataset);
+        const run = await restartRun(dir, mode, backupText, definitionsFile, dataset, `restart-${args.size}-${mode}-${r + 1}`);
         runs.push(run);
         log(
           `  restart ${fmtSize(args.size)} ${mode} run ${r + 1}/${args.runs}: running after ${round(run.running.wallMs, 0)} ms (cpu ${round(run.running.cpuMs, 0)}) vs floor ${round(run.floor.wallMs, 1)} ms (cpu ${round(run.floor.cpuMs, 1)}): ` +
@@ -97,14 +98,19 @@ async function floorOf(definitionsFile: string): Promise<Timing> {
   return watch.stop();
 }
 
-async function restartRun(dir: string, mode: RestartMode, backupText: string, definitionsFile: string, dataset: Dataset): Promise<RestartRun> {
+async function restartRun(dir: string, mode: RestartMode, backupText: string, definitionsFile: string, dataset: Dataset, name: string): Promise<RestartRun> {
   await prepare(dir, mode, backupText);
   fullGc();
   const floor = await floorOf(definitionsFile);
   const heapBefore = heapAfterGc();
   const watch = new Stopwatch();
-  const storage = await openFileStorage(dir);
-  const runtime = await createShapeRuntime({ storage });
+  // Profiled (--profile) from opening the storage to running: what the ratio measures.
+  const { storage, runtime } = (
+    await profiled(name, async () => {
+      const opened = await openFileStorage(dir);
+      return { storage: opened, runtime: await createShapeRuntime({ storage: opened }) };
+    })
+  ).value;
   const running = watch.stop();
   try {
     const report = runtime.report;

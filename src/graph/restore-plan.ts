@@ -30,6 +30,8 @@ export interface RestorePlanOptions {
 export interface RestorePlan {
   /** Surviving handles in topological order: every dependency before its dependents. */
   readonly keep: readonly string[];
+  /** The same survivors as indices into the nodes planned (`keep[i] === nodes[keptNodes[i]].handle`). */
+  readonly keptNodes: readonly number[];
   /** Every removal, causes before their effects (removedWhileLoading first). */
   readonly removals: readonly Removal[];
 }
@@ -210,8 +212,13 @@ export function planRestore(nodes: readonly PlanNode[], options: RestorePlanOpti
   if (policy === 'dropDependent') dropDependentShapes(nodes, order, deps, dependents, removal, remove);
 
   const keep: string[] = [];
-  for (const v of order) if (!removal[v]) keep.push(nodes[v]!.handle);
-  return { keep, removals };
+  const keptNodes: number[] = [];
+  for (const v of order) {
+    if (removal[v]) continue;
+    keep.push(nodes[v]!.handle);
+    keptNodes.push(v);
+  }
+  return { keep, keptNodes, removals };
 }
 
 /**

@@ -7,11 +7,11 @@
 import type { CommitRestoreOutput } from '../actors/commit-restore.actor.ts';
 import { consumerSystemId, materializerSystemId } from '../actors/shape-supervisor.ts';
 import { planRestore as planRestoreGraph } from '../graph/restore-plan.ts';
-import { metadataOf, toPlanNode, type ShapeRecord } from '../registry/shape-record.ts';
+import { metadataOf, toPlanNode } from '../registry/shape-record.ts';
 import { applyLaterFindings } from '../restore/later-findings.ts';
 import type { BackupLoad } from '../restore/load-shapes.ts';
 import type { LoadResult } from '../restore/load-result.ts';
-import type { ShapeMetadata, StoredShape } from '../storage/storage.ts';
+import type { ShapeMetadata } from '../storage/storage.ts';
 import { damagedTableProblems, damagedTables } from '../restore/table-damage.ts';
 import type { Enqueue, RestorePhase, RestoreReport, RuntimeContext, RuntimeEvent, RuntimeOutput, RuntimeRequest } from './runtime.types.ts';
 
@@ -47,12 +47,11 @@ export function storeLoad(output: LoadResult | BackupLoad): Partial<RuntimeConte
 /** `validatingDependencies`: plan, then a CASCADE.STOP per removal (causes first), then CASCADE.SENT. */
 export function planRestore(context: RuntimeContext, enqueue: Enqueue): void {
   const load = context.load;
-  const planned = load
-    ? planRestoreGraph(load.records.map(toPlanNode), { policy: context.policy, removedWhileLoading: load.removedWhileLoading })
-    : { keep: [], removals: [] };
+  const records = load?.records ?? [];
+  const planned = planRestoreGraph(records.map(toPlanNode), load ? { policy: context.policy, removedWhileLoading: load.removedWhileLoading } : {});
   // A dry run read everything: it carries out on its plan what the check after restore will find.
-  const plan = load && context.dryRun ? applyLaterFindings(planned, load.records, load.laterFindings) : planned;
-  enqueue.assign({ plan });
+  const plan = load && context.dryRun ? applyLaterFindings(planned, records, load.laterFindings) : planned;
+  enqueue.assign({ plan, kept: plan.keptNodes.map((i) => records[i]!) });
   for (const removal of plan.removals) enqueue.raise({ type: 'CASCADE.STOP', removal });
   enqueue.raise({ type: 'CASCADE.SENT' });
 }
@@ -74,18 +73,14 @@ export function backupDisposition(context: RuntimeContext): 'used' | 'unusable' 
 /** The kept shapes' records, when the metadata log is to be rewritten as their exact index. */
 export function metadataToRewrite(context: RuntimeContext): ShapeMetadata[] | null {
   if (!context.plan || !context.load?.rewriteMetadata) return null;
-  const records = recordsByHandle(context.load);
-  return context.plan.keep.map((h) => metadataOf(records.get(h)!));
+  return context.kept.map(metadataOf);
 }
 
 /** Kept shapes that some kept shape depends on: they get a materializer. */
 export function materializerHandles(context: RuntimeContext): string[] {
-  const plan = context.plan;
-  if (!plan || !context.load) return [];
-  const records = recordsByHandle(context.load);
   const needed = new Set<string>();
-  for (const handle of plan.keep) for (const dep of records.get(handle)!.stored.dependencyHandles) needed.add(dep);
-  return plan.keep.filter((h) => needed.has(h));
+  for (const record of context.kept) for (const dep of record.stored.dependencyHandles) needed.add(dep);
+  return context.kept.flatMap((r) => (needed.has(r.stored.handle) ? [r.stored.handle] : []));
 }
 
 /** The commit's findings join the load's; a batch a crash interrupted is applied again before anything else. */
@@ -102,10 +97,9 @@ export function openRowStore(context: RuntimeContext, output: CommitRestoreOutpu
 
 /** The actors the kept shapes start when they wake, in order: each shape's consumer, then its materializer when it has dependents. */
 export function plannedSpawnOrder(context: RuntimeContext): string[] {
-  if (!context.plan) return [];
   const withMaterializer = new Set(materializerHandles(context));
   const order: string[] = [];
-  for (const handle of context.plan.keep) {
+  for (const { stored: { handle } } of context.kept) {
     order.push(consumerSystemId(handle));
     if (withMaterializer.has(handle)) order.push(materializerSystemId(handle));
   }
@@ -115,7 +109,7 @@ export function plannedSpawnOrder(context: RuntimeContext): string[] {
 export function buildReport(context: RuntimeContext): RestoreReport {
   const load = context.load;
   const rows = context.shapes.rows;
-  const damaged = rows && load && context.plan ? damagedTables(rows.damage, keptShapes(load, context.plan.keep)) : [];
+  const damaged = rows ? damagedTables(rows.damage, context.kept.map((r) => r.stored)) : [];
   return {
     mode: load?.mode ?? 'storage',
     policy: context.policy,
@@ -131,12 +125,6 @@ export function buildReport(context: RuntimeContext): RestoreReport {
   };
 }
 
-/** The stored shapes a plan keeps. */
-export function keptShapes(load: LoadResult, keep: readonly string[]): StoredShape[] {
-  const records = recordsByHandle(load);
-  return keep.map((h) => records.get(h)!.stored);
-}
-
 export function completeRestore(context: RuntimeContext, enqueue: Enqueue): void {
   const report = buildReport(context);
   enqueue.assign({ report, phases: report.phases, spawnOrder: report.spawnOrder });
@@ -150,19 +138,13 @@ export function output(context: RuntimeContext): RuntimeOutput {
   return { status: 'stopped', report };
 }
 
-function recordsByHandle(load: LoadResult): Map<string, ShapeRecord> {
-  return new Map(load.records.map((r) => [r.stored.handle, r]));
-}
-
 /**
  * Effect, `spawning`: registers the survivors, dependencies first, asleep: no actor starts at
  * restore. Each starts when it wakes (a change routed to it, a read), its dependencies first.
  */
 export function registerRestored(context: RuntimeContext): void {
-  const { plan, load } = context;
-  if (!plan || !load) return;
-  const records = recordsByHandle(load);
-  const ordered = plan.keep.map((h) => records.get(h)!);
-  context.shapes.registerRestored(ordered, new Set(load.checked));
-  context.onProgress?.({ phase: 'spawning', done: ordered.length, total: ordered.length });
+  const { kept, load } = context;
+  if (!load) return;
+  context.shapes.registerRestored(kept, new Set(load.checked));
+  context.onProgress?.({ phase: 'spawning', done: kept.length, total: kept.length });
 }

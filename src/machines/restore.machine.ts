@@ -44,6 +44,7 @@ export const shapeRuntimeMachine = runtimeSetup.createMachine({
     fallbackReason: null,
     load: null,
     plan: null,
+    kept: [],
     spawnOrder: [],
     phases: [],
     report: null,

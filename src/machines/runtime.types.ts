@@ -3,6 +3,7 @@ import type { consumerLogic } from '../actors/consumer.actor.ts';
 import type { RestartIntensity } from '../actors/restart-intensity.ts';
 import type { Removal, RemovalReason } from '../graph/removal.ts';
 import type { RestorePlan, RestorePolicy } from '../graph/restore-plan.ts';
+import type { ShapeRecord } from '../registry/shape-record.ts';
 import type { LoadMode, LoadResult, RestoreProblem } from '../restore/load-result.ts';
 import type { DamagedTable } from '../restore/table-damage.ts';
 import type { MoveInSource, RowStoreOpener } from '../storage/rows/row-store.ts';
@@ -224,6 +225,8 @@ export interface RuntimeContext {
   readonly fallbackReason: string | null;
   readonly load: LoadResult | null;
   readonly plan: RestorePlan | null;
+  /** The plan's survivors' records, in its order (dependencies first). */
+  readonly kept: readonly ShapeRecord[];
   readonly spawnOrder: readonly string[];
   readonly phases: readonly PhaseTiming[];
   readonly report: RestoreReport | null;

@@ -8,18 +8,15 @@ import type { ShapeFileCheck } from './check-shape-files.ts';
  * What the check after restore will do to a plan: each kept shape whose own files are damaged
  * goes with everything depending on it, in the plan's order (dependencies first), as the
  * running runtime removes them (the same closure: DependencyGraph.removalClosure). The dry run
- * and doctor read everything up front and use this to predict the outcome.
+ * and doctor read everything up front and use this to predict the outcome. `records`: the
+ * records the plan was made of (its keptNodes index them).
  */
 export function applyLaterFindings(plan: RestorePlan, records: readonly ShapeRecord[], findings: readonly ShapeFileCheck[]): RestorePlan {
   const damaged = new Map<string, Removal>();
   for (const f of findings) if (f.removal) damaged.set(f.handle, f.removal);
   if (damaged.size === 0) return plan;
-  const byHandle = new Map(records.map((r) => [r.stored.handle, r] as const));
   const graph = new DependencyGraph();
-  for (const handle of plan.keep) {
-    const record = byHandle.get(handle)!;
-    graph.add(handle, record.shape.key, record.stored.dependencyHandles);
-  }
+  for (const i of plan.keptNodes) graph.add(records[i]!.stored.handle, records[i]!.shape.key, records[i]!.stored.dependencyHandles);
   const removals: Removal[] = [...plan.removals];
   for (const handle of plan.keep) {
     const finding = damaged.get(handle);
@@ -28,5 +25,6 @@ export function applyLaterFindings(plan: RestorePlan, records: readonly ShapeRec
     for (let i = closure.length - 1; i >= 0; i--) graph.delete(closure[i]!.handle);
     removals.push(...closure);
   }
-  return { keep: plan.keep.filter((h) => graph.has(h)), removals };
+  const keptNodes = plan.keptNodes.filter((i) => graph.has(records[i]!.stored.handle));
+  return { keep: keptNodes.map((i) => records[i]!.stored.handle), keptNodes, removals };
 }

@@ -37,8 +37,10 @@ export async function loadFromBackup(storage: ShapeStorage, options: LoadOptions
   for (const shape of backup.shapes) inBackup.set(shape.handle, shape);
   const problems: RestoreProblem[] = [];
   const removed: Removal[] = [];
+  const tables: Record<string, string> = {};
   for (const shape of backup.shapes) {
     if (stored.has(shape.handle)) continue;
+    tables[shape.handle] = shape.definition.table;
     removed.push({ handle: shape.handle, reason: 'no-storage', cause: null, detail: `named by ${backup.file}, not stored` });
     problems.push({ handle: shape.handle, file: backup.file, reason: 'named by the backup but has no storage', action: 'removed' });
   }
@@ -50,8 +52,7 @@ export async function loadFromBackup(storage: ShapeStorage, options: LoadOptions
       problems.push({ handle: record.stored.handle, file: backup.file, reason: 'backup entry differs from the stored definition: storage wins', action: 'kept' });
     }
   }
-  const tables: Record<string, string> = {};
-  addTables(tables, backup.shapes);
+  // The table of each shape: storage's, the backup's for those without storage.
   addTables(tables, index.records.map((r) => r.stored));
   const result = await loadResult(storage, index, { mode: 'backup', fallbackReason: null, position: backup.position, removed, problems, tables }, options);
   return { usable: true, result };

@@ -26,8 +26,15 @@ export interface DamagedTable {
 
 /** Each damaged table with the kept shapes it reaches (on it, then depending on those). */
 export function damagedTables(damage: readonly TableDamage[], kept: readonly Pick<StoredShape, 'handle' | 'definition' | 'dependencyHandles'>[]): DamagedTable[] {
+  if (damage.length === 0) return [];
   const dependentsOf = new Map<string, string[]>();
-  for (const s of kept) for (const d of s.dependencyHandles) dependentsOf.set(d, [...(dependentsOf.get(d) ?? []), s.handle]);
+  for (const s of kept) {
+    for (const d of s.dependencyHandles) {
+      const list = dependentsOf.get(d);
+      if (list) list.push(s.handle);
+      else dependentsOf.set(d, [s.handle]);
+    }
+  }
   return damage.map((d) => {
     const shapes = kept.filter((s) => s.definition.table === d.table).map((s) => s.handle);
     const reached = new Set(shapes);

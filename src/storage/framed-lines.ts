@@ -91,10 +91,10 @@ export function decodeEveryFramedLine<T>(buffer: Buffer, validate: (value: unkno
 function decodeLine<T>(buffer: Buffer, start: number, end: number, validate: (value: unknown) => string | undefined, into: T[]): string | undefined {
   if (end - start < 9 || buffer[start + 8] !== 0x09 || buffer.subarray(start, start + 8).includes(0x09)) return 'line is not "<checksum>\\t<record>"';
   const record = buffer.subarray(start + 9, end);
-  if (buffer.toString('latin1', start, start + 8) !== crc32(record).toString(16).padStart(8, '0')) return 'checksum mismatch';
+  if (hexAt(buffer, start) !== crc32(record)) return 'checksum mismatch';
   let value: unknown;
   try {
-    value = JSON.parse(record.toString('utf8'));
+    value = JSON.parse(buffer.toString('utf8', start + 9, end));
   } catch {
     return 'record is not JSON';
   }
@@ -102,6 +102,18 @@ function decodeLine<T>(buffer: Buffer, start: number, end: number, validate: (va
   if (problem) return problem;
   into.push(value as T);
   return undefined;
+}
+
+/** The 8 lowercase hex digits at `at` as a number (as `checksum` writes them), or -1 when they are not. */
+function hexAt(buffer: Buffer, at: number): number {
+  let n = 0;
+  for (let i = at; i < at + 8; i++) {
+    const c = buffer[i]!;
+    const digit = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
+    if (digit < 0) return -1;
+    n = n * 16 + digit;
+  }
+  return n;
 }
 
 function checksum(text: string): string {
