@@ -77,4 +77,38 @@ describe('damaged row store', () => {
       await runtime.shutdown();
     }
   });
+
+  it('an index whose key columns were flipped: corrected from what the rows are keyed by, and named; an update then finds its row', async () => {
+    const dir = await tempDir();
+    const first = await createShapeRuntime({ dataDir: dir });
+    const { handle } = await first.add({ table: 'public.items', where: "kind = 'a'" });
+    for (let xid = 1; xid <= 3; xid++) await first.applyTransaction({ xid, changes: [{ op: 'insert', table: 'public.items', row: { id: xid, kind: 'a', name: `n${xid}` } }] });
+    await first.shutdown();
+    const indexFile = join(dir, 'tables', 'tables.json');
+    await writeFile(indexFile, (await readFile(indexFile, 'utf8')).replace('"id"', '"name"'));
+    const runtime = await createShapeRuntime({ dataDir: dir });
+    expect(runtime.report.problems.filter((p) => p.file.endsWith('tables.json')).map((p) => [p.action, /records key columns \(name\) for public\.items, but the rows of .*public\.items\.jsonl are keyed by \(id\): corrected/.test(p.reason)])).toEqual([['repaired', true]]);
+    await runtime.applyTransaction({ xid: 4, changes: [{ op: 'update', table: 'public.items', row: { id: 2, kind: 'b' } }] });
+    expect((await runtime.readLog(handle)).map((e) => [e.xid, e.op])).toEqual([[1, 'insert'], [2, 'insert'], [3, 'insert'], [4, 'delete']]);
+    await runtime.shutdown();
+    expect(JSON.parse(await readFile(indexFile, 'utf8')).tables['public.items'].keyColumns).toEqual(['id']);
+    const again = await createShapeRuntime({ dataDir: dir });
+    expect(again.report.problems).toEqual([]);
+    await again.shutdown();
+  });
+
+  it('an index whose key columns no single column list of the rows explains: the table is named and not trusted, nothing rewritten', async () => {
+    const dir = await tempDir();
+    const first = await createShapeRuntime({ dataDir: dir });
+    await first.applyTransaction({ xid: 1, changes: [1, 2].map((id) => ({ op: 'insert' as const, table: 'public.items', row: { id, copy: id, name: `n${id}` } })) });
+    await first.shutdown();
+    const indexFile = join(dir, 'tables', 'tables.json');
+    const flipped = (await readFile(indexFile, 'utf8')).replace('"id"', '"name"');
+    await writeFile(indexFile, flipped);
+    const runtime = await createShapeRuntime({ dataDir: dir });
+    expect(runtime.report.problems.some((p) => p.file.endsWith('tables.json') && p.action === 'kept' && /not keyed by them, nor by any one list/.test(p.reason))).toBe(true);
+    await expect(runtime.add({ table: 'public.items' })).rejects.toMatchObject({ code: 'storage-damaged' });
+    await runtime.shutdown();
+    expect(await readFile(indexFile, 'utf8')).toBe(flipped);
+  });
 });

@@ -1,6 +1,7 @@
 import type { LogEntry } from '../storage.ts';
 import type { TableDamage } from './row-store.ts';
 import type { TableFiles } from './table-files.ts';
+import { logKeyColumns } from './log-key-columns.ts';
 import { EMPTY_TABLE_INDEX, rebuildTableIndex, TABLE_INDEX_FILE, type TableIndex } from './table-index.ts';
 import { decodeTableLog, tableLogThrough, type BadLine } from './table-log.ts';
 import { TableRows } from './table-rows.ts';
@@ -52,12 +53,27 @@ export async function loadTables(files: TableFiles, declared: (table: string) =>
     }
   }
   const tables = new Map<string, StoredTable>();
-  for (const [name, info] of Object.entries(index.tables)) {
+  for (const [name, recorded] of Object.entries(index.tables)) {
+    let info = recorded;
+    let loaded = await readTable(files, name, info.keyColumns, info.file, null);
+    const keys = logKeyColumns(loaded.table.rows.rows, info.keyColumns);
+    const indexPath = files.pathOf(TABLE_INDEX_FILE);
+    const said = `records key columns (${info.keyColumns.join(', ')}) for ${name}`;
+    if (keys.status === 'keyed-by') {
+      // The rows know their key: the index is corrected (rewritten unless read only), the table read again with it.
+      problems.push({ file: indexPath, reason: `${said}, but the rows of ${files.pathOf(info.file)} are keyed by (${keys.columns.join(', ')}): corrected`, action: 'repaired' });
+      info = { ...info, keyColumns: [...keys.columns] };
+      index = { ...index, tables: { ...index.tables, [name]: info } };
+      indexDirty = true;
+      loaded = await readTable(files, name, info.keyColumns, info.file, null);
+    } else if (keys.status === 'unknown') {
+      problems.push({ file: indexPath, reason: `${said}, but the rows of ${files.pathOf(info.file)} are not keyed by them, nor by any one list of their columns: the rows of ${name} are not trusted, so snapshots from it are refused until the damage is acknowledged`, action: 'kept' });
+      loaded.table.damage ??= { table: name, file: files.pathOf(info.file), lines: [], kept: loaded.table.rows.rows.size };
+    }
     const wanted = declared(name);
     if (wanted && JSON.stringify(wanted) !== JSON.stringify(info.keyColumns)) {
       throw new Error(`table ${name} was recorded with key columns (${info.keyColumns.join(', ')}), not (${wanted.join(', ')})`);
     }
-    const loaded = await readTable(files, name, info.keyColumns, info.file, null);
     problems.push(...loaded.problems);
     if (!readOnly && loaded.cutTo !== null) await files.truncate(info.file, loaded.cutTo);
     tables.set(name, loaded.table);
