@@ -13,7 +13,7 @@
  * path builds no string.
  */
 import type { ConstExpr } from '../where/ast.ts';
-import { castConst } from '../where/constants.ts';
+import { castConstOnce } from '../where/constants.ts';
 import { InputError } from '../where/sql-input.ts';
 import type { SqlType } from '../where/sql-types.ts';
 import { isNumericType } from '../where/sql-types.ts';
@@ -39,7 +39,7 @@ export function equalityKey(value: unknown, type?: SqlType): EqualityKey | null 
 export function constKeys(expr: ConstExpr): readonly EqualityKey[] {
   const keys = new Set<EqualityKey>();
   for (const t of CAST_TYPES) {
-    const v = castConst(expr, t);
+    const v = castConstOnce(expr, t);
     if (v !== null && !(v instanceof InputError)) keys.add(compact(keyIn(t, v)));
   }
   return [...keys];
