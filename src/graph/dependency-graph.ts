@@ -1,21 +1,27 @@
 import type { Removal, RemovalReason } from './removal.ts';
 
-interface GraphEntry {
-  readonly key: string;
-  /** 0 without dependencies, else 1 + the deepest dependency: the order transactions flow in. */
-  readonly depth: number;
-  readonly dependencies: readonly string[];
-  readonly dependents: Set<string>;
+/** One shape's place in the graph: one hidden class; no Set until a first dependent comes (most shapes have none). */
+class GraphEntry {
+  dependents: Set<string> | null = null;
+  constructor(
+    /** 0 without dependencies, else 1 + the deepest dependency: the order transactions flow in. */
+    readonly depth: number,
+    readonly dependencies: readonly string[],
+  ) {}
 }
 
+const NONE: readonly string[] = Object.freeze([]);
+const NO_DEPENDENTS: ReadonlySet<string> = new Set();
+
 /**
- * The live dependency graph of running shapes: handle -> dependencies and
- * dependents, definition key -> handle. Every operation is proportional to the
- * shapes it touches, never to the number of shapes held.
+ * The live dependency graph of running shapes: handle -> dependencies and dependents. Every
+ * operation is proportional to the shapes it touches, never to the number of shapes held. It
+ * keeps the dependency lists it is given (read-only, never copied) and a dependents Set only
+ * for a shape that has dependents: at 100k sleeping shapes an entry per shape, not an entry,
+ * a copied array and an empty Set (the Set alone was about 150 B a shape).
  */
 export class DependencyGraph {
   readonly #entries = new Map<string, GraphEntry>();
-  readonly #byKey = new Map<string, string>();
 
   get size(): number {
     return this.#entries.size;
@@ -25,16 +31,8 @@ export class DependencyGraph {
     return this.#entries.has(handle);
   }
 
-  handleForKey(key: string): string | undefined {
-    return this.#byKey.get(key);
-  }
-
-  keyOf(handle: string): string | undefined {
-    return this.#entries.get(handle)?.key;
-  }
-
   dependenciesOf(handle: string): readonly string[] {
-    return this.#entries.get(handle)?.dependencies ?? [];
+    return this.#entries.get(handle)?.dependencies ?? NONE;
   }
 
   depthOf(handle: string): number {
@@ -42,7 +40,7 @@ export class DependencyGraph {
   }
 
   dependentsOf(handle: string): ReadonlySet<string> {
-    return this.#entries.get(handle)?.dependents ?? new Set();
+    return this.#entries.get(handle)?.dependents ?? NO_DEPENDENTS;
   }
 
   handles(): IterableIterator<string> {
@@ -54,16 +52,16 @@ export class DependencyGraph {
    * missing handle is a programming error, refused here rather than discovered
    * later by a consumer asking a materializer that does not exist.
    */
-  add(handle: string, key: string, dependencies: readonly string[]): void {
+  add(handle: string, dependencies: readonly string[]): void {
     if (this.#entries.has(handle)) throw new Error(`shape ${handle} is already in the graph`);
-    for (const dep of dependencies) {
-      if (!this.#entries.has(dep)) throw new Error(`shape ${handle} depends on ${dep}, which is not in the graph`);
-    }
     let depth = 0;
-    for (const dep of dependencies) depth = Math.max(depth, this.#entries.get(dep)!.depth + 1);
-    this.#entries.set(handle, { key, depth, dependencies: [...dependencies], dependents: new Set() });
-    if (!this.#byKey.has(key)) this.#byKey.set(key, handle);
-    for (const dep of dependencies) this.#entries.get(dep)!.dependents.add(handle);
+    for (const dep of dependencies) {
+      const entry = this.#entries.get(dep);
+      if (!entry) throw new Error(`shape ${handle} depends on ${dep}, which is not in the graph`);
+      depth = Math.max(depth, entry.depth + 1);
+    }
+    this.#entries.set(handle, new GraphEntry(depth, dependencies.length === 0 ? NONE : dependencies));
+    for (const dep of dependencies) (this.#entries.get(dep)!.dependents ??= new Set()).add(handle);
   }
 
   /**
@@ -78,7 +76,7 @@ export class DependencyGraph {
     const seen = new Set([handle]);
     for (let head = 0; head < out.length; head++) {
       const current = out[head]!.handle;
-      for (const dependent of this.#entries.get(current)!.dependents) {
+      for (const dependent of this.#entries.get(current)!.dependents ?? NONE) {
         if (seen.has(dependent)) continue;
         seen.add(dependent);
         out.push({ handle: dependent, reason: 'dependency-removed', cause: current });
@@ -92,8 +90,10 @@ export class DependencyGraph {
     const entry = this.#entries.get(handle);
     if (!entry) return;
     this.#entries.delete(handle);
-    if (this.#byKey.get(entry.key) === handle) this.#byKey.delete(entry.key);
-    for (const dep of entry.dependencies) this.#entries.get(dep)?.dependents.delete(handle);
+    for (const dep of entry.dependencies) {
+      const other = this.#entries.get(dep);
+      if (other?.dependents?.delete(handle) && other.dependents.size === 0) other.dependents = null;
+    }
   }
 
   /**

@@ -1,6 +1,7 @@
 import { DependencyGraph } from '../graph/dependency-graph.ts';
 import { WhereIndex } from '../shapes/where-index/where-index.ts';
 import type { StoredShape } from '../storage/storage.ts';
+import { HandlesByDefinition } from './handles-by-definition.ts';
 import type { ShapeRecord } from './shape-record.ts';
 import { ShapeUsage } from './shape-usage.ts';
 
@@ -17,6 +18,7 @@ export class ShapeRegistry {
   /** Least-recently-used order, for expiry. */
   readonly usage = new ShapeUsage(this.graph);
   readonly #records = new Map<string, ShapeRecord>();
+  readonly #byDefinition = new HandlesByDefinition((handle) => this.#records.get(handle)?.shape.definition);
   readonly #byTable = new Map<string, Set<string>>();
 
   get size(): number {
@@ -32,7 +34,7 @@ export class ShapeRegistry {
   }
 
   handleForKey(key: string): string | undefined {
-    return this.graph.handleForKey(key);
+    return this.#byDefinition.handleFor(key);
   }
 
   handlesForTable(table: string): ReadonlySet<string> {
@@ -46,9 +48,10 @@ export class ShapeRegistry {
   /** Adds a shape whose dependencies are registered already (the graph refuses anything else). */
   add(record: ShapeRecord): void {
     const { handle } = record.stored;
-    this.graph.add(handle, record.shape.key, record.stored.dependencyHandles);
+    this.graph.add(handle, record.stored.dependencyHandles);
     this.#records.set(handle, record);
     const table = record.shape.definition.table;
+    this.#byDefinition.add(handle, record.shape.definition);
     this.whereIndex.add({ handle, table, where: record.shape.where, dependencyHandles: record.stored.dependencyHandles });
     let handles = this.#byTable.get(table);
     if (!handles) this.#byTable.set(table, (handles = new Set()));
@@ -66,6 +69,7 @@ export class ShapeRegistry {
     const record = this.#records.get(handle);
     if (!record) return;
     this.graph.delete(handle);
+    this.#byDefinition.delete(handle, record.shape.definition);
     this.whereIndex.remove(handle);
     this.usage.forget(handle);
     this.#records.delete(handle);

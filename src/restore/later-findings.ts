@@ -16,7 +16,7 @@ export function applyLaterFindings(plan: RestorePlan, records: readonly ShapeRec
   for (const f of findings) if (f.removal) damaged.set(f.handle, f.removal);
   if (damaged.size === 0) return plan;
   const graph = new DependencyGraph();
-  for (const i of plan.keptNodes) graph.add(records[i]!.stored.handle, records[i]!.shape.key, records[i]!.stored.dependencyHandles);
+  for (const i of plan.keptNodes) graph.add(records[i]!.stored.handle, records[i]!.stored.dependencyHandles);
   const removals: Removal[] = [...plan.removals];
   for (const handle of plan.keep) {
     const finding = damaged.get(handle);

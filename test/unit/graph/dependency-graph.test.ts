@@ -3,18 +3,18 @@ import { DependencyGraph } from '../../../src/graph/index.ts';
 
 function diamond(): DependencyGraph {
   const g = new DependencyGraph();
-  g.add('base', 'K-base', []);
-  g.add('left', 'K-left', ['base']);
-  g.add('right', 'K-right', ['base']);
-  g.add('top', 'K-top', ['left', 'right']);
-  g.add('other', 'K-other', []);
+  g.add('base', []);
+  g.add('left', ['base']);
+  g.add('right', ['base']);
+  g.add('top', ['left', 'right']);
+  g.add('other', []);
   return g;
 }
 
 describe('DependencyGraph', () => {
   it('refuses a shape whose dependency is not in the graph', () => {
     const g = new DependencyGraph();
-    expect(() => g.add('a', 'K-a', ['missing'])).toThrow(/depends on missing/);
+    expect(() => g.add('a', ['missing'])).toThrow(/depends on missing/);
     expect(g.has('a')).toBe(false);
   });
 
@@ -35,15 +35,15 @@ describe('DependencyGraph', () => {
     expect(g.dependentsOf('base')).toEqual(new Set(['left', 'right']));
   });
 
-  it('orders dependencies first and forgets deleted keys', () => {
+  it('orders dependencies first and forgets deleted shapes', () => {
     const g = diamond();
     const order = g.topologicalOrder();
     expect(order.indexOf('base')).toBeLessThan(order.indexOf('left'));
     expect(order.indexOf('left')).toBeLessThan(order.indexOf('top'));
     expect(order.length).toBe(5);
-    expect(g.handleForKey('K-top')).toBe('top');
     g.delete('top');
-    expect(g.handleForKey('K-top')).toBeUndefined();
+    expect(g.has('top')).toBe(false);
+    expect(g.dependentsOf('left').size).toBe(0);
     expect(g.size).toBe(4);
   });
 
@@ -66,7 +66,7 @@ describe('DependencyGraph', () => {
       }
       const handle = `h${step}`;
       const chosen = live.length === 0 ? [] : Array.from({ length: random(4) }, () => live[random(live.length)]!);
-      g.add(handle, `K${step}`, chosen);
+      g.add(handle, chosen);
       deps.set(handle, chosen);
     }
     const order = g.topologicalOrder();
