@@ -19,7 +19,7 @@ import type { TableColumnTypes } from '../column-types.ts';
 import { columnSqlTypes } from '../where/sql-types.ts';
 import { HandleBuckets } from './handle-buckets.ts';
 import { LinkGroup, LinkIndex } from './link-index.ts';
-import { planRoutes } from './routes.ts';
+import { planRoutes, type RoutePlan } from './routes.ts';
 
 /** A shape as the index knows it. */
 export interface IndexedShape {
@@ -37,14 +37,6 @@ export type RouteKind = 'indexed' | 'linear' | 'every-row';
 /** A dependency's current link values, or undefined when they cannot be had (then the shape is a candidate). */
 export type LinkLookup = (dependencyHandle: string) => LinkSet | undefined;
 
-interface Filed extends IndexedShape {
-  readonly kind: RouteKind;
-  /** [column, key] pairs, NULL columns, [group, dependency] pairs: what to undo on removal. */
-  readonly values: readonly (readonly [string, EqualityKey])[];
-  readonly nulls: readonly string[];
-  readonly links: readonly (readonly [LinkGroup, string])[];
-}
-
 class TableIndex {
   readonly everyRow = new Set<string>();
   readonly linear = new Set<string>();
@@ -59,7 +51,7 @@ const EMPTY: LinkSet = { has: () => false, compatibleCount: () => 0 };
 
 export class WhereIndex {
   readonly #tables = new Map<string, TableIndex>();
-  readonly #shapes = new Map<string, Filed>();
+  readonly #shapes = new Map<string, IndexedShape>();
   readonly #links = new LinkIndex();
   readonly #found: string[] = [];
 
@@ -72,78 +64,82 @@ export class WhereIndex {
   }
 
   routeKind(handle: string): RouteKind | undefined {
-    return this.#shapes.get(handle)?.kind;
+    const shape = this.#shapes.get(handle);
+    if (!shape) return undefined;
+    const plan = planOf(shape);
+    return plan === null ? 'every-row' : plan.kind === 'linear' ? 'linear' : 'indexed';
   }
 
+  /**
+   * Files a shape under its routes. The index keeps the object it is given and nothing else
+   * per shape: removal plans the same routes again from it (O(size of the clause)).
+   */
   add(shape: IndexedShape): void {
     if (this.#shapes.has(shape.handle)) throw new Error(`shape ${shape.handle} is indexed already`);
+    const plan = planOf(shape);
+    if (plan?.kind === 'routes') {
+      for (const route of plan.routes) {
+        if (route.kind === 'link' && shape.dependencyHandles[route.dependency] === undefined) throw new Error(`shape ${shape.handle}: subquery ${route.dependency} has no dependency handle`);
+      }
+    }
     let table = this.#tables.get(shape.table);
     if (!table) this.#tables.set(shape.table, (table = new TableIndex()));
     table.size++;
-    const plan = shape.where === undefined ? null : planRoutes(shape.where);
-    const values: [string, EqualityKey][] = [];
-    const nulls: string[] = [];
-    const links: [LinkGroup, string][] = [];
-    let kind: RouteKind;
-    if (plan === null) {
-      kind = 'every-row';
-      table.everyRow.add(shape.handle);
-    } else if (plan.kind === 'linear') {
-      kind = 'linear';
-      table.linear.add(shape.handle);
-    } else {
-      kind = 'indexed';
-      for (const route of plan.routes) {
-        if (route.kind === 'value') {
-          let buckets = table.values.get(route.column);
-          if (!buckets) table.values.set(route.column, (buckets = new HandleBuckets<EqualityKey>()));
-          for (const key of route.keys) {
-            buckets.add(key, shape.handle);
-            values.push([route.column, key]);
-          }
-        } else if (route.kind === 'null') {
-          let set = table.nulls.get(route.column);
-          if (!set) table.nulls.set(route.column, (set = new Set()));
-          set.add(shape.handle);
-          nulls.push(route.column);
-        } else {
-          const dependency = shape.dependencyHandles[route.dependency];
-          if (dependency === undefined) throw new Error(`shape ${shape.handle}: subquery ${route.dependency} has no dependency handle`);
-          const groupKey = JSON.stringify(route.columns);
-          let group = table.links.get(groupKey);
-          if (!group) table.links.set(groupKey, (group = new LinkGroup(route.columns)));
-          this.#links.link(group, dependency, shape.handle);
-          links.push([group, dependency]);
-        }
-      }
-    }
-    this.#shapes.set(shape.handle, { handle: shape.handle, table: shape.table, where: shape.where, dependencyHandles: shape.dependencyHandles, kind, values, nulls, links });
+    this.#shapes.set(shape.handle, shape);
+    this.#file(table, shape, plan, true);
   }
 
   /** Forgets a shape: it is never a candidate again. Unknown handles are ignored. */
   remove(handle: string): void {
-    const filed = this.#shapes.get(handle);
-    if (!filed) return;
+    const shape = this.#shapes.get(handle);
+    if (!shape) return;
     this.#shapes.delete(handle);
-    const table = this.#tables.get(filed.table)!;
-    table.everyRow.delete(handle);
-    table.linear.delete(handle);
-    // What empties goes too, so a lookup never probes a column or a link group no shape uses.
-    for (const [column, key] of filed.values) {
-      const buckets = table.values.get(column);
-      buckets?.delete(key, handle);
-      if (buckets?.size === 0) table.values.delete(column);
+    const table = this.#tables.get(shape.table)!;
+    this.#file(table, shape, planOf(shape), false);
+    if (--table.size === 0) this.#tables.delete(shape.table);
+  }
+
+  /** Files a shape under its plan's routes, or takes it out of them; what empties goes, so a lookup never probes a column or a link group no shape uses. */
+  #file(table: TableIndex, shape: IndexedShape, plan: RoutePlan | null, adding: boolean): void {
+    const { handle } = shape;
+    if (plan === null) {
+      if (adding) table.everyRow.add(handle);
+      else table.everyRow.delete(handle);
+      return;
     }
-    for (const column of filed.nulls) {
-      const handles = table.nulls.get(column);
-      handles?.delete(handle);
-      if (handles?.size === 0) table.nulls.delete(column);
+    if (plan.kind === 'linear') {
+      if (adding) table.linear.add(handle);
+      else table.linear.delete(handle);
+      return;
     }
-    for (const [group, dependency] of filed.links) {
-      this.#links.unlink(group, dependency, handle);
-      if (group.shapesOf.size === 0) table.links.delete(JSON.stringify(group.columns));
+    for (const route of plan.routes) {
+      if (route.kind === 'value') {
+        let buckets = table.values.get(route.column);
+        if (!buckets && adding) table.values.set(route.column, (buckets = new HandleBuckets<EqualityKey>()));
+        if (!buckets) continue;
+        for (const key of route.keys) {
+          if (adding) buckets.add(key, handle);
+          else buckets.delete(key, handle);
+        }
+        if (buckets.size === 0) table.values.delete(route.column);
+      } else if (route.kind === 'null') {
+        let set = table.nulls.get(route.column);
+        if (!set && adding) table.nulls.set(route.column, (set = new Set()));
+        if (!set) continue;
+        if (adding) set.add(handle);
+        else set.delete(handle);
+        if (set.size === 0) table.nulls.delete(route.column);
+      } else {
+        const dependency = shape.dependencyHandles[route.dependency]!;
+        const groupKey = JSON.stringify(route.columns);
+        let group = table.links.get(groupKey);
+        if (!group && adding) table.links.set(groupKey, (group = new LinkGroup(route.columns)));
+        if (!group) continue;
+        if (adding) this.#links.link(group, dependency, handle);
+        else this.#links.unlink(group, dependency, handle);
+        if (group.shapesOf.size === 0) table.links.delete(groupKey);
+      }
     }
-    if (--table.size === 0) this.#tables.delete(filed.table);
   }
 
   /** Dependencies the link index needs the values of (`seedLinks` them; until then their dependents are always candidates). */
@@ -220,7 +216,7 @@ export class WhereIndex {
   }
 
   /** The residual: the shape's whole where clause on the row; a dependency without link values counts as a match. */
-  #matches(shape: Filed, row: Row, links: LinkLookup, types: TableColumnTypes | undefined): boolean {
+  #matches(shape: IndexedShape, row: Row, links: LinkLookup, types: TableColumnTypes | undefined): boolean {
     if (shape.where === undefined) return true;
     const deps = shape.dependencyHandles;
     if (deps.length === 0) return evaluateWhere(shape.where, row, NO_LINKS, types);
@@ -232,6 +228,10 @@ export class WhereIndex {
     }
     return evaluateWhere(shape.where, row, (i) => sets[i] ?? EMPTY, types);
   }
+}
+
+function planOf(shape: IndexedShape): RoutePlan | null {
+  return shape.where === undefined ? null : planRoutes(shape.where);
 }
 
 function collect(found: string[], held: string | ReadonlySet<string> | undefined): void {
