@@ -21,6 +21,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RuntimeShapesView } from '../../runtime/index.ts';
 import { TransactionError, type Transaction } from '../../shapes/transaction.ts';
+import type { WhereExpr } from '../../shapes/where/ast.ts';
 import { evaluateWhere } from '../../shapes/where/evaluate.ts';
 import type { LinkSet } from '../../shapes/where/link-set.ts';
 import type { TableColumnTypes } from '../../shapes/column-types.ts';
@@ -154,9 +155,7 @@ export class PostgresRowStore implements RestorableRowStore {
     const info = await reads.catalog.lookup(table);
     // The table or a link column is gone: its shapes are being removed.
     if (!info || columns.some((c) => !(c in info.columnTypes))) return [];
-    const shapes = reads.shapes();
-    const wheres = [...(shapes?.handlesForTable(table) ?? [])].flatMap((h) => shapes?.get(h)?.shape.where ?? []);
-    const sql = moveInQuery(table, info, columns, values, wheres);
+    const sql = moveInQuery(table, info, columns, values, shapeWheres(reads.shapes(), table));
     const types = this.columnTypesOf(table) ?? info.types;
     const linkTypes = columns.map((c) => types[c]);
     return readAllAsOf(reads.host, {
@@ -231,4 +230,13 @@ export function followsPostgres(dataDir: string): boolean {
 export function openOfflinePostgresRowStore(dataDir: string): RowStoreOpener {
   return ({ keyColumns, columnTypes }) =>
     PostgresRowStore.open({ dataDir, keyColumns, ...(columnTypes ? { columnTypes } : {}), reads: null, forgetInStep: (table) => SourceStateFile.forgetTable(dataDir, table) });
+}
+
+/** The where clauses of the table's shapes, read lazily (moveInQuery stops early). */
+function* shapeWheres(shapes: RuntimeShapesView | null, table: string): Generator<WhereExpr> {
+  if (!shapes) return;
+  for (const handle of shapes.handlesForTable(table)) {
+    const where = shapes.get(handle)?.shape.where;
+    if (where) yield where;
+  }
 }

@@ -51,22 +51,35 @@ export function snapshotQuery(table: string, selection: RowSelection, info: Tabl
   return { text: `SELECT * FROM ${table} WHERE ${filter}`, values: params.values };
 }
 
+/** At most this many shapes' where clauses narrow a move-in query; with more, the link test alone. */
+export const MAX_MOVE_IN_PREFILTERS = 32;
+
 /**
- * A move-in: the rows whose link columns hold one of `values`, narrowed by the
- * where clauses of the table's shapes that link through those columns (their
- * subqueries unknown: `IS NOT FALSE` keeps every row that could qualify).
+ * A move-in: the rows whose link columns hold one of `values`, narrowed by the where clauses
+ * of the table's shapes that link through those columns (their subqueries unknown: `IS NOT
+ * FALSE` keeps every row that could qualify). The narrowing is dropped, and the link test is
+ * the whole query, as soon as one of them is the subquery alone (it may hold any such row) or
+ * more than MAX_MOVE_IN_PREFILTERS link: the query stays one short statement whatever the
+ * number of shapes (it held an OR of every shape's clause, 100k terms at 100k shapes), and
+ * `wheres` is read only that far.
  */
 export function moveInQuery(table: string, info: TableInfo, columns: readonly string[], values: Iterable<string>, wheres: Iterable<WhereExpr>): Sql {
+  const linkValues = [...values];
   const params = new SqlParams();
-  const test = linkTest(columns, values, info, params);
+  const test = linkTest(columns, linkValues, info, params);
   const prefilters: string[] = [];
   for (const where of wheres) {
     const linked = [...sublinkTestColumns(where).values()].some((lists) => lists.some((l) => l.length === columns.length && l.every((c, i) => c === columns[i])));
     if (!linked) continue;
-    prefilters.push(`(${whereToSql(where, { params, integerColumns: integerColumns(info), sublinks: 'unknown' })}) IS NOT FALSE`);
+    const sql = prefilters.length < MAX_MOVE_IN_PREFILTERS ? whereToSql(where, { params, integerColumns: integerColumns(info), sublinks: 'unknown' }) : null;
+    if (sql === null || sql === UNKNOWN) return moveInQuery(table, info, columns, linkValues, []);
+    prefilters.push(`(${sql}) IS NOT FALSE`);
   }
   return { text: `SELECT * FROM ${table} WHERE ${test}${prefilters.length > 0 ? ` AND (${prefilters.join(' OR ')})` : ''}`, values: params.values };
 }
+
+/** How whereToSql prints a clause that is a subquery alone when subqueries are unknown. */
+const UNKNOWN = 'NULL::boolean';
 
 /** `col = ANY($n::type[])`, or `(a, b) IN (SELECT * FROM unnest(...))` for a tuple of columns. */
 function linkTest(columns: readonly string[], values: Iterable<string>, info: TableInfo, params: SqlParams): string {
