@@ -4,6 +4,8 @@ import { handleCreatedAtMicros } from '../shapes/handle.ts';
 import type { PlanNode } from '../graph/restore-plan.ts';
 import { WHERE_AST_VERSION } from '../shapes/where/ast.ts';
 import type { ParsedDefinition, ShapeMetadata, StoredShape } from '../storage/storage.ts';
+import { KeptShape } from './kept-shape.ts';
+import { ShapeInterner } from './shape-interner.ts';
 
 /** A stored shape, understood: its definition validated and normalized, its subqueries known. */
 export interface ShapeRecord {
@@ -30,13 +32,14 @@ export function interpretStoredShape(stored: StoredShape): InterpretResult {
 /**
  * A record from the metadata log, without parsing SQL: its parsed where clause is taken as
  * stored. Null when it has none or one of another parser version (then interpretStoredShape).
+ * `interner`: one per restore, so that the records share their tables, where texts and where
+ * clauses (see ShapeInterner).
  */
-export function recordFromMetadata(metadata: ShapeMetadata): ShapeRecord | null {
+export function recordFromMetadata(metadata: ShapeMetadata, interner = new ShapeInterner()): KeptShape | null {
   const parsed = metadata.parsed;
   if (parsed?.version !== WHERE_AST_VERSION) return null;
-  const { definition } = metadata.shape;
-  const shape = parsed.where ? { definition, key: definitionKey(definition), where: parsed.where, dependencies: parsed.dependencies } : { definition, key: definitionKey(definition), dependencies: parsed.dependencies };
-  return { stored: metadata.shape, shape };
+  const stored = interner.stored(metadata.shape);
+  return new KeptShape(stored, interner.where(stored.definition.where, parsed.where), interner.dependencies(parsed.dependencies));
 }
 
 /** What the metadata log keeps of a record. */

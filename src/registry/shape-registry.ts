@@ -2,6 +2,7 @@ import { DependencyGraph } from '../graph/dependency-graph.ts';
 import { WhereIndex } from '../shapes/where-index/where-index.ts';
 import type { StoredShape } from '../storage/storage.ts';
 import { HandlesByDefinition } from './handles-by-definition.ts';
+import { KeptShape, keptShape } from './kept-shape.ts';
 import type { ShapeRecord } from './shape-record.ts';
 import { ShapeUsage } from './shape-usage.ts';
 
@@ -17,7 +18,7 @@ export class ShapeRegistry {
   readonly whereIndex = new WhereIndex();
   /** Least-recently-used order, for expiry. */
   readonly usage = new ShapeUsage(this.graph);
-  readonly #records = new Map<string, ShapeRecord>();
+  readonly #records = new Map<string, KeptShape>();
   readonly #byDefinition = new HandlesByDefinition((handle) => this.#records.get(handle)?.shape.definition);
   readonly #byTable = new Map<string, Set<string>>();
 
@@ -25,7 +26,7 @@ export class ShapeRegistry {
     return this.#records.size;
   }
 
-  get(handle: string): ShapeRecord | undefined {
+  get(handle: string): KeptShape | undefined {
     return this.#records.get(handle);
   }
 
@@ -46,13 +47,14 @@ export class ShapeRegistry {
   }
 
   /** Adds a shape whose dependencies are registered already (the graph refuses anything else). */
-  add(record: ShapeRecord): void {
+  add(given: ShapeRecord): void {
+    const record = keptShape(given);
     const { handle } = record.stored;
     this.graph.add(handle, record.stored.dependencyHandles);
     this.#records.set(handle, record);
     const table = record.shape.definition.table;
     this.#byDefinition.add(handle, record.shape.definition);
-    this.whereIndex.add({ handle, table, where: record.shape.where, dependencyHandles: record.stored.dependencyHandles });
+    this.whereIndex.add(record);
     let handles = this.#byTable.get(table);
     if (!handles) this.#byTable.set(table, (handles = new Set()));
     handles.add(handle);
@@ -62,7 +64,7 @@ export class ShapeRegistry {
   update(stored: StoredShape): void {
     const record = this.#records.get(stored.handle);
     if (!record) throw new Error(`shape ${stored.handle} is not registered`);
-    this.#records.set(stored.handle, { ...record, stored });
+    this.#records.set(stored.handle, record.withStored(stored));
   }
 
   delete(handle: string): void {
@@ -80,7 +82,7 @@ export class ShapeRegistry {
   }
 
   /** Every shape, dependencies first: the order to spawn in, and (reversed) to stop in. */
-  inTopologicalOrder(): ShapeRecord[] {
+  inTopologicalOrder(): KeptShape[] {
     return this.graph.topologicalOrder().map((h) => this.#records.get(h)!);
   }
 

@@ -1,5 +1,6 @@
 import type { Removal } from '../graph/removal.ts';
 import { interpretStoredShape, recordFromMetadata, type ShapeRecord } from '../registry/shape-record.ts';
+import { ShapeInterner } from '../registry/shape-interner.ts';
 import { loadSqlParser } from '../shapes/where/sql-parser.ts';
 import { StorageError, type ShapeListing, type ShapeStorage, type StoredShape } from '../storage/storage.ts';
 import type { RestoreProblem } from './load-result.ts';
@@ -48,10 +49,11 @@ export async function readStorageIndex(storage: ShapeStorage): Promise<StorageIn
     problems.push({ handle: null, file: metadata.file, reason: `line ${metadata.damage.line}: ${metadata.damage.reason} (${what}): the shapes after it read from their directories, the log rewritten`, action: 'repaired' });
   }
 
+  const interner = new ShapeInterner();
   const slots: (ShapeRecord | StoredShape | string)[] = listing.handles.map((handle) => {
     const entry = known.get(handle);
     if (!entry) return handle;
-    return recordFromMetadata(entry) ?? entry.shape;
+    return recordFromMetadata(entry, interner) ?? entry.shape;
   });
   const unread = slots.filter((s): s is string => typeof s === 'string');
   const fromFiles = new Map<string, StoredShape | StorageError>();

@@ -1,0 +1,55 @@
+import { definitionKey, type NormalizedShape, type ShapeDefinition } from '../shapes/definition.ts';
+import type { WhereExpr } from '../shapes/where/ast.ts';
+import type { IndexedShape } from '../shapes/where-index/where-index.ts';
+import type { StoredShape } from '../storage/storage.ts';
+import type { ShapeRecord } from './shape-record.ts';
+
+/**
+ * A shape as the registry keeps it, awake or asleep: one object of one hidden class beside its
+ * stored part, that is at once its record, its normalized shape (`shape` is itself) and what the
+ * where-clause index files (handle, table, where, dependency handles). Its definition key is
+ * built when asked for (restore's duplicate check, a lookup), not kept: at 100k shapes the
+ * record, its normalized shape and its key string were about 210 B of 680 B a shape.
+ */
+export class KeptShape implements ShapeRecord, NormalizedShape, IndexedShape {
+  constructor(
+    readonly stored: StoredShape,
+    /** The parsed where clause (undefined: none); shared by shapes with the same where text when restore interned it. */
+    readonly where: WhereExpr | undefined,
+    readonly dependencies: readonly ShapeDefinition[],
+  ) {}
+
+  get shape(): NormalizedShape {
+    return this;
+  }
+
+  get definition(): ShapeDefinition {
+    return this.stored.definition;
+  }
+
+  get key(): string {
+    return definitionKey(this.stored.definition);
+  }
+
+  get handle(): string {
+    return this.stored.handle;
+  }
+
+  get table(): string {
+    return this.stored.definition.table;
+  }
+
+  get dependencyHandles(): readonly string[] {
+    return this.stored.dependencyHandles;
+  }
+
+  /** The same shape with another stored part (its `requested` flag changed). */
+  withStored(stored: StoredShape): KeptShape {
+    return new KeptShape(stored, this.where, this.dependencies);
+  }
+}
+
+/** A record as a KeptShape (itself when it is one). */
+export function keptShape(record: ShapeRecord): KeptShape {
+  return record instanceof KeptShape ? record : new KeptShape(record.stored, record.shape.where, record.shape.dependencies);
+}

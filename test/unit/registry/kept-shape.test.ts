@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { keptShape } from '../../../src/registry/kept-shape.ts';
+import { ShapeInterner } from '../../../src/registry/shape-interner.ts';
+import { metadataOf, parsedDefinitionOf, recordFromMetadata } from '../../../src/registry/shape-record.ts';
+import { ShapeRegistry } from '../../../src/registry/shape-registry.ts';
+import { definitionKey, normalizeShape } from '../../../src/shapes/definition.ts';
+import { createHandle } from '../../../src/shapes/handle.ts';
+import { loadSqlParser } from '../../../src/shapes/where/sql-parser.ts';
+import type { ShapeMetadata } from '../../../src/storage/storage.ts';
+
+await loadSqlParser();
+
+/** A shape's metadata record as the log holds it (decoded from JSON: nothing shared). */
+function metadata(table: string, where: string, micros: bigint, dependencyHandles: string[] = []): ShapeMetadata {
+  const shape = normalizeShape({ table, where });
+  const record: ShapeMetadata = { shape: { handle: createHandle(shape.key, micros), definition: shape.definition, dependencyHandles, requested: true }, parsed: parsedDefinitionOf(shape) };
+  return JSON.parse(JSON.stringify(record)) as ShapeMetadata;
+}
+
+describe('KeptShape and ShapeInterner', () => {
+  it('gives back the metadata it was read from, key and shape included', () => {
+    const m = metadata('public.items', 'k = 1 AND c IN (SELECT c FROM public.deps WHERE g = 2)', 1n, ['1-1']);
+    const record = recordFromMetadata(m)!;
+    expect(metadataOf(record)).toEqual(m);
+    expect(record.shape).toBe(record);
+    expect(record.key).toBe(definitionKey(m.shape.definition));
+    expect(record.dependencies).toEqual([{ table: 'public.deps', where: 'g = 2', columns: ['c'], replica: 'default' }]);
+    expect(JSON.parse(JSON.stringify(record.stored))).toEqual(m.shape);
+  });
+
+  it('shares one where clause, where text and table among the records of one restore', () => {
+    const interner = new ShapeInterner();
+    const a = recordFromMetadata(metadata('public.t1', 'k = 5', 1n), interner)!;
+    const b = recordFromMetadata(metadata('public.t2', 'k = 5', 2n), interner)!;
+    const c = recordFromMetadata(metadata('public.t1', 'k = 6', 3n), interner)!;
+    expect(b.where).toBe(a.where);
+    expect(c.where).not.toBe(a.where);
+    expect(c.where).toEqual({ kind: 'compare', op: '=', left: { kind: 'column', name: 'k' }, right: { kind: 'const', value: 6 } });
+    expect(c.table).toBe(a.table);
+    expect(b.definition.where).toBe(a.definition.where);
+    // Without a shared interner nothing is shared.
+    expect(recordFromMetadata(metadata('public.t2', 'k = 5', 4n))!.where).not.toBe(a.where);
+  });
+
+  it('keeps any record as a KeptShape in the registry, and an update keeps its where clause', () => {
+    const shape = normalizeShape({ table: 'public.items', where: 'k = 1' });
+    const registry = new ShapeRegistry();
+    const stored = { handle: createHandle(shape.key, 9n), definition: shape.definition, dependencyHandles: [], requested: false };
+    registry.add({ stored, shape });
+    const kept = registry.get(stored.handle)!;
+    expect(kept).toEqual(keptShape({ stored, shape }));
+    expect(kept.where).toBe(shape.where);
+    expect(registry.handleForKey(shape.key)).toBe(stored.handle);
+    registry.update({ ...stored, requested: true });
+    expect(registry.get(stored.handle)!.stored.requested).toBe(true);
+    expect(registry.get(stored.handle)!.where).toBe(shape.where);
+  });
+});
