@@ -10,32 +10,38 @@ export interface ConsumerInput extends ShapeSpec {
   readonly handle: string;
   /** Actor ids of the dependencies' materializers, in subquery order (their values come in each event). */
   readonly dependencyIds: readonly string[];
-  /** Highest transaction already in the log: a redelivered transaction is skipped. */
+  /** Highest transaction already in the log when it started: one at or below it is skipped. */
   readonly lastXid: number;
 }
 
-export interface ConsumerContext extends ConsumerInput {
-  /** What the last transaction added to the log (the runtime persists it). */
-  readonly output: { readonly xid: number; readonly entries: readonly LogEntry[] } | null;
-}
+/**
+ * What a consumer keeps: its input, and nothing per transaction (so a
+ * delivery allocates nothing that outlives it: at 100k shapes the last
+ * answer of every consumer would otherwise survive into the old generation).
+ */
+export type ConsumerContext = ConsumerInput;
+
+/** What one transaction adds to the shape's log, heard by the supervisor during the send (the runtime persists it). */
+export type ConsumerEmitted = { readonly type: 'SHAPE.ENTRIES_PRODUCED'; readonly xid: number; readonly entries: readonly LogEntry[] };
 
 /**
  * One per shape: turns each transaction's changes into the shape's log
- * entries (the runtime persists `output`). Pure: the dependencies' link
- * values come with the event.
+ * entries, and emits them. Pure: the dependencies' link values come with the
+ * event. It takes each transaction once: the supervisor hands it none at or
+ * below one it took; below where it started it skips them itself.
  */
 export const consumerLogic = fromReducer(
-  (context: ConsumerContext, event: ConsumerEvent): ConsumerContext => {
+  (context: ConsumerContext, event: ConsumerEvent, emit: (emitted: ConsumerEmitted) => void): ConsumerContext => {
     switch (event.type) {
       case 'TRANSACTION.ROUTED': {
-        if (event.xid <= context.lastXid) return { ...context, output: { xid: event.xid, entries: [] } };
+        if (event.xid <= context.lastXid) return context;
         const changed = changeEntries(context, event.xid, event.changes, event.candidates, linkViews(context, event));
-        const entries = event.pgXid === undefined ? changed : withPgXid(changed, event.pgXid);
-        return { ...context, lastXid: event.xid, output: { xid: event.xid, entries } };
+        if (changed.length > 0) emit({ type: 'SHAPE.ENTRIES_PRODUCED', xid: event.xid, entries: event.pgXid === undefined ? changed : withPgXid(changed, event.pgXid) });
+        return context;
       }
     }
   },
-  (input: ConsumerInput): ConsumerContext => ({ ...input, output: null }),
+  (input: ConsumerInput): ConsumerContext => input,
 );
 
 export type ConsumerRef = ActorRefFrom<typeof consumerLogic>;
@@ -46,7 +52,7 @@ export type ConsumerRef = ActorRefFrom<typeof consumerLogic>;
  * never a silent empty set.
  */
 function linkViews(context: ConsumerContext, event: ConsumerEvent): { before: LinkValues; after: LinkValues } {
-  if (context.dependencyIds.length === 0) return { before: NO_LINKS, after: NO_LINKS };
+  if (context.dependencyIds.length === 0) return NO_LINK_VIEWS;
   const after: LinkSet[] = [];
   const before: LinkSet[] = [];
   context.dependencyIds.forEach((id, i) => {
@@ -57,3 +63,5 @@ function linkViews(context: ConsumerContext, event: ConsumerEvent): { before: Li
   });
   return { before: (i) => before[i] ?? NO_LINKS(i), after: (i) => after[i] ?? NO_LINKS(i) };
 }
+
+const NO_LINK_VIEWS = { before: NO_LINKS, after: NO_LINKS } as const;

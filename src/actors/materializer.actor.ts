@@ -9,9 +9,10 @@ export interface MaterializerContext {
   readonly handle: string;
   /** The dependency shape's link values: a counted set (see CountedLinkSet). */
   readonly values: CountedLinkSet;
-  readonly lastXid: number;
-  readonly lastMoves: LinkMoves | null;
 }
+
+/** The values that moved in and out with one delivery, heard by the supervisor during the send. */
+export type MaterializerEmitted = { readonly type: 'SHAPE.LINKS_MOVED'; readonly moves: LinkMoves };
 
 export interface MaterializerInput {
   readonly handle: string;
@@ -24,23 +25,25 @@ export interface MaterializerInput {
 }
 
 /**
- * One per shape that others depend on: keeps the shape's link values and
- * says which values moved in or out with each transaction. Its dependents'
- * consumers read it through the ref they were given at spawn.
+ * One per shape that others depend on: keeps the shape's link values (a
+ * counted set, changed in place: a copy per transaction would cost O(values))
+ * and emits which values moved in or out with each transaction. The router
+ * hands its dependents' consumers the values in their events.
  */
 export const materializerLogic = fromReducer(
-  (context: MaterializerContext, event: MaterializerEvent): MaterializerContext => {
+  (context: MaterializerContext, event: MaterializerEvent, emit: (emitted: MaterializerEmitted) => void): MaterializerContext => {
     switch (event.type) {
       case 'SHAPE.ENTRIES_LOGGED': {
         const moves = context.values.apply(event.entries);
-        return { ...context, lastXid: event.xid, lastMoves: { xid: event.xid, ...moves } };
+        emit({ type: 'SHAPE.LINKS_MOVED', moves: { xid: event.xid, ...moves } });
+        return context;
       }
     }
   },
   (input: MaterializerInput): MaterializerContext => {
     const values = new CountedLinkSet(input.columns, input.types);
     values.apply(input.log);
-    return { handle: input.handle, values, lastXid: input.log.at(-1)?.xid ?? 0, lastMoves: null };
+    return { handle: input.handle, values };
   },
 );
 

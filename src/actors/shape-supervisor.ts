@@ -2,8 +2,9 @@ import { createActor, type AnyActorRef } from 'xstate';
 import { isDependencyMissing } from '../live/dependency-missing.ts';
 import type { ConsumerDelivery, ConsumerEvent, MaterializerDelivery, MaterializerEvent, ShapeActorsPort } from '../live/shape-actors-port.ts';
 import type { LinkValueSet } from '../storage/rows/row-store.ts';
-import { consumerLogic, type ConsumerInput, type ConsumerRef } from './consumer.actor.ts';
-import { materializerLogic, type MaterializerInput, type MaterializerRef } from './materializer.actor.ts';
+import type { LogEntry } from '../storage/storage.ts';
+import { consumerLogic, type ConsumerEmitted, type ConsumerInput, type ConsumerRef } from './consumer.actor.ts';
+import { materializerLogic, type MaterializerEmitted, type MaterializerInput, type MaterializerRef } from './materializer.actor.ts';
 import { RestartTracker, type RestartIntensity } from './restart-intensity.ts';
 
 /**
@@ -17,7 +18,9 @@ function stopOwnedActor(ref: AnyActorRef): void {
 }
 
 const NO_MOVES = { movedIn: [], movedOut: [] } as const;
-
+const NO_ENTRIES: readonly LogEntry[] = [];
+/** A transaction the consumer took already (at or below its last): nothing, never applied twice. */
+const TAKEN: ConsumerDelivery = { ok: true, entries: NO_ENTRIES };
 
 export const consumerSystemId = (handle: string): string => `shape:${handle}`;
 export const materializerSystemId = (handle: string): string => `materializer:${handle}`;
@@ -27,6 +30,8 @@ interface ShapeActors {
   readonly consumerInput: ConsumerInput;
   /** The highest transaction the consumer has taken (as it skips what is at or below it): where a restarted one starts. */
   lastXid: number;
+  /** When a change or a client last reached it (a field written per change: no reordering of a map of every awake shape). */
+  activeAt: number;
   materializer?: MaterializerRef;
 }
 
@@ -51,11 +56,14 @@ export interface ShapeSupervisorOptions {
  */
 export class ShapeSupervisor {
   readonly #actors = new Map<string, ShapeActors>();
-  /** Awake shapes, least recently active first (insertion order is recency order), with when. */
-  readonly #active = new Map<string, number>();
   readonly #restarts: RestartTracker;
 
   readonly #consumerLogic: typeof consumerLogic;
+  /** What the actor being sent to emitted during the send (cleared at once: nothing of a delivery is kept). */
+  #heardEntries: readonly LogEntry[] = NO_ENTRIES;
+  #heardMoves: MaterializerEmitted['moves'] | null = null;
+  readonly #hearEntries = (emitted: ConsumerEmitted): void => void (this.#heardEntries = emitted.entries);
+  readonly #hearMoves = (emitted: MaterializerEmitted): void => void (this.#heardMoves = emitted.moves);
 
   constructor(
     private readonly parent: AnyActorRef,
@@ -79,19 +87,15 @@ export class ShapeSupervisor {
 
   /** Marks an awake shape active now (a change reached it, a client read it). */
   touch(handle: string): void {
-    if (!this.#actors.has(handle)) return;
-    this.#active.delete(handle);
-    this.#active.set(handle, this.now());
+    const entry = this.#actors.get(handle);
+    if (entry) entry.activeAt = this.now();
   }
 
-  /** Awake shapes not active since `before`, least recently active first. */
+  /** Awake shapes not active since `before`, least recently active first (a scan of the awake ones: once per sleep check). */
   idleSince(before: number): string[] {
-    const idle: string[] = [];
-    for (const [handle, at] of this.#active) {
-      if (at >= before) break;
-      idle.push(handle);
-    }
-    return idle;
+    const idle: [string, number][] = [];
+    for (const [handle, entry] of this.#actors) if (entry.activeAt < before) idle.push([handle, entry.activeAt]);
+    return idle.sort((a, b) => a[1] - b[1]).map(([handle]) => handle);
   }
 
   /** The awake shapes' handles. */
@@ -129,8 +133,7 @@ export class ShapeSupervisor {
     }
     const consumerInput: ConsumerInput = { ...input, dependencyIds: dependencies.map((dep) => dep.id) };
     const consumer = this.#startConsumer(consumerInput);
-    this.#actors.set(input.handle, { consumer, consumerInput, lastXid: consumerInput.lastXid });
-    this.#active.set(input.handle, this.now());
+    this.#actors.set(input.handle, { consumer, consumerInput, lastXid: consumerInput.lastXid, activeAt: this.now() });
     return consumer;
   }
 
@@ -140,7 +143,9 @@ export class ShapeSupervisor {
     if (!entry) throw new Error(`shape ${input.handle} has no consumer: spawn it first`);
     if (entry.materializer) return entry.materializer;
     const id = materializerSystemId(input.handle);
-    entry.materializer = createActor(materializerLogic, { parent: this.parent, id, systemId: id, input }).start();
+    const materializer = createActor(materializerLogic, { parent: this.parent, id, systemId: id, input });
+    materializer.on('SHAPE.LINKS_MOVED', this.#hearMoves);
+    entry.materializer = materializer.start();
     return entry.materializer;
   }
 
@@ -151,7 +156,6 @@ export class ShapeSupervisor {
     if (entry.materializer) stopOwnedActor(entry.materializer);
     stopOwnedActor(entry.consumer);
     this.#actors.delete(handle);
-    this.#active.delete(handle);
     this.#restarts.forget(handle);
   }
 
@@ -163,17 +167,24 @@ export class ShapeSupervisor {
     delete entry.materializer;
   }
 
-  /** Sends an event to a consumer, restarting it when it fails, within the restart intensity; answers the entries it produced. */
+  /**
+   * Sends an event to a consumer, restarting it when it fails, within the restart intensity;
+   * answers the entries it produced (emitted during the send). A transaction at or below the
+   * last one it took is not sent again.
+   */
   deliverToConsumer(handle: string, event: ConsumerEvent): ConsumerDelivery {
     const entry = this.#actors.get(handle);
     if (!entry) return { ok: false, error: new Error(`shape ${handle} has no consumer`), restarts: 0 };
+    if (event.xid <= entry.lastXid) return TAKEN;
     let restarts = 0;
     for (;;) {
       entry.consumer.send(event);
+      const entries = this.#heardEntries;
+      this.#heardEntries = NO_ENTRIES;
       const snapshot = entry.consumer.getSnapshot();
       if (snapshot.status === 'active') {
-        entry.lastXid = Math.max(entry.lastXid, event.xid);
-        return { ok: true, entries: snapshot.context.output?.entries ?? [] };
+        entry.lastXid = event.xid;
+        return entries.length === 0 ? TAKEN : { ok: true, entries };
       }
       const error = snapshot.error;
       if (isDependencyMissing(error)) return { ok: false, error, restarts };
@@ -189,9 +200,11 @@ export class ShapeSupervisor {
     const ref = this.#actors.get(handle)?.materializer;
     if (!ref) return { ok: false, error: new Error(`shape ${handle} has no materializer`), restarts: 0 };
     ref.send(event);
+    const moves = this.#heardMoves;
+    this.#heardMoves = null;
     const snapshot = ref.getSnapshot();
     if (snapshot.status !== 'active') return { ok: false, error: snapshot.error, restarts: 0 };
-    return { ok: true, moves: snapshot.context.lastMoves ?? { ...NO_MOVES, size: snapshot.context.values.size } };
+    return { ok: true, moves: moves ?? { ...NO_MOVES, size: snapshot.context.values.size } };
   }
 
   /** Stops everything in the given order (the runtime passes dependents first). */
@@ -202,6 +215,8 @@ export class ShapeSupervisor {
 
   #startConsumer(input: ConsumerInput): ConsumerRef {
     const id = consumerSystemId(input.handle);
-    return createActor(this.#consumerLogic, { parent: this.parent, id, systemId: id, input }).start();
+    const consumer = createActor(this.#consumerLogic, { parent: this.parent, id, systemId: id, input });
+    consumer.on('SHAPE.ENTRIES_PRODUCED', this.#hearEntries);
+    return consumer.start();
   }
 }

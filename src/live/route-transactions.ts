@@ -67,7 +67,7 @@ export async function routeTransactions(
   const hits = new Set<string>();
   const levels: Set<string>[] = [];
   const reached = new Map<string, ResolvedChange[]>();
-  const byTable = new Map<string, ResolvedChange[]>();
+  const byTable = new Map<string, readonly ResolvedChange[]>();
   const moved = new Map<string, LinkMoves>();
   const visit = (handle: string): void => void (levels[registry.graph.depthOf(handle)] ??= new Set()).add(handle);
   let position = rows.position;
@@ -114,11 +114,10 @@ export async function routeTransactions(
     reached.clear();
     byTable.clear();
     moved.clear();
-    // Each change, to the shapes its rows match now (before this transaction's moves).
+    // Each change, to the shapes its rows match now (before this transaction's moves). A
+    // transaction of one change (the common case) hands every shape it reaches the same list.
+    const single = changes.length === 1;
     for (const change of changes) {
-      let ofTable = byTable.get(change.table);
-      if (!ofTable) byTable.set(change.table, (ofTable = []));
-      ofTable.push(change);
       hits.clear();
       const types = rows.columnTypesOf(change.table);
       if (change.oldRow) index.matching(change.table, change.oldRow, linksOf, hits, types);
@@ -126,8 +125,9 @@ export async function routeTransactions(
       for (const handle of hits) {
         let list = reached.get(handle);
         if (!list) {
-          reached.set(handle, (list = []));
+          reached.set(handle, (list = single ? (changes as ResolvedChange[]) : []));
           visit(handle);
+          if (single) continue;
         }
         list.push(change);
       }
@@ -136,13 +136,13 @@ export async function routeTransactions(
       for (const handle of levels[depth] ?? []) {
         const record = registry.get(handle);
         if (!record || failed.has(handle)) continue;
+        const dependencies = record.stored.dependencyHandles;
         // A shape whose dependency failed in this batch goes with it: do not feed it stale links.
-        if (record.stored.dependencyHandles.some((d) => failed.has(d))) continue;
+        if (dependencies.length > 0 && anyIn(dependencies, failed)) continue;
         // Its dependencies' values moved: every change of its table may matter, and unchanged rows too.
-        const linksMoved = record.stored.dependencyHandles.some((d) => moved.has(d));
-        const table = record.shape.definition.table;
-        const shapeChanges = linksMoved ? (byTable.get(table) ?? []) : (reached.get(handle) ?? []);
-        const candidates = linksMoved ? await moveCandidates(record, moved, byTable.get(table) ?? []) : [];
+        const linksMoved = dependencies.length > 0 && anyIn(dependencies, moved);
+        const shapeChanges = linksMoved ? changesOf(record.shape.definition.table, changes) : (reached.get(handle) ?? NO_CHANGES);
+        const candidates = linksMoved ? await moveCandidates(record, moved, shapeChanges) : NO_CANDIDATES;
         // Nothing of its table changed and no row of it moved: a sleeping shape sleeps on (an awake one
         // is still told: a dependency whose values changed with no materializer to say how fails it).
         if (shapeChanges.length === 0 && candidates.length === 0 && !actors.isAwake(handle)) continue;
@@ -154,14 +154,13 @@ export async function routeTransactions(
           continue;
         }
         for (const dependency of woken.materialized) seedOne(dependency);
-        const delivery = actors.deliverToConsumer(handle, {
-          type: 'TRANSACTION.ROUTED',
-          xid,
-          ...(pgXid === undefined ? {} : { pgXid }),
-          changes: shapeChanges,
-          candidates,
-          links: record.stored.dependencyHandles.length === 0 ? NO_DEPENDENCIES : record.stored.dependencyHandles.map((d) => dependencyLinks(d, moved.get(d))),
-        });
+        const links = dependencies.length === 0 ? NO_DEPENDENCIES : dependencies.map((d) => dependencyLinks(d, moved.get(d)));
+        const delivery = actors.deliverToConsumer(
+          handle,
+          pgXid === undefined
+            ? { type: 'TRANSACTION.ROUTED', xid, changes: shapeChanges, candidates, links }
+            : { type: 'TRANSACTION.ROUTED', xid, pgXid, changes: shapeChanges, candidates, links },
+        );
         if (!delivery.ok) {
           fail(handle, delivery.error);
           continue;
@@ -189,6 +188,13 @@ export async function routeTransactions(
         for (const dependent of registry.graph.dependentsOf(handle)) visit(dependent);
       }
     }
+  }
+
+  /** The transaction's changes to one table (only for a shape whose dependencies' values moved: rare), once per table. */
+  function changesOf(table: string, changes: readonly ResolvedChange[]): readonly ResolvedChange[] {
+    let ofTable = byTable.get(table);
+    if (!ofTable) byTable.set(table, (ofTable = changes.filter((c) => c.table === table)));
+    return ofTable;
   }
 
   /** A dependency's values after this transaction and, with its moves undone, before it. */
@@ -254,6 +260,13 @@ export async function routeTransactions(
 }
 
 const NO_DEPENDENCIES: readonly DependencyLinks[] = [];
+const NO_CHANGES: readonly ResolvedChange[] = [];
+const NO_CANDIDATES: readonly KeyedRow[] = [];
+
+function anyIn(handles: readonly string[], of: { has(handle: string): boolean }): boolean {
+  for (const handle of handles) if (of.has(handle)) return true;
+  return false;
+}
 
 const sublinksCache = new WeakMap<WhereExpr, { readonly tests: Map<number, string[][]>; readonly nullSensitive: Set<number> }>();
 

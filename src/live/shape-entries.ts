@@ -74,7 +74,8 @@ export function withPgXid(entries: readonly LogEntry[], pgXid: number): LogEntry
  * transaction (its first change's old row) and after it (its last change's
  * new row). A row inserted and deleted again nets to nothing changed.
  */
-export function netChanges(changes: readonly RowChange[]): RowChange[] {
+export function netChanges(changes: readonly RowChange[]): readonly RowChange[] {
+  if (changes.length === 1) return changes;
   const byKey = new Map<string, RowChange>();
   for (const change of changes) {
     const first = byKey.get(change.key);
