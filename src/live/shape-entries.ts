@@ -44,11 +44,10 @@ export function changeEntries(
   candidates: readonly KeyedRow[],
   links: { readonly before: LinkValues; readonly after: LinkValues },
 ): LogEntry[] {
-  const matches = (row: Row | null, values: LinkValues): boolean => row !== null && (spec.where === undefined || evaluateWhere(spec.where, row, values, spec.columnTypes));
   const entries: LogEntry[] = [];
   for (const change of netChanges(changes)) {
-    const was = matches(change.oldRow, links.before);
-    const is = matches(change.row, links.after);
+    const was = matches(spec, change.oldRow, links.before);
+    const is = matches(spec, change.row, links.after);
     if (is && !was) entries.push({ xid, op: 'insert', key: change.key, row: project(spec, change.row!) });
     else if (is && was) {
       const row = updatedRow(spec, change.oldRow!, change.row!);
@@ -56,12 +55,17 @@ export function changeEntries(
     } else if (was) entries.push({ xid, op: 'delete', key: change.key, row: keyOnly(spec, change.oldRow!) });
   }
   for (const candidate of candidates) {
-    const was = matches(candidate.row, links.before);
-    const is = matches(candidate.row, links.after);
+    const was = matches(spec, candidate.row, links.before);
+    const is = matches(spec, candidate.row, links.after);
     if (is && !was) entries.push({ xid, op: 'insert', key: candidate.key, row: project(spec, candidate.row) });
     else if (was && !is) entries.push({ xid, op: 'delete', key: candidate.key, row: keyOnly(spec, candidate.row) });
   }
   return entries;
+}
+
+/** The row is in the shape (no closure per call: this is on every delivery). */
+function matches(spec: ShapeSpec, row: Row | null, values: LinkValues): boolean {
+  return row !== null && (spec.where === undefined || evaluateWhere(spec.where, row, values, spec.columnTypes));
 }
 
 /** A transaction's entries marked with its Postgres transaction id (what a client's write returned as `pg_current_xact_id()`). */
