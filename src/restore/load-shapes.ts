@@ -86,7 +86,7 @@ async function loadResult(storage: ShapeStorage, index: StorageIndex, part: Path
   return {
     mode: part.mode,
     fallbackReason: part.fallbackReason,
-    records: index.records.filter((r) => !removedEarly.has(r.stored.handle)),
+    records: removedEarly.size === 0 ? index.records : index.records.filter((r) => !removedEarly.has(r.stored.handle)),
     tornLogs: found.filter((c) => c.tornLog).map((c) => c.handle),
     removedWhileLoading: [...part.removed, ...index.removed, ...found.flatMap((c) => (c.removal ? [c.removal] : []))],
     problems: [...part.problems, ...index.problems, ...problemsOf(found), ...problemsOf(later), ...strayProblems(index.listing.strays)],
@@ -101,8 +101,15 @@ async function loadResult(storage: ShapeStorage, index: StorageIndex, part: Path
 
 /** Shapes that share a definition with another, and what they depend on, transitively (the one kept must be sound with its closure). */
 function shapesToCheckEarly(records: readonly ShapeRecord[]): ShapeRecord[] {
-  const byKey = new Map<string, number>();
-  for (const r of records) byKey.set(r.shape.key, (byKey.get(r.shape.key) ?? 0) + 1);
+  // One probe per shape; the rest only when some definition is shared (rare).
+  const firstOfKey = new Map<string, ShapeRecord>();
+  const shared = new Set<string>();
+  for (const r of records) {
+    const first = firstOfKey.get(r.shape.key);
+    if (first === undefined) firstOfKey.set(r.shape.key, r);
+    else shared.add(r.shape.key);
+  }
+  if (shared.size === 0) return [];
   const byHandle = new Map(records.map((r) => [r.stored.handle, r]));
   const early = new Set<string>();
   const visit = (handle: string): void => {
@@ -110,7 +117,7 @@ function shapesToCheckEarly(records: readonly ShapeRecord[]): ShapeRecord[] {
     early.add(handle);
     for (const dependency of byHandle.get(handle)!.stored.dependencyHandles) visit(dependency);
   };
-  for (const r of records) if (byKey.get(r.shape.key)! > 1) visit(r.stored.handle);
+  for (const r of records) if (shared.has(r.shape.key)) visit(r.stored.handle);
   return records.filter((r) => early.has(r.stored.handle));
 }
 

@@ -108,9 +108,12 @@ export class FileStorage implements ShapeStorage {
     }
     const handles: string[] = [];
     for (const entry of entries) {
+      if (entry.isDirectory() && isHandle(entry.name)) {
+        handles.push(entry.name);
+        continue;
+      }
       const path = join(this.layout.shapes, entry.name);
-      if (entry.isDirectory() && isHandle(entry.name)) handles.push(entry.name);
-      else if (entry.name.startsWith(TEMP_PREFIX)) strays.push({ name: entry.name, kind: 'temp', path });
+      if (entry.name.startsWith(TEMP_PREFIX)) strays.push({ name: entry.name, kind: 'temp', path });
       else if (entry.name.startsWith(TRASH_PREFIX)) strays.push({ name: entry.name, kind: 'trash', path });
       else strays.push({ name: entry.name, kind: 'unknown', path });
     }
