@@ -26,6 +26,7 @@ export {
   type CreateShapeRuntimeOptions,
   type ShapeRuntime,
   type ShapeRuntimeActor,
+  type ShapeActivity,
   type ShapeSummary,
   type ShapeReads,
   type ServedShape,

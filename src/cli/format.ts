@@ -1,4 +1,5 @@
 import { causeChain, type Removal } from '../graph/removal.ts';
+import type { ShapeActivity } from '../machines/runtime-read-view.ts';
 import type { RestoreReport } from '../machines/runtime.types.ts';
 import type { DamagedTable } from '../restore/table-damage.ts';
 
@@ -16,7 +17,7 @@ export function removalJson(removal: Removal): JsonValue {
  * removed shape's table and cause chain (its own handle first, back to the
  * first shape that went for a reason of its own).
  */
-export function restoreReportJson(report: RestoreReport): JsonValue {
+export function restoreReportJson(report: RestoreReport, activity?: ShapeActivity): JsonValue {
   const byHandle = new Map(report.removed.map((r) => [r.handle, r]));
   return {
     mode: report.mode,
@@ -39,6 +40,7 @@ export function restoreReportJson(report: RestoreReport): JsonValue {
     phases: report.phases.map((p) => ({ phase: p.phase, ms: p.ms })),
     tables: { ...report.tables },
     damagedTables: report.damagedTables.map(damagedTableJson),
+    ...(activity ? { activity: activityJson(activity) } : {}),
   };
 }
 
@@ -54,6 +56,20 @@ export function restoreDurationMs(report: RestoreReport): number {
 /** The part of a restore every other command reports: what it used, what it removed, which tables lost records. */
 export function restoreSummaryJson(report: RestoreReport): JsonValue {
   return { mode: report.mode, fallbackReason: report.fallbackReason, loaded: report.loaded.length, removed: report.removed.map(removalJson), damagedTables: report.damagedTables.map(damagedTableJson) };
+}
+
+/**
+ * How many shapes a command's runtime kept and how many of them woke while it ran (restore
+ * starts no actor: a shape wakes, its dependencies first, when a change, a read or an add needs
+ * it), and how many went back to sleep.
+ */
+export function activityText(activity: ShapeActivity): string {
+  const slept = activity.slept > 0 ? `, ${activity.slept} went back to sleep` : '';
+  return `${plural(activity.kept, 'shape')} kept, ${activity.woken} woke${slept}`;
+}
+
+export function activityJson(activity: ShapeActivity): JsonValue {
+  return { kept: activity.kept, woken: activity.woken, slept: activity.slept, awake: activity.awake };
 }
 
 /** A left-aligned text table; the last column is not padded. */
@@ -88,7 +104,7 @@ export const LOADED_ROWS_SHOWN = 50;
  * shape that went for a reason of its own, the loaded shapes, problems found
  * on disk, and how long each restore state took.
  */
-export function restoreReportText(report: RestoreReport): string {
+export function restoreReportText(report: RestoreReport, activity?: ShapeActivity): string {
   const out: string[] = [];
   const source = report.mode === 'backup' ? 'backup' : 'storage scan';
   out.push(`Restore ${report.dryRun ? 'plan (dry run) ' : ''}from ${source}, policy ${report.policy}: ${plural(report.loaded.length, 'shape')} loaded, ${report.removed.length} removed.`);
@@ -110,6 +126,8 @@ export function restoreReportText(report: RestoreReport): string {
     const phases = report.phases.map((p) => `${p.phase} ${formatMs(p.ms ?? 0)}`).join(', ');
     out.push('', `Restore states: ${phases}; total ${formatMs(restoreDurationMs(report))}.`);
   }
+  // What the command's own work woke (restore itself wakes nothing), beside what it kept.
+  if (activity) out.push('', `Shapes: ${activityText(activity)} during this command.`);
   return out.join('\n');
 }
 

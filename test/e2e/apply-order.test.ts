@@ -46,7 +46,7 @@ describe('apply: already applied vs out of order', () => {
 
   it('in one file: a redelivered line is skipped, an out-of-order one stops the file there (earlier lines kept, later not sent) or, with --skip-out-of-order, is counted', async () => {
     const { dir, handle, file } = await setUp();
-    expect((await cli('apply', '--data-dir', dir, '--file', await file('first.jsonl', 1, 2, 3))).stdout).toBe('Applied 3 transactions; position 3.\n');
+    expect((await cli('apply', '--data-dir', dir, '--file', await file('first.jsonl', 1, 2, 3))).stdout).toBe('Applied 3 transactions; position 3.\nShapes: 1 shape kept, 1 woke.\n');
     const mixed = await file('mixed.jsonl', 2, 4, 6, 5, 7);
     const stopped = await cli('apply', '--data-dir', dir, '--file', mixed, '--json');
     expect(stopped.code).toBe(1);
@@ -56,7 +56,7 @@ describe('apply: already applied vs out of order', () => {
     expect(skipping).toMatchObject({ applied: 1, skipped: 3, outOfOrder: 1, position: 7 });
     expect(await xidsInLog(dir, handle)).toEqual(['1', '2', '3', '4', '6', '7']);
     const text = await cli('apply', '--data-dir', dir, '--file', mixed, '--skip-out-of-order');
-    expect(text.stdout).toBe('Applied 0 transactions, skipped 4 already applied, skipped 1 out of order (never applied); position 7.\n');
+    expect(text.stdout).toBe('Applied 0 transactions, skipped 4 already applied, skipped 1 out of order (never applied); position 7.\nShapes: 1 shape kept, 0 woke.\n');
     expect((await readdir(dir)).sort()).toContain('journal.jsonl');
   });
 

@@ -46,7 +46,8 @@ describe('serve --http-port on the embedded store', () => {
     const exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     child.kill('SIGTERM');
     expect(await exit).toEqual({ code: 0, signal: null });
-    expect(stdout).toMatch(/stopped \(SIGTERM\) after serving 1 shape\(s\) of the embedded store/);
+    // The one shape was kept and woke once (its first read), and the stop says so.
+    expect(stdout).toMatch(/stopped \(SIGTERM\) after serving 1 shape\(s\) of the embedded store at \S+ \(1 shape kept, 1 woke\)/);
     expect((await cli('list', '--data-dir', dir)).code).toBe(0);
   }, 120_000);
 

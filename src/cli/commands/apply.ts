@@ -1,6 +1,6 @@
 import { DATA_DIR_COMMAND_OPTIONS, type CliCommand } from '../command.ts';
 import { CliError, isShapeRuntimeError } from '../errors.ts';
-import { plural, restoreNoticeText, restoreSummaryJson } from '../format.ts';
+import { activityJson, activityText, plural, restoreNoticeText, restoreSummaryJson } from '../format.ts';
 import { withRuntime } from '../open-runtime.ts';
 import { parseKeyColumns, parsePath } from '../options.ts';
 import type { Transaction } from '../../shapes/transaction.ts';
@@ -93,11 +93,13 @@ export const applyCommand: CliCommand = {
       context.progress.finish();
       if (failure) throw failure;
       const notice = restoreNoticeText(report);
+      const activity = runtime.activity();
       return {
-        json: { applied: counts.applied, skipped: counts.skipped, outOfOrder: counts.outOfOrder, position: runtime.position(), restore: restoreSummaryJson(report) },
+        json: { applied: counts.applied, skipped: counts.skipped, outOfOrder: counts.outOfOrder, position: runtime.position(), shapes: activityJson(activity), restore: restoreSummaryJson(report) },
         text: [
           ...(notice ? [notice, ''] : []),
           `Applied ${plural(counts.applied, 'transaction')}${counts.skipped > 0 ? `, skipped ${counts.skipped} already applied` : ''}${counts.outOfOrder > 0 ? `, skipped ${counts.outOfOrder} out of order (never applied)` : ''}; position ${runtime.position()}.`,
+          `Shapes: ${activityText(activity)}.`,
         ].join('\n'),
       };
     });

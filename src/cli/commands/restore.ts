@@ -28,7 +28,11 @@ export const restoreCommand: CliCommand = {
   async run(options, context) {
     const accept = options.optionalList('acceptTableDamage');
     const open = accept ? { acceptTableDamage: accept } : {};
-    const report = options.flag('dryRun') ? await planRestoreFromOptions(context, open) : await withRuntime(context, { ...open, appliesPolicy: true }, async (_runtime, report) => report);
-    return { json: restoreReportJson(report), text: restoreReportText(report) };
+    if (options.flag('dryRun')) {
+      const report = await planRestoreFromOptions(context, open);
+      return { json: restoreReportJson(report), text: restoreReportText(report) };
+    }
+    const { report, activity } = await withRuntime(context, { ...open, appliesPolicy: true }, async (runtime, report) => ({ report, activity: runtime.activity() }));
+    return { json: restoreReportJson(report, activity), text: restoreReportText(report, activity) };
   },
 };

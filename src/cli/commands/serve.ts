@@ -1,10 +1,10 @@
 import { DATA_DIR_COMMAND_OPTIONS, type CliCommand, type CommandContext, type CommandResult } from '../command.ts';
 import { CliError, ExitCode } from '../errors.ts';
-import { restoreNoticeText, restoreSummaryJson } from '../format.ts';
+import { activityJson, activityText, restoreNoticeText, restoreSummaryJson } from '../format.ts';
 import { runtimeOptions } from '../open-runtime.ts';
 import { parseKeyColumns, type OptionReader } from '../options.ts';
 import { configureHttpOptions, httpServing, type HttpServing } from '../serve-http.ts';
-import type { ShapeRuntime } from '../../runtime/index.ts';
+import type { ShapeActivity, ShapeRuntime } from '../../runtime/index.ts';
 
 const UNFOLLOWABLE = ['keep', 'remove'] as const;
 
@@ -58,6 +58,13 @@ function announceRestore(context: CommandContext, runtime: ShapeRuntime): void {
   if (notice) context.notice(notice);
 }
 
+/** The stopping log line, with how many shapes were kept and how many woke while serving (the activity it returns). */
+function stopping(context: CommandContext, runtime: ShapeRuntime, stop: { signal: NodeJS.Signals } | { error: Error }): ShapeActivity {
+  const activity = runtime.activity();
+  context.logger.info({ ...('signal' in stop ? { signal: stop.signal } : { err: stop.error.message }), ...activity }, 'stopping');
+  return activity;
+}
+
 /** No database: the embedded store's shapes, served over HTTP (created on request, fed by nobody while `serve` holds the data dir). */
 async function serveEmbedded(context: CommandContext, http: HttpServing, stopped: Stopped): Promise<CommandResult> {
   if (http.port === undefined) {
@@ -71,14 +78,14 @@ async function serveEmbedded(context: CommandContext, http: HttpServing, stopped
     throw error;
   });
   const stop = await stopped;
-  context.logger.info('signal' in stop ? { signal: stop.signal } : { err: stop.error.message }, 'stopping');
+  const activity = stopping(context, runtime, stop);
   await server?.close();
   const shapes = runtime.list().length;
   await runtime.shutdown();
   const signal = 'signal' in stop ? stop.signal : 'error';
   return {
-    json: { stopped: signal, shapes, position: runtime.position(), http: server ? server.url : null, restore: restoreSummaryJson(runtime.report) },
-    text: `stopped (${signal}) after serving ${shapes} shape(s) of the embedded store at ${server?.url}; backup written`,
+    json: { stopped: signal, shapes, activity: activityJson(activity), position: runtime.position(), http: server ? server.url : null, restore: restoreSummaryJson(runtime.report) },
+    text: `stopped (${signal}) after serving ${shapes} shape(s) of the embedded store at ${server?.url} (${activityText(activity)}); backup written`,
   };
 }
 
@@ -125,11 +132,11 @@ async function serve(
     throw error;
   });
   context.logger.info(
-    { database: redactUrl(databaseUrl), slot: source.slot, publication: source.publication, shapes: runtime.list().length, position: source.status().position },
+    { database: redactUrl(databaseUrl), slot: source.slot, publication: source.publication, shapes: runtime.list().length, woken: runtime.activity().woken, position: source.status().position },
     'serving: following the database',
   );
   const stop = await stopped;
-  context.logger.info('signal' in stop ? { signal: stop.signal } : { err: stop.error.message }, 'stopping');
+  const activity = stopping(context, runtime, stop);
   await server?.close();
   const status = source.status();
   const shapes = runtime.list().length;
@@ -139,7 +146,7 @@ async function serve(
     throw new CliError(code, `stopped following the database: ${stop.error.message} (the data dir keeps everything applied; a restart resumes)`);
   }
   return {
-    json: { stopped: stop.signal, shapes, slot: status.slot, publication: status.publication, position: status.position, confirmed: status.confirmed, synced: [...status.synced], http: server ? server.url : null, restore: restoreSummaryJson(runtime.report) },
-    text: `stopped (${stop.signal}) after following ${status.synced.length} table(s) for ${shapes} shape(s); position ${status.position}; backup written`,
+    json: { stopped: stop.signal, shapes, activity: activityJson(activity), slot: status.slot, publication: status.publication, position: status.position, confirmed: status.confirmed, synced: [...status.synced], http: server ? server.url : null, restore: restoreSummaryJson(runtime.report) },
+    text: `stopped (${stop.signal}) after following ${status.synced.length} table(s) for ${shapes} shape(s) (${activityText(activity)}); position ${status.position}; backup written`,
   };
 }
