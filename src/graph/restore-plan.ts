@@ -54,8 +54,12 @@ export function planRestore(nodes: readonly PlanNode[], options: RestorePlanOpti
   const preRemoved = options.removedWhileLoading ?? [];
   const n = nodes.length;
 
+  // Only the handles some node names as a dependency are looked up: a map of those alone (a few
+  // percent of the nodes), not of every node (at 100k shapes that map was most of a plan's memory).
+  const named = new Set<string>();
+  for (let i = 0; i < n; i++) for (const h of nodes[i]!.dependencyHandles) named.add(h);
   const indexOf = new Map<string, number>();
-  for (let i = 0; i < n; i++) indexOf.set(nodes[i]!.handle, i);
+  if (named.size > 0) for (let i = 0; i < n; i++) if (named.has(nodes[i]!.handle)) indexOf.set(nodes[i]!.handle, i);
   const removedBeforePlan = new Set(preRemoved.map((r) => r.handle));
 
   // Direct faults: the node's own dependency list is wrong, whatever else happens.

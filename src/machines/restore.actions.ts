@@ -120,9 +120,22 @@ export function buildReport(context: RuntimeContext): RestoreReport {
     problems: [...(load?.problems ?? []), ...damagedTableProblems(damaged)],
     spawnOrder: plannedSpawnOrder(context),
     phases: closePhases(context.phases, performance.now()),
-    tables: load?.tables ?? {},
+    // Every loaded or removed shape's table: built the first time it is read (the CLI's table, --json),
+    // not on the way to running (a 100k-key object per restore).
+    get tables() {
+      const tables = tablesOf(load);
+      Object.defineProperty(this, 'tables', { value: tables, enumerable: true });
+      return tables;
+    },
     damagedTables: damaged,
   };
+}
+
+/** handle -> table: the load's records' own (storage is the truth), beside those it knows of otherwise. */
+function tablesOf(load: LoadResult | null): Record<string, string> {
+  const tables: Record<string, string> = { ...load?.tables };
+  for (const r of load?.records ?? []) tables[r.stored.handle] = r.shape.definition.table;
+  return tables;
 }
 
 export function completeRestore(context: RuntimeContext, enqueue: Enqueue): void {

@@ -53,12 +53,31 @@ export function parsedDefinitionOf(shape: NormalizedShape): ParsedDefinition {
 
 /** What the restore planner needs to know of a record. */
 export function toPlanNode(record: ShapeRecord): PlanNode {
-  return {
-    handle: record.stored.handle,
-    key: record.shape.key,
-    dependencyHandles: record.stored.dependencyHandles,
-    dependencyKeys: record.shape.dependencies.map(definitionKey),
-    createdAt: handleCreatedAtMicros(record.stored.handle),
-    requested: record.stored.requested,
-  };
+  return new RecordPlanNode(record);
+}
+
+const NO_KEYS: readonly string[] = Object.freeze([]);
+
+/**
+ * A record as the planner sees it. Its creation time (read from the handle: a BigInt) is asked
+ * for only when two shapes share a definition, so it is read then, not for every shape.
+ */
+class RecordPlanNode implements PlanNode {
+  readonly handle: string;
+  readonly key: string;
+  readonly dependencyHandles: readonly string[];
+  readonly dependencyKeys: readonly string[];
+  readonly requested: boolean;
+
+  constructor(record: ShapeRecord) {
+    this.handle = record.stored.handle;
+    this.key = record.shape.key;
+    this.dependencyHandles = record.stored.dependencyHandles;
+    this.dependencyKeys = record.shape.dependencies.length === 0 ? NO_KEYS : record.shape.dependencies.map(definitionKey);
+    this.requested = record.stored.requested;
+  }
+
+  get createdAt(): bigint {
+    return handleCreatedAtMicros(this.handle);
+  }
 }

@@ -29,7 +29,10 @@ export interface LoadResult {
   readonly strays: readonly StrayEntry[];
   /** Position the backup recorded (null without a backup). */
   readonly position: string | null;
-  /** Table of every shape whose definition is known (read from storage, else named by the backup), for reports. */
+  /**
+   * Table of each shape the load knows of but no longer holds as a record (named only by the
+   * backup; removed early for damaged files), for reports: a record's own table is its definition's.
+   */
   readonly tables: Readonly<Record<string, string>>;
   /** Shapes whose own files (definition, log) restore read and checked: the check after restore skips them. */
   readonly checked: readonly string[];

@@ -13,9 +13,7 @@ export interface LoadOptions {
 /** `loadingShapes`: the stored shapes, from the metadata log and the listing of shape directories. */
 export async function loadFromStorage(storage: ShapeStorage, fallbackReason: string | null, options: LoadOptions = {}): Promise<LoadResult> {
   const index = await readStorageIndex(storage);
-  const tables: Record<string, string> = {};
-  addTables(tables, index.records.map((r) => r.stored));
-  return loadResult(storage, index, { mode: 'storage', fallbackReason, position: null, removed: [], problems: [], tables }, options);
+  return loadResult(storage, index, { mode: 'storage', fallbackReason, position: null, removed: [], problems: [], tables: {} }, options);
 }
 
 export type BackupLoad = { readonly usable: true; readonly result: LoadResult } | { readonly usable: false; readonly reason: string };
@@ -52,8 +50,6 @@ export async function loadFromBackup(storage: ShapeStorage, options: LoadOptions
       problems.push({ handle: record.stored.handle, file: backup.file, reason: 'backup entry differs from the stored definition: storage wins', action: 'kept' });
     }
   }
-  // The table of each shape: storage's, the backup's for those without storage.
-  addTables(tables, index.records.map((r) => r.stored));
   const result = await loadResult(storage, index, { mode: 'backup', fallbackReason: null, position: backup.position, removed, problems, tables }, options);
   return { usable: true, result };
 }
@@ -92,7 +88,7 @@ async function loadResult(storage: ShapeStorage, index: StorageIndex, part: Path
     problems: [...part.problems, ...index.problems, ...problemsOf(found), ...problemsOf(later), ...strayProblems(index.listing.strays)],
     strays: index.listing.strays,
     position: part.position,
-    tables: part.tables,
+    tables: removedEarly.size === 0 ? part.tables : withTables(part.tables, index.records.filter((r) => removedEarly.has(r.stored.handle))),
     checked,
     rewriteMetadata: index.rewriteMetadata,
     laterFindings: later,
@@ -101,13 +97,32 @@ async function loadResult(storage: ShapeStorage, index: StorageIndex, part: Path
 
 /** Shapes that share a definition with another, and what they depend on, transitively (the one kept must be sound with its closure). */
 function shapesToCheckEarly(records: readonly ShapeRecord[]): ShapeRecord[] {
-  // One probe per shape; the rest only when some definition is shared (rare).
-  const firstOfKey = new Map<string, ShapeRecord>();
+  // Equal definitions have equal tables and where texts: shapes are grouped by those (no key
+  // string built per shape), and only the rare pair that shares both compares whole keys.
+  // (A group's first record is counted by key once a second joins it: then its slot holds null.)
+  const firstOf = new Map<string, Map<string, ShapeRecord | null>>();
+  const keyCounts = new Map<string, number>();
   const shared = new Set<string>();
+  const count = (r: ShapeRecord): void => {
+    const key = r.shape.key;
+    const n = (keyCounts.get(key) ?? 0) + 1;
+    keyCounts.set(key, n);
+    if (n > 1) shared.add(key);
+  };
   for (const r of records) {
-    const first = firstOfKey.get(r.shape.key);
-    if (first === undefined) firstOfKey.set(r.shape.key, r);
-    else shared.add(r.shape.key);
+    const { table, where = '' } = r.shape.definition;
+    let byWhere = firstOf.get(table);
+    if (!byWhere) firstOf.set(table, (byWhere = new Map()));
+    const first = byWhere.get(where);
+    if (first === undefined) {
+      byWhere.set(where, r);
+      continue;
+    }
+    if (first !== null) {
+      count(first);
+      byWhere.set(where, null);
+    }
+    count(r);
   }
   if (shared.size === 0) return [];
   const byHandle = new Map(records.map((r) => [r.stored.handle, r]));
@@ -125,9 +140,11 @@ function problemsOf(checks: readonly ShapeFileCheck[]): RestoreProblem[] {
   return checks.flatMap((c) => (c.problem ? [c.problem] : []));
 }
 
-/** handle -> table; a later entry wins (storage after the backup: storage is the truth). */
-function addTables(tables: Record<string, string>, shapes: readonly StoredShape[]): void {
-  for (const shape of shapes) tables[shape.handle] = shape.definition.table;
+/** The tables of the records a load no longer holds (removed early), beside the backup's. */
+function withTables(tables: Readonly<Record<string, string>>, records: readonly ShapeRecord[]): Record<string, string> {
+  const out = { ...tables };
+  for (const r of records) out[r.stored.handle] = r.shape.definition.table;
+  return out;
 }
 
 function strayProblems(strays: LoadResult['strays']): RestoreProblem[] {
