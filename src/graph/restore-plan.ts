@@ -25,6 +25,12 @@ export interface RestorePlanOptions {
    * a dependent of one of these is `dependency-removed`, not `missing-dependency`.
    */
   readonly removedWhileLoading?: readonly Removal[];
+  /**
+   * The caller found that no two nodes share a definition key (restore's load groups them before
+   * it plans): the duplicate rule has nothing to decide, so no node's key is asked for but those
+   * a dependency is checked against.
+   */
+  readonly keysUnique?: boolean;
 }
 
 export interface RestorePlan {
@@ -170,6 +176,7 @@ export function planRestore(nodes: readonly PlanNode[], options: RestorePlanOpti
         remove(v, 'dependency-removed', nodes[removedDep]!.handle);
         continue;
       }
+      if (options.keysUnique) continue;
       candidates.push(v);
       const best = winnerOfKey.get(nodes[v]!.key);
       if (best === undefined || older(nodes[v]!, nodes[best]!)) winnerOfKey.set(nodes[v]!.key, v);

@@ -48,7 +48,7 @@ export function storeLoad(output: LoadResult | BackupLoad): Partial<RuntimeConte
 export function planRestore(context: RuntimeContext, enqueue: Enqueue): void {
   const load = context.load;
   const records = load?.records ?? [];
-  const planned = planRestoreGraph(records.map(toPlanNode), load ? { policy: context.policy, removedWhileLoading: load.removedWhileLoading } : {});
+  const planned = planRestoreGraph(records.map(toPlanNode), load ? { policy: context.policy, removedWhileLoading: load.removedWhileLoading, keysUnique: !load.definitionsShared } : {});
   // A dry run read everything: it carries out on its plan what the check after restore will find.
   const plan = load && context.dryRun ? applyLaterFindings(planned, records, load.laterFindings) : planned;
   enqueue.assign({ plan, kept: plan.keptNodes.map((i) => records[i]!) });

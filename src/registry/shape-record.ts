@@ -59,22 +59,27 @@ export function toPlanNode(record: ShapeRecord): PlanNode {
 const NO_KEYS: readonly string[] = Object.freeze([]);
 
 /**
- * A record as the planner sees it. Its creation time (read from the handle: a BigInt) is asked
- * for only when two shapes share a definition, so it is read then, not for every shape.
+ * A record as the planner sees it. Its key (a string built from the definition) and its creation
+ * time (a BigInt read from the handle) are asked for only by the duplicate rule and, the key, of
+ * a dependency: built then, not for every shape.
  */
 class RecordPlanNode implements PlanNode {
   readonly handle: string;
-  readonly key: string;
   readonly dependencyHandles: readonly string[];
   readonly dependencyKeys: readonly string[];
   readonly requested: boolean;
+  readonly #shape: ShapeRecord['shape'];
 
   constructor(record: ShapeRecord) {
     this.handle = record.stored.handle;
-    this.key = record.shape.key;
+    this.#shape = record.shape;
     this.dependencyHandles = record.stored.dependencyHandles;
     this.dependencyKeys = record.shape.dependencies.length === 0 ? NO_KEYS : record.shape.dependencies.map(definitionKey);
     this.requested = record.stored.requested;
+  }
+
+  get key(): string {
+    return this.#shape.key;
   }
 
   get createdAt(): bigint {

@@ -34,6 +34,8 @@ export interface LoadResult {
    * backup; removed early for damaged files), for reports: a record's own table is its definition's.
    */
   readonly tables: Readonly<Record<string, string>>;
+  /** Some records share a definition (the plan keeps one of each by the fixed rule); false: every definition is stored once. */
+  readonly definitionsShared: boolean;
   /** Shapes whose own files (definition, log) restore read and checked: the check after restore skips them. */
   readonly checked: readonly string[];
   /** The metadata log is to be rewritten when the restore commits (it lacked shapes, named deleted ones, was damaged). */

@@ -71,7 +71,7 @@ interface PathPart {
  * read when it wakes, or by the check after restore (see checkShapeFiles), whichever comes first.
  */
 async function loadResult(storage: ShapeStorage, index: StorageIndex, part: PathPart, options: LoadOptions): Promise<LoadResult> {
-  const early = shapesToCheckEarly(index.records);
+  const { early, definitionsShared } = shapesToCheckEarly(index.records);
   const earlySet = new Set(early);
   const found = await checkShapeFiles(storage, early.map((r) => r.stored), { repair: false });
   const removedEarly = new Set(found.flatMap((c) => (c.removal ? [c.handle] : [])));
@@ -89,6 +89,7 @@ async function loadResult(storage: ShapeStorage, index: StorageIndex, part: Path
     strays: index.listing.strays,
     position: part.position,
     tables: removedEarly.size === 0 ? part.tables : withTables(part.tables, index.records.filter((r) => removedEarly.has(r.stored.handle))),
+    definitionsShared,
     checked,
     rewriteMetadata: index.rewriteMetadata,
     laterFindings: later,
@@ -96,7 +97,7 @@ async function loadResult(storage: ShapeStorage, index: StorageIndex, part: Path
 }
 
 /** Shapes that share a definition with another, and what they depend on, transitively (the one kept must be sound with its closure). */
-function shapesToCheckEarly(records: readonly ShapeRecord[]): ShapeRecord[] {
+function shapesToCheckEarly(records: readonly ShapeRecord[]): { early: ShapeRecord[]; definitionsShared: boolean } {
   // Equal definitions have equal tables and where texts: shapes are grouped by those (no key
   // string built per shape), and only the rare pair that shares both compares whole keys.
   // (A group's first record is counted by key once a second joins it: then its slot holds null.)
@@ -124,7 +125,7 @@ function shapesToCheckEarly(records: readonly ShapeRecord[]): ShapeRecord[] {
     }
     count(r);
   }
-  if (shared.size === 0) return [];
+  if (shared.size === 0) return { early: [], definitionsShared: false };
   const byHandle = new Map(records.map((r) => [r.stored.handle, r]));
   const early = new Set<string>();
   const visit = (handle: string): void => {
@@ -133,7 +134,7 @@ function shapesToCheckEarly(records: readonly ShapeRecord[]): ShapeRecord[] {
     for (const dependency of byHandle.get(handle)!.stored.dependencyHandles) visit(dependency);
   };
   for (const r of records) if (shared.has(r.shape.key)) visit(r.stored.handle);
-  return records.filter((r) => early.has(r.stored.handle));
+  return { early: records.filter((r) => early.has(r.stored.handle)), definitionsShared: true };
 }
 
 function problemsOf(checks: readonly ShapeFileCheck[]): RestoreProblem[] {
