@@ -118,17 +118,23 @@ export function buildReport(context: RuntimeContext): RestoreReport {
     loaded: context.plan?.keep ?? [],
     removed: context.plan?.removals ?? [],
     problems: [...(load?.problems ?? []), ...damagedTableProblems(damaged)],
-    spawnOrder: plannedSpawnOrder(context),
+    // Derived lists of every kept shape, built the first time they are read (the CLI's report,
+    // --json, the check after restore's summary), not on the way to running.
+    get spawnOrder() {
+      return settle(this, 'spawnOrder', plannedSpawnOrder(context));
+    },
     phases: closePhases(context.phases, performance.now()),
-    // Every loaded or removed shape's table: built the first time it is read (the CLI's table, --json),
-    // not on the way to running (a 100k-key object per restore).
     get tables() {
-      const tables = tablesOf(load);
-      Object.defineProperty(this, 'tables', { value: tables, enumerable: true });
-      return tables;
+      return settle(this, 'tables', tablesOf(load));
     },
     damagedTables: damaged,
   };
+}
+
+/** A lazily built field of the report becomes a plain one, its value, once read. */
+function settle<T>(report: object, field: string, value: T): T {
+  Object.defineProperty(report, field, { value, enumerable: true });
+  return value;
 }
 
 /** handle -> table: the load's records' own (storage is the truth), beside those it knows of otherwise. */
@@ -140,7 +146,7 @@ function tablesOf(load: LoadResult | null): Record<string, string> {
 
 export function completeRestore(context: RuntimeContext, enqueue: Enqueue): void {
   const report = buildReport(context);
-  enqueue.assign({ report, phases: report.phases, spawnOrder: report.spawnOrder });
+  enqueue.assign({ report, phases: report.phases });
   enqueue.emit({ type: 'RESTORE.COMPLETED', report });
 }
 

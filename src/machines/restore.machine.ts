@@ -45,7 +45,6 @@ export const shapeRuntimeMachine = runtimeSetup.createMachine({
     load: null,
     plan: null,
     kept: [],
-    spawnOrder: [],
     phases: [],
     report: null,
     queue: [],

@@ -227,7 +227,6 @@ export interface RuntimeContext {
   readonly plan: RestorePlan | null;
   /** The plan's survivors' records, in its order (dependencies first). */
   readonly kept: readonly ShapeRecord[];
-  readonly spawnOrder: readonly string[];
   readonly phases: readonly PhaseTiming[];
   readonly report: RestoreReport | null;
   /** Requests waiting (before `running`, and while one is under way). */

@@ -25,10 +25,13 @@ const COMPLETED: RuntimeRequest = { type: 'STORAGE.CHECK_COMPLETED', requestId: 
  */
 export function startStorageCheck(context: RuntimeContext): Partial<RuntimeContext> {
   const readAtRestore = new Set(context.load?.checked ?? []);
-  const unread = (context.plan?.keep ?? []).filter((h) => !readAtRestore.has(h));
-  const { graph } = context.shapes.registry;
-  const dependedOn = unread.filter((h) => graph.dependentsOf(h).size > 0);
-  const order = dependedOn.length === 0 ? unread : [...dependedOn, ...unread.filter((h) => graph.dependentsOf(h).size === 0)];
+  const kept = context.plan?.keep ?? [];
+  const unread = readAtRestore.size === 0 ? kept : kept.filter((h) => !readAtRestore.has(h));
+  // Depended on: named as a dependency by a kept shape (a small set, probed once per shape).
+  const named = new Set<string>();
+  for (const record of context.kept) for (const dependency of record.stored.dependencyHandles) named.add(dependency);
+  const dependedOn = named.size === 0 ? [] : unread.filter((h) => named.has(h));
+  const order = dependedOn.length === 0 ? unread : [...dependedOn, ...unread.filter((h) => !named.has(h))];
   const storageCheck: StorageCheckState = { ...NO_STORAGE_CHECK, order, startedAt: performance.now() };
   return { storageCheck, queue: order.length === 0 ? [...context.queue, COMPLETED] : context.queue };
 }
