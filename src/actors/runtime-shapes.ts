@@ -61,7 +61,7 @@ export class RuntimeShapes implements ShapeActorsPort {
       this.registry.add(record);
       if (!readAtRestore.has(record.stored.handle)) this.unchecked.add(record.stored.handle);
     }
-    this.registry.usage.reset(records.map((r) => r.stored.handle).reverse());
+    this.registry.usage.reset();
   }
 
   /** An add's new shapes (dependencies first), registered: their files were just written. */

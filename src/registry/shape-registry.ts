@@ -15,7 +15,7 @@ import { ShapeUsage } from './shape-usage.ts';
 export class ShapeRegistry {
   readonly graph = new DependencyGraph();
   /** Kept with the shapes: a shape is in it exactly while it is registered. */
-  readonly whereIndex = new WhereIndex();
+  readonly whereIndex: WhereIndex = new WhereIndex({ get: (handle) => this.#records.get(handle) });
   /** Least-recently-used order, for expiry. */
   readonly usage = new ShapeUsage(this.graph);
   readonly #records = new Map<string, KeptShape>();

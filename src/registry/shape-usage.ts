@@ -4,9 +4,15 @@ import type { DependencyGraph } from '../graph/dependency-graph.ts';
  * Least-recently-used order of shapes, for expiry. A dependency counts as
  * used whenever one of its dependents is, so it is always at least as recent
  * as its dependents and is never evicted before them.
+ *
+ * Only shapes used since the restore are held: the others (every shape, just
+ * after a restore) are less recent than any of them, in the order the restore
+ * registered them reversed (dependents first), which is the graph's order
+ * reversed; a shape added since was used by its add. So a restore costs no
+ * entry per shape here; a pass of evictionCandidates reads the graph's order.
  */
 export class ShapeUsage {
-  /** Insertion order is recency order: the first key is the least recently used. */
+  /** The shapes used since the restore. Insertion order is recency order: the first key is the least recently used. */
   readonly #order = new Map<string, true>();
 
   constructor(private readonly graph: DependencyGraph) {}
@@ -24,10 +30,9 @@ export class ShapeUsage {
     visit(handle);
   }
 
-  /** After a restore: every shape as recent as its place says, dependents before their dependencies. */
-  reset(dependentsFirst: Iterable<string>): void {
+  /** After a restore: no shape used yet (each as recent as its place in the graph says, dependents before their dependencies). */
+  reset(): void {
     this.#order.clear();
-    for (const handle of dependentsFirst) this.#order.set(handle, true);
   }
 
   forget(handle: string): void {
@@ -41,7 +46,7 @@ export class ShapeUsage {
   evictionCandidates(count: number): string[] {
     const chosen: string[] = [];
     const chosenSet = new Set<string>();
-    for (const handle of this.#order.keys()) {
+    for (const handle of this.#leastRecentFirst()) {
       if (chosen.length >= count) break;
       const dependents = this.graph.dependentsOf(handle);
       let blocked = false;
@@ -51,5 +56,11 @@ export class ShapeUsage {
       chosenSet.add(handle);
     }
     return chosen;
+  }
+
+  *#leastRecentFirst(): Generator<string> {
+    const unused = [...this.graph.handles()].filter((h) => !this.#order.has(h));
+    for (let i = unused.length - 1; i >= 0; i--) yield unused[i]!;
+    yield* this.#order.keys();
   }
 }

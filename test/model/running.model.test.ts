@@ -499,7 +499,7 @@ function fillRegistry(registry: ShapeRegistry): void {
     if (!record.ok) throw new Error(record.reason);
     registry.add(record.record);
   }
-  registry.usage.reset(registry.graph.topologicalOrder().reverse());
+  registry.usage.reset();
 }
 let TEMPLATE_SHAPES: StoredShape[] = [];
 

@@ -49,18 +49,34 @@ class TableIndex {
 const NO_LINKS = (): LinkSet => EMPTY;
 const EMPTY: LinkSet = { has: () => false, compatibleCount: () => 0 };
 
+/**
+ * Where the index finds a filed shape by its handle: its own Map, or its owner's store (the
+ * registry's records), which then holds each shape from before it is added until after it is
+ * removed, so the index keeps nothing per shape but its routes.
+ */
+export interface IndexedShapes {
+  get(handle: string): IndexedShape | undefined;
+}
+
 export class WhereIndex {
   readonly #tables = new Map<string, TableIndex>();
-  readonly #shapes = new Map<string, IndexedShape>();
+  readonly #own: Map<string, IndexedShape> | null;
+  readonly #shapes: IndexedShapes;
+  #count = 0;
   readonly #links = new LinkIndex();
   readonly #found: string[] = [];
 
+  constructor(shapes?: IndexedShapes) {
+    this.#own = shapes ? null : new Map();
+    this.#shapes = shapes ?? this.#own!;
+  }
+
   get size(): number {
-    return this.#shapes.size;
+    return this.#count;
   }
 
   has(handle: string): boolean {
-    return this.#shapes.has(handle);
+    return this.#shapes.get(handle) !== undefined;
   }
 
   routeKind(handle: string): RouteKind | undefined {
@@ -75,7 +91,7 @@ export class WhereIndex {
    * per shape: removal plans the same routes again from it (O(size of the clause)).
    */
   add(shape: IndexedShape): void {
-    if (this.#shapes.has(shape.handle)) throw new Error(`shape ${shape.handle} is indexed already`);
+    if (this.#own?.has(shape.handle)) throw new Error(`shape ${shape.handle} is indexed already`);
     const plan = planOf(shape);
     if (plan?.kind === 'routes') {
       for (const route of plan.routes) {
@@ -85,7 +101,8 @@ export class WhereIndex {
     let table = this.#tables.get(shape.table);
     if (!table) this.#tables.set(shape.table, (table = new TableIndex()));
     table.size++;
-    this.#shapes.set(shape.handle, shape);
+    this.#own?.set(shape.handle, shape);
+    this.#count++;
     this.#file(table, shape, plan, true);
   }
 
@@ -93,7 +110,8 @@ export class WhereIndex {
   remove(handle: string): void {
     const shape = this.#shapes.get(handle);
     if (!shape) return;
-    this.#shapes.delete(handle);
+    this.#own?.delete(handle);
+    this.#count--;
     const table = this.#tables.get(shape.table)!;
     this.#file(table, shape, planOf(shape), false);
     if (--table.size === 0) this.#tables.delete(shape.table);
