@@ -34,7 +34,7 @@ export interface ActivationSource {
   readonly supervisor: ShapeSupervisor;
   readonly storage: ShapeStorage;
   /** Kept shapes whose own files nobody has read since restore: read and checked before they start. */
-  readonly unchecked: ReadonlySet<string>;
+  readonly unchecked: { has(handle: string): boolean };
 }
 
 /**

@@ -20,7 +20,7 @@ export class RuntimeShapes implements ShapeActorsPort {
   readonly registry: ShapeRegistry;
   readonly supervisor: ShapeSupervisor;
   /** Kept shapes whose definition file and log nobody has read since restore (the check after restore, or waking, reads them). */
-  readonly unchecked = new Set<string>();
+  readonly unchecked: { has(handle: string): boolean } = { has: (handle) => this.registry.get(handle)?.unchecked === true };
   #rows: RestorableRowStore | null = null;
   #woken = 0;
   #slept = 0;
@@ -59,7 +59,7 @@ export class RuntimeShapes implements ShapeActorsPort {
   registerRestored(records: readonly ShapeRecord[], readAtRestore: ReadonlySet<string>): void {
     for (const record of records) {
       this.registry.add(record);
-      if (!readAtRestore.has(record.stored.handle)) this.unchecked.add(record.stored.handle);
+      if (!readAtRestore.has(record.stored.handle)) this.registry.get(record.stored.handle)!.unchecked = true;
     }
     this.registry.usage.reset();
   }
@@ -74,7 +74,7 @@ export class RuntimeShapes implements ShapeActorsPort {
   wake(plan: ActivationPlan, lastXid = this.#rows?.position ?? 0): string[] {
     const started = startActivation(this.supervisor, plan, { keyColumnsOf: (table) => this.keyColumnsOf(table), columnTypesOf: (table) => this.#rows?.columnTypesOf(table), lastXid });
     for (const step of plan.steps) {
-      this.unchecked.delete(step.record.stored.handle);
+      this.#markChecked(step.record.stored.handle);
       if (step.consumer) this.#woken++;
     }
     return started;
@@ -82,7 +82,12 @@ export class RuntimeShapes implements ShapeActorsPort {
 
   /** The check after restore read these shapes' files (damage aside): they start without being read again. */
   markChecked(handles: Iterable<string>): void {
-    for (const handle of handles) this.unchecked.delete(handle);
+    for (const handle of handles) this.#markChecked(handle);
+  }
+
+  #markChecked(handle: string): void {
+    const record = this.registry.get(handle);
+    if (record) record.unchecked = false;
   }
 
   /** Gives the where-clause index a sleeping dependency's values (read by the check after restore). */
@@ -124,7 +129,6 @@ export class RuntimeShapes implements ShapeActorsPort {
     const dependencies = this.registry.graph.dependenciesOf(handle);
     this.supervisor.stop(handle);
     this.registry.delete(handle);
-    this.unchecked.delete(handle);
     for (const dep of dependencies) {
       if (this.registry.has(dep) && this.registry.graph.dependentsOf(dep).size === 0) this.supervisor.stopMaterializer(dep);
     }

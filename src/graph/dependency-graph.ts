@@ -1,13 +1,15 @@
 import type { Removal, RemovalReason } from './removal.ts';
 
-/** One shape's place in the graph: one hidden class; no Set until a first dependent comes (most shapes have none). */
-class GraphEntry {
+/**
+ * One shape's place in the graph: no Set until a first dependent comes (most shapes have none).
+ * A caller may keep its own data on it (the registry's records extend it), so that a shape costs
+ * one object and one Map entry for both. A node is in one graph at a time.
+ */
+export class GraphNode {
+  /** 0 without dependencies, else 1 + the deepest dependency: the order transactions flow in; -1 while in no graph. */
+  depth = -1;
   dependents: Set<string> | null = null;
-  constructor(
-    /** 0 without dependencies, else 1 + the deepest dependency: the order transactions flow in. */
-    readonly depth: number,
-    readonly dependencies: readonly string[],
-  ) {}
+  constructor(readonly dependencyHandles: readonly string[]) {}
 }
 
 const NONE: readonly string[] = Object.freeze([]);
@@ -17,11 +19,11 @@ const NO_DEPENDENTS: ReadonlySet<string> = new Set();
  * The live dependency graph of running shapes: handle -> dependencies and dependents. Every
  * operation is proportional to the shapes it touches, never to the number of shapes held. It
  * keeps the dependency lists it is given (read-only, never copied) and a dependents Set only
- * for a shape that has dependents: at 100k sleeping shapes an entry per shape, not an entry,
- * a copied array and an empty Set (the Set alone was about 150 B a shape).
+ * for a shape that has dependents: at 100k sleeping shapes a node per shape (the registry's
+ * record itself), not an entry, a copied array and an empty Set (the Set alone was about 150 B).
  */
-export class DependencyGraph {
-  readonly #entries = new Map<string, GraphEntry>();
+export class DependencyGraph<N extends GraphNode = GraphNode> {
+  readonly #entries = new Map<string, N>();
 
   get size(): number {
     return this.#entries.size;
@@ -31,8 +33,13 @@ export class DependencyGraph {
     return this.#entries.has(handle);
   }
 
+  /** The node a shape was added with. */
+  node(handle: string): N | undefined {
+    return this.#entries.get(handle);
+  }
+
   dependenciesOf(handle: string): readonly string[] {
-    return this.#entries.get(handle)?.dependencies ?? NONE;
+    return this.#entries.get(handle)?.dependencyHandles ?? NONE;
   }
 
   depthOf(handle: string): number {
@@ -52,16 +59,24 @@ export class DependencyGraph {
    * missing handle is a programming error, refused here rather than discovered
    * later by a consumer asking a materializer that does not exist.
    */
-  add(handle: string, dependencies: readonly string[]): void {
+  add(this: DependencyGraph, handle: string, dependencies: readonly string[]): void {
+    this.addNode(handle, new GraphNode(dependencies.length === 0 ? NONE : dependencies));
+  }
+
+  /** `add`, with the caller's node (its dependencyHandles are the shape's dependencies). */
+  addNode(handle: string, node: N): void {
     if (this.#entries.has(handle)) throw new Error(`shape ${handle} is already in the graph`);
+    if (node.depth >= 0) throw new Error(`shape ${handle}: its node is in a graph already`);
     let depth = 0;
-    for (const dep of dependencies) {
+    for (const dep of node.dependencyHandles) {
       const entry = this.#entries.get(dep);
       if (!entry) throw new Error(`shape ${handle} depends on ${dep}, which is not in the graph`);
       depth = Math.max(depth, entry.depth + 1);
     }
-    this.#entries.set(handle, new GraphEntry(depth, dependencies.length === 0 ? NONE : dependencies));
-    for (const dep of dependencies) (this.#entries.get(dep)!.dependents ??= new Set()).add(handle);
+    node.depth = depth;
+    node.dependents = null;
+    this.#entries.set(handle, node);
+    for (const dep of node.dependencyHandles) (this.#entries.get(dep)!.dependents ??= new Set()).add(handle);
   }
 
   /**
@@ -90,7 +105,9 @@ export class DependencyGraph {
     const entry = this.#entries.get(handle);
     if (!entry) return;
     this.#entries.delete(handle);
-    for (const dep of entry.dependencies) {
+    entry.depth = -1;
+    entry.dependents = null;
+    for (const dep of entry.dependencyHandles) {
       const other = this.#entries.get(dep);
       if (other?.dependents?.delete(handle) && other.dependents.size === 0) other.dependents = null;
     }

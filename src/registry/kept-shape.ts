@@ -1,23 +1,31 @@
 import { definitionKey, type NormalizedShape, type ShapeDefinition } from '../shapes/definition.ts';
 import type { WhereExpr } from '../shapes/where/ast.ts';
+import { GraphNode } from '../graph/dependency-graph.ts';
 import type { IndexedShape } from '../shapes/where-index/where-index.ts';
 import type { StoredShape } from '../storage/storage.ts';
 import type { ShapeRecord } from './shape-record.ts';
 
 /**
  * A shape as the registry keeps it, awake or asleep: one object of one hidden class beside its
- * stored part, that is at once its record, its normalized shape (`shape` is itself) and what the
- * where-clause index files (handle, table, where, dependency handles). Its definition key is
+ * stored part, that is at once its record, its normalized shape (`shape` is itself), its node in
+ * the dependency graph and what the where-clause index files (handle, table, where, dependency
+ * handles). Its definition key is
  * built when asked for (restore's duplicate check, a lookup), not kept: at 100k shapes the
  * record, its normalized shape and its key string were about 210 B of 680 B a shape.
  */
-export class KeptShape implements ShapeRecord, NormalizedShape, IndexedShape {
+export class KeptShape extends GraphNode implements ShapeRecord, NormalizedShape, IndexedShape {
   constructor(
-    readonly stored: StoredShape,
+    /** Replaced when its `requested` flag changes (ShapeRegistry.update). */
+    public stored: StoredShape,
     /** The parsed where clause (undefined: none); shared by shapes with the same where text when restore interned it. */
     readonly where: WhereExpr | undefined,
     readonly dependencies: readonly ShapeDefinition[],
-  ) {}
+  ) {
+    super(stored.dependencyHandles);
+  }
+
+  /** Its own files (definition, log) are not read since restore: they are, and checked, before it starts (RuntimeShapes). */
+  unchecked = false;
 
   get shape(): NormalizedShape {
     return this;
@@ -39,17 +47,9 @@ export class KeptShape implements ShapeRecord, NormalizedShape, IndexedShape {
     return this.stored.definition.table;
   }
 
-  get dependencyHandles(): readonly string[] {
-    return this.stored.dependencyHandles;
-  }
-
-  /** The same shape with another stored part (its `requested` flag changed). */
-  withStored(stored: StoredShape): KeptShape {
-    return new KeptShape(stored, this.where, this.dependencies);
-  }
 }
 
-/** A record as a KeptShape (itself when it is one). */
+/** A record as a KeptShape for a registry: itself when it is one in no registry yet. */
 export function keptShape(record: ShapeRecord): KeptShape {
-  return record instanceof KeptShape ? record : new KeptShape(record.stored, record.shape.where, record.shape.dependencies);
+  return record instanceof KeptShape && record.depth < 0 ? record : new KeptShape(record.stored, record.shape.where, record.shape.dependencies);
 }

@@ -13,25 +13,25 @@ import { ShapeUsage } from './shape-usage.ts';
  * Pure bookkeeping: no I/O, no actors.
  */
 export class ShapeRegistry {
-  readonly graph = new DependencyGraph();
+  /** Its nodes are the records: handle -> record is the graph's Map. */
+  readonly graph = new DependencyGraph<KeptShape>();
   /** Kept with the shapes: a shape is in it exactly while it is registered. */
-  readonly whereIndex: WhereIndex = new WhereIndex({ get: (handle) => this.#records.get(handle) });
+  readonly whereIndex: WhereIndex = new WhereIndex({ get: (handle) => this.graph.node(handle) });
   /** Least-recently-used order, for expiry. */
   readonly usage = new ShapeUsage(this.graph);
-  readonly #records = new Map<string, KeptShape>();
-  readonly #byDefinition = new HandlesByDefinition((handle) => this.#records.get(handle)?.shape.definition);
+  readonly #byDefinition = new HandlesByDefinition((handle) => this.graph.node(handle)?.definition);
   readonly #byTable = new Map<string, Set<string>>();
 
   get size(): number {
-    return this.#records.size;
+    return this.graph.size;
   }
 
   get(handle: string): KeptShape | undefined {
-    return this.#records.get(handle);
+    return this.graph.node(handle);
   }
 
   has(handle: string): boolean {
-    return this.#records.has(handle);
+    return this.graph.has(handle);
   }
 
   handleForKey(key: string): string | undefined {
@@ -50,8 +50,7 @@ export class ShapeRegistry {
   add(given: ShapeRecord): void {
     const record = keptShape(given);
     const { handle } = record.stored;
-    this.graph.add(handle, record.stored.dependencyHandles);
-    this.#records.set(handle, record);
+    this.graph.addNode(handle, record);
     const table = record.shape.definition.table;
     this.#byDefinition.add(handle, record.shape.definition);
     this.whereIndex.add(record);
@@ -62,19 +61,18 @@ export class ShapeRegistry {
 
   /** Replaces the stored part of a record (the `requested` flag changes). */
   update(stored: StoredShape): void {
-    const record = this.#records.get(stored.handle);
+    const record = this.graph.node(stored.handle);
     if (!record) throw new Error(`shape ${stored.handle} is not registered`);
-    this.#records.set(stored.handle, record.withStored(stored));
+    record.stored = stored;
   }
 
   delete(handle: string): void {
-    const record = this.#records.get(handle);
+    const record = this.graph.node(handle);
     if (!record) return;
+    this.whereIndex.remove(handle); // (finds the record through the graph: first)
     this.graph.delete(handle);
     this.#byDefinition.delete(handle, record.shape.definition);
-    this.whereIndex.remove(handle);
     this.usage.forget(handle);
-    this.#records.delete(handle);
     const table = record.shape.definition.table;
     const handles = this.#byTable.get(table);
     handles?.delete(handle);
@@ -83,7 +81,7 @@ export class ShapeRegistry {
 
   /** Every shape, dependencies first: the order to spawn in, and (reversed) to stop in. */
   inTopologicalOrder(): KeptShape[] {
-    return this.graph.topologicalOrder().map((h) => this.#records.get(h)!);
+    return this.graph.topologicalOrder().map((h) => this.graph.node(h)!);
   }
 
   /** What a backup holds. */

@@ -252,7 +252,7 @@ function planOf(shape: IndexedShape): RoutePlan | null {
   return shape.where === undefined ? null : planRoutes(shape.where);
 }
 
-function collect(found: string[], held: string | ReadonlySet<string> | undefined): void {
+function collect(found: string[], held: string | readonly string[] | ReadonlySet<string> | undefined): void {
   if (held === undefined) return;
   if (typeof held === 'string') found.push(held);
   else for (const handle of held) found.push(handle);

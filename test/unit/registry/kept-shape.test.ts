@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keptShape } from '../../../src/registry/kept-shape.ts';
+import { KeptShape, keptShape } from '../../../src/registry/kept-shape.ts';
 import { ShapeInterner } from '../../../src/registry/shape-interner.ts';
 import { metadataOf, parsedDefinitionOf, recordFromMetadata } from '../../../src/registry/shape-record.ts';
 import { ShapeRegistry } from '../../../src/registry/shape-registry.ts';
@@ -48,8 +48,15 @@ describe('KeptShape and ShapeInterner', () => {
     const stored = { handle: createHandle(shape.key, 9n), definition: shape.definition, dependencyHandles: [], requested: false };
     registry.add({ stored, shape });
     const kept = registry.get(stored.handle)!;
-    expect(kept).toEqual(keptShape({ stored, shape }));
+    expect(kept).toBeInstanceOf(KeptShape);
+    expect(kept.stored).toBe(stored);
     expect(kept.where).toBe(shape.where);
+    expect(kept.depth).toBe(0);
+    // A KeptShape already in a registry is copied into another, never shared (its graph fields are the registry's).
+    const other = new ShapeRegistry();
+    other.add(kept);
+    expect(other.get(stored.handle)).not.toBe(kept);
+    expect(keptShape(other.get(stored.handle)!)).not.toBe(other.get(stored.handle));
     expect(registry.handleForKey(shape.key)).toBe(stored.handle);
     registry.update({ ...stored, requested: true });
     expect(registry.get(stored.handle)!.stored.requested).toBe(true);
