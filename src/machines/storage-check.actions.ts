@@ -82,11 +82,15 @@ export function recordCheckRemoval(context: RuntimeContext): Partial<RuntimeCont
 
 export function completeStorageCheck(context: RuntimeContext, enqueue: Enqueue): void {
   const state = context.storageCheck;
+  const spawnOrder = state.removed.length === 0 ? null : spawnOrderNow(context);
   const report: StorageCheckReport = {
     checked: state.checked,
     removed: state.removed,
     problems: state.problems,
-    spawnOrder: state.removed.length === 0 ? (context.report?.spawnOrder ?? []) : spawnOrderNow(context),
+    // Nothing removed: the restore's spawn order as it is, built only when someone reads it (it is a string per kept shape).
+    get spawnOrder() {
+      return spawnOrder ?? context.report?.spawnOrder ?? [];
+    },
     durationMs: Math.round((performance.now() - state.startedAt) * 1000) / 1000,
   };
   enqueue.assign({ storageCheck: { ...state, completed: true } });
