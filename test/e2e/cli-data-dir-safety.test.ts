@@ -227,6 +227,6 @@ describe('small messages, one clear line each (item 13)', () => {
       child.stdin!.end(line);
     });
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toBe('Applied 1 transaction; position 1.\n');
+    expect(run.stdout).toBe('Applied 1 transaction; position 1.\nShapes: 3 shapes kept, 1 woke.\n');
   });
 });
