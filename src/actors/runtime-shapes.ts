@@ -153,10 +153,7 @@ export class RuntimeShapes implements ShapeActorsPort {
 
   /** A change is routed to a shape: wake it (and what it depends on) if it sleeps. */
   wakeForChange(handle: string, lastXid: number): WakeResult | Promise<WakeResult> {
-    if (this.supervisor.has(handle)) {
-      this.supervisor.touch(handle);
-      return AWAKE;
-    }
+    if (this.supervisor.touch(handle)) return AWAKE;
     return this.#wakeForChange(handle, lastXid);
   }
 

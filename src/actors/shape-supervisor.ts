@@ -85,10 +85,11 @@ export class ShapeSupervisor {
     return this.#actors.has(handle);
   }
 
-  /** Marks an awake shape active now (a change reached it, a client read it). */
-  touch(handle: string): void {
+  /** Marks an awake shape active now (a change reached it, a client read it); false when it is not awake. */
+  touch(handle: string): boolean {
     const entry = this.#actors.get(handle);
     if (entry) entry.activeAt = this.now();
+    return entry !== undefined;
   }
 
   /** Awake shapes not active since `before`, least recently active first (a scan of the awake ones: once per sleep check). */

@@ -110,15 +110,16 @@ export async function routeTransactions(
   }
 
   async function routeOne({ xid, pgXid }: Transaction, changes: readonly ResolvedChange[], before: number): Promise<void> {
-    for (const level of levels) level?.clear();
-    reached.clear();
-    byTable.clear();
-    moved.clear();
+    // (clearing allocates a new table even when empty: only what the last transaction used)
+    for (const level of levels) if (level !== undefined && level.size > 0) level.clear();
+    if (reached.size > 0) reached.clear();
+    if (byTable.size > 0) byTable.clear();
+    if (moved.size > 0) moved.clear();
     // Each change, to the shapes its rows match now (before this transaction's moves). A
     // transaction of one change (the common case) hands every shape it reaches the same list.
     const single = changes.length === 1;
     for (const change of changes) {
-      hits.clear();
+      if (hits.size > 0) hits.clear();
       const types = rows.columnTypesOf(change.table);
       if (change.oldRow) index.matching(change.table, change.oldRow, linksOf, hits, types);
       if (change.row) index.matching(change.table, change.row, linksOf, hits, types);

@@ -198,7 +198,8 @@ export class WhereIndex {
   matching(table: string, row: Row, links: LinkLookup, out: Set<string>, types?: TableColumnTypes): void {
     const t = this.#tables.get(table);
     if (!t) return;
-    for (const handle of t.everyRow) out.add(handle);
+    // (size checks: no iterator made per lookup for what a table does not use)
+    if (t.everyRow.size > 0) for (const handle of t.everyRow) out.add(handle);
     for (const handle of this.#reach(t, row, types)) {
       if (!out.has(handle) && this.#matches(this.#shapes.get(handle)!, row, links, types)) out.add(handle);
     }
@@ -209,17 +210,17 @@ export class WhereIndex {
     const sqlTypes = types && columnSqlTypes(types);
     const found = this.#found;
     found.length = 0;
-    for (const handle of t.linear) found.push(handle);
+    if (t.linear.size > 0) for (const handle of t.linear) found.push(handle);
     for (const [column, buckets] of t.values) {
       const key = equalityKey(valueOf(row, column), sqlTypes?.get(column));
       if (key !== null) collect(found, buckets.get(key));
     }
-    for (const [column, handles] of t.nulls) {
+    if (t.nulls.size > 0) for (const [column, handles] of t.nulls) {
       const value = valueOf(row, column);
       if (value === undefined || value === null) for (const handle of handles) found.push(handle);
     }
-    for (const group of t.links.values()) {
-      for (const dependency of group.unseeded) for (const handle of group.shapesOf.get(dependency)!) found.push(handle);
+    if (t.links.size > 0) for (const group of t.links.values()) {
+      if (group.unseeded.size > 0) for (const dependency of group.unseeded) for (const handle of group.shapesOf.get(dependency)!) found.push(handle);
       const key = linkKey(
         group.columns.map((c) => valueOf(row, c)),
         group.columns.map((c) => types?.[c]),
