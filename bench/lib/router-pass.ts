@@ -26,7 +26,7 @@ const CHUNK = 256;
 export const ROUTER_WARM = 16;
 
 /** After a full collection of a large heap V8 sweeps on background threads, which CPU time counts: let it finish first. */
-async function settle(): Promise<void> {
+export async function settle(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 200));
 }
 

@@ -17,7 +17,7 @@ import { MemoryStorage } from '../../src/storage/memory-store.ts';
 import type { LogEntry } from '../../src/storage/storage.ts';
 import { startTrivialActors, stopTrivialActors } from '../lib/floor.ts';
 import { profiled, profilingEnabled, type ProfileSummary } from '../lib/profile.ts';
-import { ROUTER_WARM, routerPass, type RouterPass } from '../lib/router-pass.ts';
+import { ROUTER_WARM, routerPass, settle, type RouterPass } from '../lib/router-pass.ts';
 import { buildRoutingDataset, expectedEntries, makeRoutingTransactions, wakingTransactions, type RoutingDataset, type RoutingKind, type RoutingTransaction } from '../lib/routing-dataset.ts';
 import { fullGc, round, timed, timedSync, type Timing } from '../lib/stats.ts';
 import { fmtSize } from './validation.ts';
@@ -86,7 +86,14 @@ export async function routingCase(args: RoutingCaseArgs): Promise<RoutingCaseRes
   return { kind: args.kind, size: args.size, shapes: dataset.shapes.length, runs, profiles };
 }
 
-async function routingRun(dataset: RoutingDataset, budgetMs: number, r: number, profileName: string | null, profiles: Record<string, ProfileSummary>): Promise<RoutingRun> {
+/** The passes through the runtime (every shape woken first), and how many transactions each took. */
+async function runtimePasses(
+  dataset: RoutingDataset,
+  budgetMs: number,
+  r: number,
+  profileName: string | null,
+  profiles: Record<string, ProfileSummary>,
+): Promise<Omit<RoutingRun, 'router' | 'floorUsPerRoutedChange'> & { readonly count: number }> {
   const storage = await storageOf(dataset);
   let entries = 0;
   const append = storage.appendLog.bind(storage);
@@ -118,6 +125,8 @@ async function routingRun(dataset: RoutingDataset, budgetMs: number, r: number, 
     const pass = async (transactions: readonly RoutingTransaction[], apply: Apply, name: string): Promise<RoutingPass> => {
       entries = 0;
       fullGc();
+      // (the collection's background sweeping, which grows with the heap, is not the pass's)
+      await settle();
       const measured = async (): Promise<void> => apply(runtime, transactions);
       const { timing } = await timed(async () => {
         if (!profileName) return measured();
@@ -130,16 +139,22 @@ async function routingRun(dataset: RoutingDataset, budgetMs: number, r: number, 
     };
     const single = await pass(all.slice(0, count), applyAll, 'requests');
     const typed = 'applyTransactions' in runtime ? await pass(all.slice(count), applyTyped, 'typed') : null;
-    // The router alone, over its own parts and an empty row store: the same kind of transactions from the start,
-    // 4x as many (it costs a fifth of a request per change: about the same time, and a short pass is mostly noise).
-    const routed = makeRoutingTransactions(dataset, Math.min(MAX_TRANSACTIONS, ROUTER_SCALE * count) + ROUTER_WARM, 2, r + 1);
-    const router = typed ? await routerPass(dataset, routed) : null;
-    const expected = expectedEntries(dataset, routed.slice(ROUTER_WARM));
-    if (router && expected !== null && router.entries !== expected) throw new Error(`routing ${dataset.kind} ${dataset.size} (router): ${router.entries} entries, expected ${expected}`);
-    return { ...single, typed, router, floorUsPerRoutedChange: routedChangeFloor(dataset.size), restoreMs, wakeUsPerShape: (wakeTiming.cpuMs * 1000) / Math.max(1, woken), woken };
+    return { ...single, typed, count, restoreMs, wakeUsPerShape: (wakeTiming.cpuMs * 1000) / Math.max(1, woken), woken };
   } finally {
     await runtime.shutdown();
   }
+}
+
+async function routingRun(dataset: RoutingDataset, budgetMs: number, r: number, profileName: string | null, profiles: Record<string, ProfileSummary>): Promise<RoutingRun> {
+  const { count, ...passes } = await runtimePasses(dataset, budgetMs, r, profileName, profiles);
+  // The router alone, over its own parts and an empty row store, once the runtime is gone (its heap would be
+  // the router's collector's work too): the same kind of transactions from the start, 4x as many (it costs a
+  // fifth of a request per change: about the same time, and a short pass is mostly noise).
+  const routed = makeRoutingTransactions(dataset, Math.min(MAX_TRANSACTIONS, ROUTER_SCALE * count) + ROUTER_WARM, 2, r + 1);
+  const router = passes.typed ? await routerPass(dataset, routed) : null;
+  const expected = expectedEntries(dataset, routed.slice(ROUTER_WARM));
+  if (router && expected !== null && router.entries !== expected) throw new Error(`routing ${dataset.kind} ${dataset.size} (router): ${router.entries} entries, expected ${expected}`);
+  return { ...passes, router, floorUsPerRoutedChange: routedChangeFloor(dataset.size), };
 }
 
 async function storageOf(dataset: RoutingDataset): Promise<MemoryStorage> {
