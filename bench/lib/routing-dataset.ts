@@ -133,17 +133,3 @@ export function expectedEntries(dataset: RoutingDataset, transactions: readonly 
   return transactions.reduce((n, tx) => n + tx.changes.reduce((m, c) => m + (c.op === 'update' ? 2 : 1), 0), 0);
 }
 
-/**
- * One insert per shape's key, from `firstXid`: routed through a runtime restored asleep, they
- * wake every shape (a subquery shape through its members' items, its dependency with it), so the
- * measured passes route to awake shapes, the steady state of a service whose shapes are in use.
- */
-export function wakingTransactions(dataset: RoutingDataset, firstXid: number): RoutingTransaction[] {
-  const out: RoutingTransaction[] = [];
-  for (let k = 0; k < dataset.users; k++) {
-    const id = `w${k}`;
-    const row = dataset.kind === 'like' ? { id, user_id: 0, title: `t${k}-${id}` } : { id, user_id: k, title: id };
-    out.push({ xid: firstXid + k, changes: [{ op: 'insert', table: ITEMS, row }] });
-  }
-  return out;
-}

@@ -45,7 +45,7 @@ export interface RoutingSummaryRow {
   readonly routerGcUsPerChange: number | null;
   /** One bare actor.send plus an array push, CPU µs. */
   readonly floorUsPerRoutedChange: number;
-  /** CPU µs per shape woken by the inserts that woke every shape before the passes (eq, subquery). */
+  /** CPU µs per shape woken by the reads that woke every shape before the passes. */
   readonly wakeUsPerShape: number | null;
   readonly entriesPerChange: number;
   /** From bench/results/routing-before.json (the router before the where-clause index), when it has this case. */
@@ -157,7 +157,7 @@ function routingChecks(rows: readonly RoutingSummaryRow[]): TargetCheck[] {
   const woken = rows.filter((r) => r.wakeUsPerShape !== null);
   if (woken.length > 0) {
     checks.push({
-      target: 'context: before the passes every shape is woken (restored asleep) by one insert each; not in the per-change figures',
+      target: 'context: before the passes every shape is woken (restored asleep) by a read of it; not in the per-change figures',
       measured: woken.map((r) => `${r.kind} ${fmtSize(r.size)}: ${round(r.wakeUsPerShape!, 0)} µs CPU per shape woken`).join('; '),
       value: null,
       limit: null,
@@ -180,7 +180,7 @@ function routingChecks(rows: readonly RoutingSummaryRow[]): TargetCheck[] {
 
 export const ROUTING_DESCRIPTION = [
   'Routing: N shapes on one table (public.items), memory store, one-change transactions submitted together (batched by the runtime).',
-  '  eq and subquery: every shape woken first (one insert per shape, untimed; its cost per shape is reported), so the passes route to awake shapes.',
+  '  Every shape woken first (a read of each, untimed; its cost per shape is reported), so the passes route to awake shapes.',
   '  eq: `user_id = k`; subquery: 80% `user_id = k`, 20% `user_id IN (SELECT user_id FROM public.memberships WHERE org_id = j)`,',
   '  one change in five a membership insert or delete (move-ins, move-outs); like: `title LIKE \'t<k>-%\'` (no index: linear).',
   'changes/s, µs/change (CPU): through applyTransaction, one request per change, as measured before the index (bench/results/routing-before.json);',
