@@ -45,10 +45,20 @@ export abstract class TableFiles {
   }
 }
 
-/** The files in memory (a MemoryStorage's row store): kept as bytes, so reading them back decodes like the disk. */
+/** A file in memory: bytes with room to grow, so an append copies only what it adds (amortized). */
+interface MemoryFile {
+  bytes: Buffer;
+  length: number;
+}
+
+/**
+ * The files in memory (a MemoryStorage's row store): kept as bytes, so reading them back decodes
+ * like the disk. An append writes into spare room (doubled when full): it copied the whole file
+ * on every batch, so following a large table cost the size of its log per transaction.
+ */
 export class MemoryTableFiles extends TableFiles {
   readonly description = 'memory row store';
-  readonly #files = new Map<string, Buffer>();
+  readonly #files = new Map<string, MemoryFile>();
 
   pathOf(name: string): string {
     return `memory:tables/${name}`;
@@ -59,26 +69,37 @@ export class MemoryTableFiles extends TableFiles {
   }
 
   async read(name: string): Promise<Buffer | null> {
-    const bytes = this.#files.get(name);
-    return bytes ? Buffer.from(bytes) : null;
+    const file = this.#files.get(name);
+    return file ? Buffer.from(file.bytes.subarray(0, file.length)) : null;
   }
 
   async append(name: string, data: string): Promise<void> {
-    const bytes = this.#files.get(name) ?? Buffer.alloc(0);
-    this.#files.set(name, Buffer.concat([bytes, Buffer.from(data)]));
+    const file = this.#files.get(name) ?? { bytes: Buffer.alloc(0), length: 0 };
+    const size = Buffer.byteLength(data);
+    if (file.length + size > file.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * file.bytes.length, file.length + size, 4096));
+      file.bytes.copy(grown, 0, 0, file.length);
+      file.bytes = grown;
+    }
+    file.length += file.bytes.write(data, file.length);
+    this.#files.set(name, file);
   }
 
   async replace(name: string, data: string): Promise<void> {
-    this.#files.set(name, Buffer.from(data));
+    this.#files.set(name, whole(Buffer.from(data)));
   }
 
   async create(name: string, data: string | Uint8Array): Promise<void> {
     if (this.#files.has(name)) throw new Error(`${this.pathOf(name)} exists`);
-    this.#files.set(name, Buffer.from(data));
+    this.#files.set(name, whole(Buffer.from(data)));
   }
 
   async truncate(name: string, length: number): Promise<void> {
-    const bytes = this.#files.get(name);
-    if (bytes) this.#files.set(name, bytes.subarray(0, length));
+    const file = this.#files.get(name);
+    if (file) file.length = Math.min(file.length, length);
   }
+}
+
+function whole(bytes: Buffer): MemoryFile {
+  return { bytes, length: bytes.length };
 }
