@@ -13,6 +13,9 @@
  * so a row with a random `k` matches about one plain shape of its table.
  * Optionally a fan: one dependency (`g = 1000000` on public.t0) with `fan`
  * dependents, counted in `size`.
+ * With `distinctWheres`, `k` numbers the plain and subquery shapes across all tables instead
+ * of within each, so no two shapes share a where text (one shape per user: nothing for restore
+ * to share between records).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -67,6 +70,8 @@ export interface DatasetOptions {
   /** Dependents of one fan dependency (0: no fan). */
   readonly fan?: number;
   readonly seed?: number;
+  /** Every where clause distinct (k unique per plain / subquery shape) instead of each plain and subquery where text repeated on the 100 tables. */
+  readonly distinctWheres?: boolean;
 }
 
 function row(id: string, k: number, g: number, c: number): Record<string, unknown> {
@@ -136,7 +141,7 @@ export async function buildDataset(options: DatasetOptions): Promise<Dataset> {
   }
   for (let s = 0; s < subqueries; s++) {
     const table = s % TABLES;
-    const k = Math.floor(s / TABLES);
+    const k = options.distinctWheres ? s : Math.floor(s / TABLES);
     const dep = depShapes[randomInt(random, depShapes.length)]!;
     add(
       'subquery',
@@ -148,7 +153,7 @@ export async function buildDataset(options: DatasetOptions): Promise<Dataset> {
   }
   for (let p = 0; p < plain; p++) {
     const table = p % TABLES;
-    const k = Math.floor(p / TABLES);
+    const k = options.distinctWheres ? p : Math.floor(p / TABLES);
     add('plain', { table: `public.t${table}`, where: `k = ${k}` }, [], [], [logEntry(`p${p}`, k, 0, p % 50)]);
   }
 
@@ -162,7 +167,7 @@ export async function buildDataset(options: DatasetOptions): Promise<Dataset> {
     fanRoot: fanRoot?.handle ?? null,
     shapesPerTable,
     withMaterializer: depended.size,
-    kRange: Math.max(1, Math.ceil(Math.max(plain, subqueries, fan) / TABLES)),
+    kRange: options.distinctWheres ? Math.max(1, plain, subqueries) : Math.max(1, Math.ceil(Math.max(plain, subqueries, fan) / TABLES)),
     dependencyCount: dependencies,
   };
 }

@@ -5,7 +5,9 @@
  * shape served (its log read: it wakes, its dependency first) and the first transaction routed,
  * each timed from the start of the restore. Floor, measured just before each restore in the same
  * process: reading and parsing one JSON file that holds the same definitions. Also: the heap the
- * restored runtime holds per kept (sleeping) shape, and waking chains of 1, 5 and 10 dependencies.
+ * restored runtime holds per kept (sleeping) shape, on this dataset and on its variant whose
+ * where clauses are all distinct (restore shares nothing between records there), and waking
+ * chains of 1, 5 and 10 dependencies.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -55,6 +57,8 @@ export interface RestartCaseResult {
   readonly size: number;
   readonly counts: Dataset['counts'];
   readonly runs: readonly RestartRun[];
+  /** Heap per kept, sleeping shape restored from the backup of the dataset with every where clause distinct. */
+  readonly distinctHeapPerShape: number;
   readonly chains: readonly ChainWake[];
 }
 
@@ -84,8 +88,10 @@ export async function restartCase(args: RestartCaseArgs): Promise<RestartCaseRes
         );
       }
     }
+    const distinctHeapPerShape = await distinctHeap(join(root, 'distinct'), args.size);
+    log(`  restart ${fmtSize(args.size)} backup, every where clause distinct: ${round(distinctHeapPerShape, 0)} B/shape asleep`);
     const chains = args.chains ? await wakeChains(join(root, 'chains'), Math.max(3, args.runs * 2)) : [];
-    return { size: args.size, counts: dataset.counts, runs, chains };
+    return { size: args.size, counts: dataset.counts, runs, distinctHeapPerShape, chains };
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -130,6 +136,29 @@ async function restartRun(dir: string, mode: RestartMode, backupText: string, de
     const heapPerShape = (heapAfterGc() - heapBefore) / dataset.size;
     const phases = Object.fromEntries(report.phases.map((p) => [p.phase, p.ms ?? 0]));
     return { mode, floor, running, firstServedMs, firstRoutedMs, ratioWall: running.wallMs / floor.wallMs, ratioCpu: running.cpuMs / floor.cpuMs, heapPerShape, awakeAfterRestore, phases };
+  } finally {
+    await runtime.shutdown();
+    await storage.close();
+  }
+}
+
+/**
+ * The same heap figure (after GC, per shape, every shape asleep) restored from the backup of the
+ * dataset's variant whose where clauses are all distinct: the records share no where text or AST.
+ */
+async function distinctHeap(dir: string, size: number): Promise<number> {
+  const dataset = await buildDataset({ size, distinctWheres: true });
+  await writeDataDir(dir, dataset);
+  fullGc();
+  const heapBefore = heapAfterGc();
+  const storage = await openFileStorage(dir);
+  const runtime = await createShapeRuntime({ storage });
+  try {
+    const report = runtime.report;
+    if (report.mode !== 'backup' || report.loaded.length !== dataset.size || report.removed.length !== 0 || runtime.activity().awake !== 0) {
+      throw new Error(`restart distinct: expected ${dataset.size} shapes from the backup, none removed or awake, got ${report.mode}, ${report.loaded.length} loaded, ${report.removed.length} removed`);
+    }
+    return (heapAfterGc() - heapBefore) / dataset.size;
   } finally {
     await runtime.shutdown();
     await storage.close();
@@ -199,6 +228,7 @@ export const RESTART_COLUMNS: readonly Column[] = [
   { key: 'firstServedMs', title: 'first served ms', digits: 0 },
   { key: 'firstRoutedMs', title: 'first routed ms', digits: 0 },
   { key: 'heap', title: 'heap B/sleeping shape', digits: 0 },
+  { key: 'heapDistinct', title: 'same, distinct wheres', digits: 0 },
   { key: 'slowest', title: 'slowest states (wall ms)' },
   { key: 'runs', title: 'runs' },
 ];
@@ -215,6 +245,8 @@ export interface RestartSummaryRow {
   readonly firstServedMs: number;
   readonly firstRoutedMs: number;
   readonly heap: number;
+  /** Heap per sleeping shape with every where clause distinct (backup rows; the scan rows repeat it). */
+  readonly heapDistinct: number;
   readonly awakeAfterRestore: number;
   /** The restore states that took longest (median wall ms). */
   readonly slowest: string;
@@ -245,6 +277,7 @@ export function summarizeRestart(results: readonly RestartCaseResult[]): { rows:
         firstServedMs: m((r) => r.firstServedMs),
         firstRoutedMs: m((r) => r.firstRoutedMs),
         heap: m((r) => r.heapPerShape),
+        heapDistinct: result.distinctHeapPerShape,
         awakeAfterRestore: Math.max(...runs.map((r) => r.awakeAfterRestore)),
         slowest: slowestPhases(runs),
         runs: runs.length,
@@ -273,6 +306,15 @@ export function summarizeRestart(results: readonly RestartCaseResult[]): { rows:
   }
   const heapRow = rows.find((r) => r.mode === 'backup' && r.size === largest)!;
   checks.push(check(`heap per kept, sleeping shape under 600 B at ${fmtSize(largest)}`, `${round(heapRow.heap, 0)} B (the whole runtime after restore, per shape; ${heapRow.awakeAfterRestore} awake after restore)`, heapRow.heap, 600, (v, l) => v <= l));
+  checks.push(
+    check(
+      `heap per kept, sleeping shape under 600 B at ${fmtSize(largest)}, every where clause distinct (one shape per user)`,
+      `${round(heapRow.heapDistinct, 0)} B (the same data set with no where text repeated, from the backup: restore shares no where clause between records)`,
+      heapRow.heapDistinct,
+      600,
+      (v, l) => v <= l,
+    ),
+  );
   const one = chains.find((c) => c.dependencies === 1);
   const ten = chains.find((c) => c.dependencies === 10);
   if (one && ten) {
@@ -296,6 +338,7 @@ export const RESTART_DESCRIPTION = [
   'Restore reads the metadata log and one listing; kept shapes sleep (registry entries) until a change, a read or an add needs them.',
   'Floor, measured just before each restore in the same process: readFile + JSON.parse of one file holding every definition.',
   'first served = the start of restore to the first log read of a subquery shape answered (it wakes, its dependency first);',
-  'first routed = to the first transaction applied (an insert a plain shape selects). heap = the runtime after restore, per shape.',
+  'first routed = to the first transaction applied (an insert a plain shape selects). heap = the runtime after restore, per shape;',
+  '"distinct wheres": the same from the backup of the data set with every where clause distinct (the plain data set repeats each on its 100 tables).',
   'Chains: use() of a shape whose where clause nests n subqueries (a chain of n dependency shapes), right after a restore.',
 ].join('\n');
