@@ -51,7 +51,8 @@ export function planRestore(context: RuntimeContext, enqueue: Enqueue): void {
   const planned = planRestoreGraph(records.map(toPlanNode), load ? { policy: context.policy, removedWhileLoading: load.removedWhileLoading, keysUnique: !load.definitionsShared } : {});
   // A dry run read everything: it carries out on its plan what the check after restore will find.
   const plan = load && context.dryRun ? applyLaterFindings(planned, records, load.laterFindings) : planned;
-  enqueue.assign({ plan, kept: plan.keptNodes.map((i) => records[i]!) });
+  // The context keeps the plan's handles and removals, not its index array (a number per kept shape, needed only here).
+  enqueue.assign({ plan: { keep: plan.keep, removals: plan.removals }, kept: plan.keptNodes.map((i) => records[i]!) });
   for (const removal of plan.removals) enqueue.raise({ type: 'CASCADE.STOP', removal });
   enqueue.raise({ type: 'CASCADE.SENT' });
 }

@@ -224,7 +224,8 @@ export interface RuntimeContext {
   readonly sleepCheckMs: number;
   readonly fallbackReason: string | null;
   readonly load: LoadResult | null;
-  readonly plan: RestorePlan | null;
+  /** The restore plan's survivors and removals (its index into the load's records is dropped once `kept` is built). */
+  readonly plan: Pick<RestorePlan, 'keep' | 'removals'> | null;
   /** The plan's survivors' records, in its order (dependencies first). */
   readonly kept: readonly ShapeRecord[];
   readonly phases: readonly PhaseTiming[];
