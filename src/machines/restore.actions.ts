@@ -7,7 +7,7 @@
 import type { CommitRestoreOutput } from '../actors/commit-restore.actor.ts';
 import { consumerSystemId, materializerSystemId } from '../actors/shape-supervisor.ts';
 import { planRestore as planRestoreGraph } from '../graph/restore-plan.ts';
-import { metadataOf, toPlanNode } from '../registry/shape-record.ts';
+import { metadataOf, toPlanNode, type ShapeRecord } from '../registry/shape-record.ts';
 import { applyLaterFindings } from '../restore/later-findings.ts';
 import type { BackupLoad } from '../restore/load-shapes.ts';
 import type { LoadResult } from '../restore/load-result.ts';
@@ -78,10 +78,10 @@ export function metadataToRewrite(context: RuntimeContext): ShapeMetadata[] | nu
 }
 
 /** Kept shapes that some kept shape depends on: they get a materializer. */
-export function materializerHandles(context: RuntimeContext): string[] {
-  const needed = new Set<string>();
-  for (const record of context.kept) for (const dep of record.stored.dependencyHandles) needed.add(dep);
-  return context.kept.flatMap((r) => (needed.has(r.stored.handle) ? [r.stored.handle] : []));
+export function materializerHandles(kept: readonly ShapeRecord[]): Set<string> {
+  const named = new Set<string>();
+  for (const record of kept) for (const dep of record.stored.dependencyHandles) named.add(dep);
+  return named;
 }
 
 /** The commit's findings join the load's; a batch a crash interrupted is applied again before anything else. */
@@ -97,10 +97,9 @@ export function openRowStore(context: RuntimeContext, output: CommitRestoreOutpu
 }
 
 /** The actors the kept shapes start when they wake, in order: each shape's consumer, then its materializer when it has dependents. */
-export function plannedSpawnOrder(context: RuntimeContext): string[] {
-  const withMaterializer = new Set(materializerHandles(context));
+export function plannedSpawnOrder(kept: readonly string[], withMaterializer: ReadonlySet<string>): string[] {
   const order: string[] = [];
-  for (const { stored: { handle } } of context.kept) {
+  for (const handle of kept) {
     order.push(consumerSystemId(handle));
     if (withMaterializer.has(handle)) order.push(materializerSystemId(handle));
   }
@@ -111,18 +110,22 @@ export function buildReport(context: RuntimeContext): RestoreReport {
   const load = context.load;
   const rows = context.shapes.rows;
   const damaged = rows ? damagedTables(rows.damage, context.kept.map((r) => r.stored)) : [];
+  // The lazy fields hold the plan's handles (which are `loaded`) and the load, not the context:
+  // the context's list of kept records is released once running (the registry holds them).
+  const loaded = context.plan?.keep ?? [];
+  const withMaterializer = materializerHandles(context.kept);
   return {
     mode: load?.mode ?? 'storage',
     policy: context.policy,
     dryRun: context.dryRun,
     fallbackReason: load?.fallbackReason ?? context.fallbackReason,
-    loaded: context.plan?.keep ?? [],
+    loaded,
     removed: context.plan?.removals ?? [],
     problems: [...(load?.problems ?? []), ...damagedTableProblems(damaged)],
     // Derived lists of every kept shape, built the first time they are read (the CLI's report,
     // --json, the check after restore's summary), not on the way to running.
     get spawnOrder() {
-      return settle(this, 'spawnOrder', plannedSpawnOrder(context));
+      return settle(this, 'spawnOrder', plannedSpawnOrder(loaded, withMaterializer));
     },
     phases: closePhases(context.phases, performance.now()),
     get tables() {

@@ -226,7 +226,7 @@ export interface RuntimeContext {
   readonly load: LoadResult | null;
   /** The restore plan's survivors and removals (its index into the load's records is dropped once `kept` is built). */
   readonly plan: Pick<RestorePlan, 'keep' | 'removals'> | null;
-  /** The plan's survivors' records, in its order (dependencies first). */
+  /** The plan's survivors' records, in its order (dependencies first); emptied once `running` has started its storage check (the registry holds them). */
   readonly kept: readonly ShapeRecord[];
   readonly phases: readonly PhaseTiming[];
   readonly report: RestoreReport | null;

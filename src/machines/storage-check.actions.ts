@@ -7,6 +7,7 @@
  */
 import type { CheckedChunk, ChunkShape } from '../actors/check-storage.actor.ts';
 import { columnNames } from '../shapes/definition.ts';
+import { materializerHandles } from './restore.actions.ts';
 import type { Enqueue, RestoreReport, RuntimeContext, RuntimeRequest, StorageCheckReport, StorageCheckState } from './runtime.types.ts';
 
 /** Shapes read per step: small, so a request waits at most one step behind the check. */
@@ -28,12 +29,12 @@ export function startStorageCheck(context: RuntimeContext): Partial<RuntimeConte
   const kept = context.plan?.keep ?? [];
   const unread = readAtRestore.size === 0 ? kept : kept.filter((h) => !readAtRestore.has(h));
   // Depended on: named as a dependency by a kept shape (a small set, probed once per shape).
-  const named = new Set<string>();
-  for (const record of context.kept) for (const dependency of record.stored.dependencyHandles) named.add(dependency);
+  const named = materializerHandles(context.kept);
   const dependedOn = named.size === 0 ? [] : unread.filter((h) => named.has(h));
   const order = dependedOn.length === 0 ? unread : [...dependedOn, ...unread.filter((h) => !named.has(h))];
   const storageCheck: StorageCheckState = { ...NO_STORAGE_CHECK, order, startedAt: performance.now() };
-  return { storageCheck, queue: order.length === 0 ? [...context.queue, COMPLETED] : context.queue };
+  // The last reader of the kept records' list: from here the registry holds them.
+  return { storageCheck, queue: order.length === 0 ? [...context.queue, COMPLETED] : context.queue, kept: [] };
 }
 
 export function storageCheckDue(context: RuntimeContext): boolean {
