@@ -12,6 +12,15 @@ import { runtimeSetup } from './runtime.setup.ts';
  * (`applying`), a client reads them (`activating`) or a new shape needs them (`adding`); they
  * wake dependencies first, and go back to sleep when idle (SLEEP.DUE).
  */
+/** The request's error back to its caller. */
+const rejectRequest = { type: 'rejectRequest', params: ({ event }: { event: EventObject }) => errorOf(event) } as const;
+
+/** A request refused (nothing written) goes back to its caller, and `idle`; any other failure stops the runtime. */
+const refusedElseFailed = [
+  { guard: { type: 'isRequestRefused', params: ({ event }: { event: EventObject }) => errorOf(event) }, target: 'idle', actions: [rejectRequest, 'finishRequest'] },
+  { target: '#shapeRuntime.failed' },
+] as const;
+
 export const runningState = runtimeSetup.createStateConfig({
   entry: ['completeRestore', 'startStorageCheck'],
   invoke: { id: 'sleepClock', src: 'sleepClock', input: ({ context }) => ({ everyMs: context.sleepCheckMs }) },
@@ -55,10 +64,7 @@ export const runningState = runtimeSetup.createStateConfig({
         },
         // A bad definition, a damaged table or dependency is refused before anything is written; a storage
         // failure part-way leaves disk and memory apart, so the runtime stops and the next restore reconciles.
-        onError: [
-          { guard: { type: 'isRequestRefused', params: ({ event }: { event: EventObject }) => errorOf(event) }, target: 'idle', actions: [{ type: 'rejectRequest', params: ({ event }: { event: EventObject }) => errorOf(event) }, 'finishRequest'] },
-          { target: '#shapeRuntime.failed' },
-        ],
+        onError: refusedElseFailed,
       },
     },
     // A client reads a shape: it wakes first (its files checked, its dependencies woken before it).
@@ -119,10 +125,7 @@ export const runningState = runtimeSetup.createStateConfig({
         input: ({ context }) => running.resyncShapesInput(context),
         onDone: { target: 'idle', actions: [{ type: 'finishResync', params: ({ event }) => event.output }, 'finishRequest'] },
         // A read the row store could not answer wrote nothing: refused (the source asks again).
-        onError: [
-          { guard: { type: 'isRequestRefused', params: ({ event }: { event: EventObject }) => errorOf(event) }, target: 'idle', actions: [{ type: 'rejectRequest', params: ({ event }: { event: EventObject }) => errorOf(event) }, 'finishRequest'] },
-          { target: '#shapeRuntime.failed' },
-        ],
+        onError: refusedElseFailed,
       },
     },
     checkpointing: {
@@ -131,7 +134,7 @@ export const runningState = runtimeSetup.createStateConfig({
         src: 'writeBackup',
         input: ({ context }) => running.backupInput(context),
         onDone: { target: 'idle', actions: [{ type: 'announceCheckpoint', params: ({ event }) => event.output }, 'finishRequest'] },
-        onError: { target: 'idle', actions: [{ type: 'rejectRequest', params: ({ event }: { event: EventObject }) => errorOf(event) }, 'finishRequest'] },
+        onError: { target: 'idle', actions: [rejectRequest, 'finishRequest'] },
       },
     },
     // The check after restore, one chunk at a time, only while no request waits.

@@ -46,7 +46,6 @@ export class KeptShape extends GraphNode implements ShapeRecord, NormalizedShape
   get table(): string {
     return this.stored.definition.table;
   }
-
 }
 
 /** A record as a KeptShape for a registry: itself when it is one in no registry yet. */
