@@ -54,7 +54,6 @@ export function describeFailure(error: unknown): CliFailure {
   if (isShapeRuntimeError(error)) return failure(ExitCode.failure, error.code, error.message);
   if (error instanceof MissingPackageError) return failure(ExitCode.failure, error.code, error.message);
   if (isErrnoError(error)) return failure(ExitCode.failure, `io-${error.code.toLowerCase()}`, error.message);
-  if (error instanceof Error && error.message.startsWith('restore failed:')) return failure(ExitCode.failure, 'restore-failed', error.message);
   const message = error instanceof Error ? error.message : String(error);
   return { ...failure(ExitCode.failure, 'internal', `internal error: ${message}`), unexpected: true };
 }

@@ -2,6 +2,7 @@
 import type { EventObject } from 'xstate';
 import { ShapeDefinitionError } from '../shapes/errors.ts';
 import { StorageError } from '../storage/storage.ts';
+import { KeyColumnsChangedError } from '../storage/rows/key-columns-changed-error.ts';
 import { RowsUnavailableError } from '../storage/rows/row-store.ts';
 import type { RequestError } from './runtime.types.ts';
 
@@ -23,5 +24,6 @@ export function requestError(error: unknown): RequestError {
   if (error instanceof ShapeDefinitionError) return { code: error.code, message: error.message };
   if (error instanceof StorageError) return { code: `storage-${error.code}`, message: error.message };
   if (error instanceof RowsUnavailableError) return { code: 'rows-unavailable', message: error.message };
+  if (error instanceof KeyColumnsChangedError) return { code: error.code, message: error.message };
   return { code: 'internal', message: errorText(error) };
 }

@@ -156,7 +156,7 @@ export function completeRestore(context: RuntimeContext, enqueue: Enqueue): void
 
 export function output(context: RuntimeContext): RuntimeOutput {
   const report = context.report ?? (context.plan ? buildReport(context) : null);
-  if (context.failure !== null) return { status: 'failed', error: context.failure, report };
+  if (context.failure !== null) return { status: 'failed', error: context.failure.message, code: context.failure.code, report };
   if (context.dryRun && report) return { status: 'planned', report };
   return { status: 'stopped', report };
 }

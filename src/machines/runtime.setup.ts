@@ -14,7 +14,7 @@ import { sleepClockActor } from '../actors/sleep-clock.actor.ts';
 import { writeBackupActor } from '../actors/write-backup.actor.ts';
 import type { BackupLoad } from '../restore/load-shapes.ts';
 import type { LoadResult } from '../restore/load-result.ts';
-import { errorOf, errorText } from './event-payloads.ts';
+import { errorOf, requestError } from './event-payloads.ts';
 import * as restore from './restore.actions.ts';
 import { runtimeLogActor } from './runtime-log.ts';
 import * as running from './running.actions.ts';
@@ -107,8 +107,9 @@ export const runtimeSetup = setup({
       enqueue.emit({ type: 'SHAPES.SLEPT', handles });
     }),
     noteFailure: enqueueActions(({ enqueue }, error: unknown) => {
-      enqueue.assign({ failure: errorText(error) });
-      enqueue.emit({ type: 'RUNTIME.FAILED', error: errorText(error) });
+      const failure = requestError(error);
+      enqueue.assign({ failure });
+      enqueue.emit({ type: 'RUNTIME.FAILED', error: failure.message });
     }),
     // ---- effects: run only in a live actor; each says what it started or stopped
     openRowStore: ({ context }, output: CommitRestoreOutput) => restore.openRowStore(context, output),

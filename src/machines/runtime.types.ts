@@ -240,13 +240,14 @@ export interface RuntimeContext {
   readonly removing: readonly Removal[];
   readonly removingRequestId: string | null;
   readonly storageCheck: StorageCheckState;
-  readonly failure: string | null;
+  /** Why the runtime failed: a code (a typed error's, else `internal`) and the message. */
+  readonly failure: RequestError | null;
 }
 
 export type RuntimeOutput =
   | { readonly status: 'stopped'; readonly report: RestoreReport | null }
   | { readonly status: 'planned'; readonly report: RestoreReport }
-  | { readonly status: 'failed'; readonly error: string; readonly report: RestoreReport | null };
+  | { readonly status: 'failed'; readonly error: string; readonly code: string; readonly report: RestoreReport | null };
 
 /** What `enqueueActions` hands the actions' implementations, narrowed to what they use. */
 export interface Enqueue {

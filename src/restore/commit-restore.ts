@@ -1,5 +1,6 @@
 import type { Removal } from '../graph/removal.ts';
 import type { TableColumnTypes } from '../shapes/column-types.ts';
+import { refuseChangedKeyColumns } from '../storage/rows/key-columns-changed-error.ts';
 import { restoreRowStore } from '../storage/rows/restore-row-store.ts';
 import type { RestorableRowStore, RowStoreOpener } from '../storage/rows/row-store.ts';
 import type { ShapeMetadata, ShapeStorage, StrayEntry } from '../storage/storage.ts';
@@ -46,6 +47,8 @@ export interface CommitRestoreOutput {
 export async function commitRestore(input: CommitRestoreInput): Promise<CommitRestoreOutput> {
   const { storage } = input;
   const problems: RestoreProblem[] = [];
+  // A caller's key columns that contradict the recorded ones fail the restore before it writes anything.
+  if (!input.openRows) await refuseChangedKeyColumns(storage.tables, input.keyColumns);
   await mapConcurrently(input.deleteHandles, 16, (handle) => storage.deleteShape(handle));
   for (const stray of input.strays) if (stray.kind !== 'unknown') await storage.removeStray(stray);
   if (input.retireBackup) await storage.retireBackup(input.retireBackup);

@@ -143,7 +143,8 @@ export async function createShapeRuntime(options: CreateShapeRuntimeOptions): Pr
   storageChecked.catch(() => undefined);
   const report = await new Promise<RestoreReport>((resolve, reject) => {
     actor.on('RESTORE.COMPLETED', (event) => resolve(event.report));
-    done.then((output) => reject(new Error(output.status === 'failed' ? `restore failed: ${output.error}` : `runtime ended before running (${output.status})`)), reject);
+    // Once the store is released: a caller may retry (or another command open the data dir) at once.
+    ended.then((output) => reject(output.status === 'failed' ? restoreFailed(output) : new ShapeRuntimeError('runtime-stopped', `runtime ended before running (${output.status})`)), reject);
   });
   // A batch a crash interrupted is applied again first: resolve once it is, so position() is current.
   await waitFor(actor, (snapshot) => snapshot.status !== 'active' || !view.redoPending(), { timeout: Infinity });
@@ -259,7 +260,8 @@ export async function planRestore(options: CreateShapeRuntimeOptions): Promise<R
   try {
     const { done } = startRuntimeActor(storage, { ...options, dryRun: true });
     const output = await done;
-    if (output.status === 'failed' || !output.report) throw new Error(`restore failed: ${output.status === 'failed' ? output.error : 'no report'}`);
+    if (output.status === 'failed') throw restoreFailed(output);
+    if (!output.report) throw new ShapeRuntimeError('restore-failed', 'restore failed: no report');
     return await withRowStoreFindings(output.report, storage, options);
   } finally {
     if (!options.storage) await storage.close();
@@ -280,6 +282,11 @@ async function withRowStoreFindings(report: RestoreReport, storage: ShapeStorage
     problems: [...report.problems, ...problems.map((p) => ({ handle: null, ...p })), ...damagedTableProblems(damaged)],
     damagedTables: damaged,
   };
+}
+
+/** A failed restore as the caller's error: the failure's own code (`key-columns-changed`, `storage-io`, ...), `restore-failed` when it has none. */
+function restoreFailed(output: Extract<RuntimeOutput, { status: 'failed' }>): ShapeRuntimeError {
+  return new ShapeRuntimeError(output.code === 'internal' ? 'restore-failed' : output.code, `restore failed: ${output.error}`);
 }
 
 /**

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { StorageError, type ShapeStorage } from '../../src/storage/index.ts';
 import type { KeyedRow, RowSelection, RowStore } from '../../src/storage/rows/row-store.ts';
 import { COMPACTION_SLACK, TableStore } from '../../src/storage/rows/table-store.ts';
+import { KeyColumnsChangedError } from '../../src/storage/rows/key-columns-changed-error.ts';
 import { CountedLinkSet } from '../../src/live/counted-link-set.ts';
 import { parseWhere } from '../../src/shapes/where/parse.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
@@ -57,7 +58,12 @@ export function rowStoreConformance(name: string, open: () => Promise<ShapeStora
       expect(change!.key).toBe('[1,2]');
       await store.flush();
       expect((await TableStore.open(s.tables)).keyColumnsOf('public.m')).toEqual(['org', 'user']);
-      await expect(TableStore.open(s.tables, { keyColumns: { 'public.m': ['id'] } })).rejects.toThrow(/recorded with key columns \(org, user\)/);
+      const refused = TableStore.open(s.tables, { keyColumns: { 'public.m': ['id'] } });
+      await expect(refused).rejects.toThrow(/recorded with key columns \(org, user\), not \(id\)/);
+      await expect(refused).rejects.toMatchObject({ code: 'key-columns-changed', table: 'public.m', recorded: ['org', 'user'], declared: ['id'] });
+      const reopened = await TableStore.open(s.tables);
+      expect(() => reopened.declareKeyColumns('public.m', ['user', 'org'])).toThrow(KeyColumnsChangedError); // the order is the key
+      reopened.declareKeyColumns('public.m', ['org', 'user']);
     });
 
     it('finds rows by link value through an index kept current', async () => {

@@ -194,6 +194,22 @@ describe('small messages, one clear line each (item 13)', () => {
     expectOneLine(key, 1, /^shape-actors: --key public\.t=name: the data dir records public\.t with key column\(s\) id, and a table's key cannot change/); // no pino line, no "restore failed"
   });
 
+  it('key columns declared unlike the recorded ones: a typed refusal naming the table and both keys, through the API and serve, nothing changed', async () => {
+    const { dir } = await dataDir();
+    const tx = join(await tempDir(), 'tx.jsonl');
+    await writeFile(tx, `${JSON.stringify({ xid: 1, changes: [{ op: 'insert', table: 'public.t', row: { id: 1, name: 'a' } }] })}\n`);
+    expect((await cli('apply', '--data-dir', dir, '--file', tx)).code).toBe(0);
+    const before = await snapshot(dir);
+    const refused = createShapeRuntime({ dataDir: dir, keyColumns: { 'public.t': ['name'] } });
+    await expect(refused).rejects.toMatchObject({ name: 'ShapeRuntimeError', code: 'key-columns-changed' });
+    await expect(refused).rejects.toThrow(/^restore failed: table public\.t was recorded with key columns \(id\), not \(name\)/);
+    const serve = await cli('serve', '--data-dir', dir, '--http-port', '0', '--key', 'public.t=name');
+    expectOneLine(serve, 1, /^shape-actors: restore failed: table public\.t was recorded with key columns \(id\), not \(name\): a table's key cannot change/);
+    expect(await snapshot(dir)).toEqual(before);
+    const runtime = await createShapeRuntime({ dataDir: dir, keyColumns: { 'public.t': ['id'] } }); // the recorded key, declared: restores
+    await runtime.shutdown();
+  });
+
   it('a port where something else than Postgres listens: a one-line error naming it, not an internal error', async () => {
     const server = createServer((_req, res) => res.end('not postgres'));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

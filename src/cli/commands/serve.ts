@@ -1,7 +1,7 @@
 import { DATA_DIR_COMMAND_OPTIONS, type CliCommand, type CommandContext, type CommandResult } from '../command.ts';
 import { CliError, ExitCode } from '../errors.ts';
 import { activityJson, activityText, restoreNoticeText, restoreSummaryJson } from '../format.ts';
-import { runtimeOptions } from '../open-runtime.ts';
+import { runtimeOptions, type OpenRuntimeOptions } from '../open-runtime.ts';
 import { parseKeyColumns, type OptionReader } from '../options.ts';
 import { configureHttpOptions, httpServing, type HttpServing } from '../serve-http.ts';
 import type { ShapeActivity, ShapeRuntime } from '../../runtime/index.ts';
@@ -29,7 +29,7 @@ export const serveCommand: CliCommand = {
       .option('--slot <name>', 'replication slot (default: one chosen for this data dir and kept in it)')
       .option('--publication <name>', 'publication (default: the slot name)')
       .option('--unfollowable-tables <policy>', 'shapes whose table does not exist or has no primary key: keep (report them, follow them once they can be) or remove', 'keep')
-      .option('--key <table=columns...>', 'primary key columns of a table, overriding the database catalog; repeatable', parseKeyColumns, {}),
+      .option('--key <table=columns...>', 'primary key columns of a table, overriding the database catalog (the embedded store: as recorded by add or apply; a different one is refused); repeatable', parseKeyColumns, {}),
   async run(options, context) {
     let onSignal: (signal: NodeJS.Signals) => void = () => {};
     let onFatal: (error: Error) => void = () => {};
@@ -41,7 +41,7 @@ export const serveCommand: CliCommand = {
     process.on('SIGTERM', onSignal);
     try {
       const http = httpServing(options, context);
-      if (options.optionalString('databaseUrl') === undefined) return await serveEmbedded(context, http, stopped);
+      if (options.optionalString('databaseUrl') === undefined) return await serveEmbedded(context, http, stopped, declaredKeys(options));
       return await serve(options, context, http, stopped, (error) => onFatal(error));
     } finally {
       process.off('SIGINT', onSignal);
@@ -66,12 +66,18 @@ function stopping(context: CommandContext, runtime: ShapeRuntime, stop: { signal
 }
 
 /** No database: the embedded store's shapes, served over HTTP (created on request, fed by nobody while `serve` holds the data dir). */
-async function serveEmbedded(context: CommandContext, http: HttpServing, stopped: Stopped): Promise<CommandResult> {
+/** `--key`, as runtime options: the tables' key columns, declared (recorded by the row store; a different recorded key is refused). */
+function declaredKeys(options: OptionReader): Pick<OpenRuntimeOptions, 'keyColumns'> {
+  const keyColumns = options.record('key');
+  return Object.keys(keyColumns).length > 0 ? { keyColumns } : {};
+}
+
+async function serveEmbedded(context: CommandContext, http: HttpServing, stopped: Stopped, keys: Pick<OpenRuntimeOptions, 'keyColumns'>): Promise<CommandResult> {
   if (http.port === undefined) {
     throw new CliError('usage', 'serve needs --database-url (or $DATABASE_URL) to follow Postgres, or --http-port to serve the embedded store', ExitCode.usage);
   }
   const { createShapeRuntime } = await import('../../runtime/index.ts');
-  const runtime = await createShapeRuntime(runtimeOptions(context));
+  const runtime = await createShapeRuntime(runtimeOptions(context, keys));
   announceRestore(context, runtime);
   const server = await http.start(runtime, (definition) => runtime.add(definition), { txids: true }).catch(async (error: unknown) => {
     await runtime.shutdown();
@@ -99,7 +105,7 @@ async function serve(
   const databaseUrl = options.string('databaseUrl');
   const slot = options.optionalString('slot');
   const publication = options.optionalString('publication');
-  const keyColumns = options.record('key');
+  const keyColumns = declaredKeys(options);
   const unfollowableTables = options.oneOf('unfollowableTables', UNFOLLOWABLE) ?? 'keep';
   const { startPostgresRuntime, PostgresSourceError, redactUrl } = await import('../../sources/postgres/index.ts');
 
@@ -107,7 +113,7 @@ async function serve(
   try {
     pr = await startPostgresRuntime({
       // serve, like add, may make a data dir (in a missing or empty directory).
-      ...runtimeOptions(context, { createDataDir: true, ...(Object.keys(keyColumns).length > 0 ? { keyColumns } : {}) }),
+      ...runtimeOptions(context, { createDataDir: true, ...keyColumns }),
       dataDir: context.common.dataDir,
       databaseUrl,
       unfollowableTables,

@@ -1,6 +1,7 @@
 import type { LogEntry } from '../storage.ts';
 import type { TableDamage } from './row-store.ts';
 import type { TableFiles } from './table-files.ts';
+import { checkDeclaredKeyColumns } from './key-columns-changed-error.ts';
 import { logKeyColumns } from './log-key-columns.ts';
 import { EMPTY_TABLE_INDEX, rebuildTableIndex, TABLE_INDEX_FILE, type TableIndex } from './table-index.ts';
 import { decodeTableLog, tableLogThrough, type BadLine } from './table-log.ts';
@@ -70,10 +71,7 @@ export async function loadTables(files: TableFiles, declared: (table: string) =>
       problems.push({ file: indexPath, reason: `${said}, but the rows of ${files.pathOf(info.file)} are not keyed by them, nor by any one list of their columns: the rows of ${name} are not trusted, so snapshots from it are refused until the damage is acknowledged`, action: 'kept' });
       loaded.table.damage ??= { table: name, file: files.pathOf(info.file), lines: [], kept: loaded.table.rows.rows.size };
     }
-    const wanted = declared(name);
-    if (wanted && JSON.stringify(wanted) !== JSON.stringify(info.keyColumns)) {
-      throw new Error(`table ${name} was recorded with key columns (${info.keyColumns.join(', ')}), not (${wanted.join(', ')})`);
-    }
+    checkDeclaredKeyColumns(name, info.keyColumns, declared(name));
     problems.push(...loaded.problems);
     if (!readOnly && loaded.cutTo !== null) await files.truncate(info.file, loaded.cutTo);
     tables.set(name, loaded.table);

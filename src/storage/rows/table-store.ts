@@ -3,6 +3,7 @@ import type { TableColumnTypes } from '../../shapes/column-types.ts';
 import { TransactionError, type Transaction } from '../../shapes/transaction.ts';
 import { encodeLogEntries } from '../log-codec.ts';
 import { DEFAULT_KEY_COLUMNS, loadTables, readTable, type LoadedTables, type StoredTable, type TableStoreProblem } from './load-tables.ts';
+import { checkDeclaredKeyColumns } from './key-columns-changed-error.ts';
 import { rowKey } from './row-key.ts';
 import { damagedTableError, type CompactedTable, type KeyedRow, type ResolvedChange, type RestorableRowStore, type RowSelection, type TableDamage } from './row-store.ts';
 import { snapshotLookups } from './snapshot-lookup.ts';
@@ -93,10 +94,7 @@ export class TableStore implements RestorableRowStore {
   }
 
   declareKeyColumns(table: string, keyColumns: readonly string[]): void {
-    const recorded = this.#tables.get(table)?.rows.keyColumns;
-    if (recorded && JSON.stringify(recorded) !== JSON.stringify(keyColumns)) {
-      throw new Error(`table ${table} was recorded with key columns (${recorded.join(', ')}), not (${keyColumns.join(', ')})`);
-    }
+    checkDeclaredKeyColumns(table, this.#tables.get(table)?.rows.keyColumns, keyColumns);
     this.#declared[table] = [...keyColumns];
   }
 
