@@ -57,8 +57,29 @@ const started = performance.now();
 const mode = quick ? 'quick' : 'full';
 const sizesText = sizes.map(fmtSize).join(', ');
 
-function printScenario(title: string, description: string, table: string, checks: readonly TargetCheck[], file: string, sized = true): void {
-  console.log(`\n== ${title} (${mode}${sized ? `: ${sizesText}` : ''}) ==`);
+/** What a scenario hands back: its results file's contents beyond the common fields, its table and its checks. */
+interface ScenarioOutcome {
+  readonly title: string;
+  readonly description: string;
+  /** The results file's name (default: the scenario's). */
+  readonly resultsName?: string;
+  /** Whether the sizes apply (the header then names them). */
+  readonly sized?: boolean;
+  readonly checks: readonly TargetCheck[];
+  readonly table: string;
+  /** Written to bench/results/<resultsName>.json beside mode, description, targets and seconds. */
+  readonly results: Record<string, unknown>;
+}
+
+/** Runs one scenario when asked for (`--only`): times it, writes its results, prints its table and targets. */
+async function scenario(name: string, run: () => Promise<ScenarioOutcome | null>): Promise<void> {
+  if (!only.has(name)) return;
+  const t0 = performance.now();
+  const outcome = await run();
+  if (!outcome) return;
+  const { title, description, checks, table } = outcome;
+  const file = writeResults(outcome.resultsName ?? name, { mode, description, ...outcome.results, targets: checks, seconds: round((performance.now() - t0) / 1000, 1) });
+  console.log(`\n== ${title} (${mode}${outcome.sized === false ? '' : `: ${sizesText}`}) ==`);
   console.log(description);
   console.log();
   console.log(table);
@@ -67,171 +88,135 @@ function printScenario(title: string, description: string, table: string, checks
     console.log(formatChecks(checks));
   }
   console.log(`-> ${file}`);
+  allChecks.push(...checks.map((c) => ({ ...c, scenario: name })));
 }
 
-if (only.has('validation')) {
-  const t0 = performance.now();
+const profiling = profileDir ? { profileDir } : {};
+const MEDIANS = 'milliseconds, median of the runs';
+const PER_RUN_RATIOS = 'median of per-run restore/floor ratios (each pair measured back to back)';
+
+await scenario('validation', async () => {
   const result = await runInChild<{ rows: ValidationRow[]; checks: TargetCheck[]; table: Record<string, string | number | null>[] }>(
     'validation',
     { sizes, baselineBudgetMs: quick ? 1_000 : 30_000, rounds: quick ? 5 : 15 },
-    { ...(profileDir ? { profileDir } : {}) },
+    profiling,
   );
-  const file = writeResults('validation', {
-    mode,
-    sizes,
+  return {
+    title: 'validation',
     description: VALIDATION_DESCRIPTION,
-    units: { oursMs: 'ms per planRestore call (median of the samples)', nsPerUnit: 'ns per (loaded shape + dependency edge)' },
-    targets: result.checks,
-    rows: result.rows,
-    seconds: round((performance.now() - t0) / 1000, 1),
-  });
-  printScenario('validation', VALIDATION_DESCRIPTION, formatTable(VALIDATION_COLUMNS, result.table), result.checks, file);
-  allChecks.push(...result.checks.map((c) => ({ ...c, scenario: 'validation' })));
-}
+    checks: result.checks,
+    table: formatTable(VALIDATION_COLUMNS, result.table),
+    results: { sizes, units: { oursMs: 'ms per planRestore call (median of the samples)', nsPerUnit: 'ns per (loaded shape + dependency edge)' }, rows: result.rows },
+  };
+});
 
-if (only.has('restore')) {
-  const t0 = performance.now();
+await scenario('restore', async () => {
   const results: RestoreCaseResult[] = [];
-  for (const size of sizes) {
-    const runs = runsFor(size);
-    results.push(await runInChild<RestoreCaseResult>('restore', { size, runs }, { ...(profileDir ? { profileDir } : {}) }));
-  }
+  for (const size of sizes) results.push(await runInChild<RestoreCaseResult>('restore', { size, runs: runsFor(size) }, profiling));
   const { rows, checks } = summarizeRestore(results);
-  const file = writeResults('restore', {
-    mode,
-    sizes,
+  return {
+    title: 'restore',
     description: RESTORE_DESCRIPTION,
-    units: { ms: 'milliseconds, median of the runs', ratio: 'median of per-run restore/floor ratios (each pair measured back to back)', heap: 'bytes per shape' },
-    targets: checks,
-    rows,
-    cases: results,
-    seconds: round((performance.now() - t0) / 1000, 1),
-  });
-  printScenario('restore', RESTORE_DESCRIPTION, formatTable(RESTORE_COLUMNS, rows.map((r) => ({ ...r, ratioWall: `${round(r.ratioWall, 2)}x`, ratioCpu: `${round(r.ratioCpu, 2)}x` }))), checks, file);
-  allChecks.push(...checks.map((c) => ({ ...c, scenario: 'restore' })));
-}
+    checks,
+    table: formatTable(RESTORE_COLUMNS, rows.map((r) => ({ ...r, ratioWall: `${round(r.ratioWall, 2)}x`, ratioCpu: `${round(r.ratioCpu, 2)}x` }))),
+    results: { sizes, units: { ms: MEDIANS, ratio: PER_RUN_RATIOS, heap: 'bytes per shape' }, rows, cases: results },
+  };
+});
 
-if (only.has('restart')) {
-  const t0 = performance.now();
+await scenario('restart', async () => {
   const results: RestartCaseResult[] = [];
-  for (const [i, size] of sizes.entries()) results.push(await runInChild<RestartCaseResult>('restart', { size, runs: runsFor(size), chains: i === 0 }, { ...(profileDir ? { profileDir } : {}) }));
+  for (const [i, size] of sizes.entries()) results.push(await runInChild<RestartCaseResult>('restart', { size, runs: runsFor(size), chains: i === 0 }, profiling));
   const { rows, chains, checks } = summarizeRestart(results);
-  const file = writeResults('restart', {
-    mode,
-    sizes,
-    description: RESTART_DESCRIPTION,
-    units: { ms: 'milliseconds, median of the runs', ratio: 'median of per-run restore/floor ratios (each pair measured back to back)', heap: 'bytes per kept shape' },
-    targets: checks,
-    rows,
-    chains,
-    cases: results,
-    seconds: round((performance.now() - t0) / 1000, 1),
-  });
   const chainTable = formatTable(
     [{ key: 'dependencies', title: 'chain' }, { key: 'ms', title: 'wake ms', digits: 1 }, { key: 'msPerShape', title: 'ms per shape', digits: 2 }, { key: 'started', title: 'actors started' }],
     chains,
   );
-  printScenario('restart', RESTART_DESCRIPTION, `${formatTable(RESTART_COLUMNS, rows.map((r) => ({ ...r, ratioCpu: `${round(r.ratioCpu, 1)}x`, ratioWall: `${round(r.ratioWall, 1)}x` })))}\n\n${chainTable}`, checks, file);
-  allChecks.push(...checks.map((c) => ({ ...c, scenario: 'restart' })));
-}
+  return {
+    title: 'restart',
+    description: RESTART_DESCRIPTION,
+    checks,
+    table: `${formatTable(RESTART_COLUMNS, rows.map((r) => ({ ...r, ratioCpu: `${round(r.ratioCpu, 1)}x`, ratioWall: `${round(r.ratioWall, 1)}x` })))}\n\n${chainTable}`,
+    results: { sizes, units: { ms: MEDIANS, ratio: PER_RUN_RATIOS, heap: 'bytes per kept shape' }, rows, chains, cases: results },
+  };
+});
 
-if (only.has('runtime')) {
-  const t0 = performance.now();
+await scenario('runtime', async () => {
   const results: RuntimeCaseResult[] = [];
   for (const size of sizes) {
-    const runs = runsFor(size);
-    results.push(await runInChild<RuntimeCaseResult>('runtime', { size, runs, fileStore: fileStore && size <= (quick ? 1_000 : 10_000) }, { ...(profileDir ? { profileDir } : {}) }));
+    results.push(await runInChild<RuntimeCaseResult>('runtime', { size, runs: runsFor(size), fileStore: fileStore && size <= (quick ? 1_000 : 10_000) }, profiling));
   }
   const { rows, checks } = summarizeRuntime(results);
-  const file = writeResults('runtime', {
-    mode,
-    sizes,
+  return {
+    title: 'runtime',
     description: RUNTIME_DESCRIPTION,
-    transactionsPerRun: Object.fromEntries(sizes.map((s) => [s, transactionCount(s)])),
-    units: { ms: 'milliseconds, median of the runs', ratio: 'median of per-run ratios to the floor measured in the same process', heap: 'bytes' },
-    targets: checks,
-    rows,
-    cases: results,
-    seconds: round((performance.now() - t0) / 1000, 1),
-  });
-  const table = formatTable(
-    RUNTIME_COLUMNS,
-    rows.map((r) => ({ ...r, txFloorRatio: `${round(r.txFloorRatio, 1)}x`, shutdownRatio: `${round(r.shutdownRatio, 2)}x`, cascadeRatio: `${round(r.cascadeRatio, 2)}x` })),
-  );
-  printScenario('runtime', RUNTIME_DESCRIPTION, table, checks, file);
-  allChecks.push(...checks.map((c) => ({ ...c, scenario: 'runtime' })));
-}
+    checks,
+    table: formatTable(
+      RUNTIME_COLUMNS,
+      rows.map((r) => ({ ...r, txFloorRatio: `${round(r.txFloorRatio, 1)}x`, shutdownRatio: `${round(r.shutdownRatio, 2)}x`, cascadeRatio: `${round(r.cascadeRatio, 2)}x` })),
+    ),
+    results: {
+      sizes,
+      transactionsPerRun: Object.fromEntries(sizes.map((s) => [s, transactionCount(s)])),
+      units: { ms: MEDIANS, ratio: 'median of per-run ratios to the floor measured in the same process', heap: 'bytes' },
+      rows,
+      cases: results,
+    },
+  };
+});
 
-if (only.has('routing')) {
-  const t0 = performance.now();
+await scenario('routing', async () => {
   const results: RoutingCaseResult[] = [];
   const kinds = option('kinds')?.split(',') ?? ROUTING_KINDS;
   for (const kind of ROUTING_KINDS.filter((k) => kinds.includes(k))) {
     // The LIKE mix is linear by design: up to 10k shapes.
     for (const size of kind === 'like' ? sizes.filter((s) => s <= 10_000) : sizes) {
-      results.push(await runInChild<RoutingCaseResult>('routing', { kind, size, runs: runsFor(size), budgetMs: quick ? 600 : 1_500 }, { ...(profileDir ? { profileDir } : {}) }));
+      results.push(await runInChild<RoutingCaseResult>('routing', { kind, size, runs: runsFor(size), budgetMs: quick ? 600 : 1_500 }, profiling));
     }
   }
   const { rows, checks } = summarizeRouting(results);
-  const file = writeResults(option('routing-results') ?? 'routing', {
-    mode,
-    sizes,
+  return {
+    title: 'runtime: routing',
     description: ROUTING_DESCRIPTION,
-    units: { us: 'CPU microseconds, median of the runs', changesPerSec: 'wall clock', ratio: 'median of per-run ratios' },
-    targets: checks,
-    rows,
-    cases: results,
-    seconds: round((performance.now() - t0) / 1000, 1),
-  });
-  const table = formatTable(
-    ROUTING_COLUMNS,
-    rows.map((r) => ({ ...r, routerFloorRatio: r.routerFloorRatio === null ? null : `${round(r.routerFloorRatio, 1)}x`, speedup: r.speedup === null ? null : `${round(r.speedup, 1)}x` })),
-  );
-  printScenario('runtime: routing', ROUTING_DESCRIPTION, table, checks, file);
-  allChecks.push(...checks.map((c) => ({ ...c, scenario: 'routing' })));
-}
+    resultsName: option('routing-results') ?? 'routing',
+    checks,
+    table: formatTable(
+      ROUTING_COLUMNS,
+      rows.map((r) => ({ ...r, routerFloorRatio: r.routerFloorRatio === null ? null : `${round(r.routerFloorRatio, 1)}x`, speedup: r.speedup === null ? null : `${round(r.speedup, 1)}x` })),
+    ),
+    results: { sizes, units: { us: 'CPU microseconds, median of the runs', changesPerSec: 'wall clock', ratio: 'median of per-run ratios' }, rows, cases: results },
+  };
+});
 
-if (only.has('cli')) {
-  const t0 = performance.now();
+await scenario('cli', async () => {
   const runs = Number(runsOption ?? (quick ? 3 : 7));
   const { rows, checks } = await runCliStartup({ runs, log: (line) => console.error(line) });
-  const file = writeResults('cli-startup', {
-    mode,
-    runs,
+  return {
+    title: 'cli start-up',
     description: CLI_STARTUP_DESCRIPTION,
-    units: { ms: 'milliseconds, median of the runs', ratio: 'built / tsx, medians' },
-    targets: checks,
-    rows,
-    seconds: round((performance.now() - t0) / 1000, 1),
-  });
-  printScenario('cli start-up', CLI_STARTUP_DESCRIPTION, formatTable(CLI_STARTUP_COLUMNS, rows.map(({ raw: _raw, ...r }) => r)), checks, file);
-  allChecks.push(...checks.map((c) => ({ ...c, scenario: 'cli' })));
-}
+    resultsName: 'cli-startup',
+    checks,
+    table: formatTable(CLI_STARTUP_COLUMNS, rows.map(({ raw: _raw, ...r }) => r)),
+    results: { runs, units: { ms: MEDIANS, ratio: 'built / tsx, medians' }, rows },
+  };
+});
 
-if (only.has('rows')) {
-  const t0 = performance.now();
+await scenario('rows', async () => {
   // Full: 1M updates to 100k rows, adds on 1k and 1M rows; --quick: 100k updates to 10k rows, adds on 1k and 100k.
   const history = [await runInChild<HistoryCaseResult>('rows-history', quick ? { live: 10_000, updates: 100_000, runs: 3 } : { live: 100_000, updates: 1_000_000, runs: 3 })];
   const adds: AddCaseResult[] = [];
   for (const rows of quick ? [1_000, 100_000] : [1_000, 1_000_000]) adds.push(await runInChild<AddCaseResult>('rows-add', { rows, adds: quick ? 20 : 40 }));
   const { historyRows, addRows, checks } = summarizeRows(history, adds);
-  const file = writeResults('rows', {
-    mode,
+  return {
+    title: 'row store',
     description: ROWS_DESCRIPTION,
-    units: { ms: 'milliseconds, median of the runs', ratio: 'of medians, CPU time unless said (wall clock beside it)', bytes: 'bytes of tables/' },
-    targets: checks,
-    historyRows,
-    addRows,
-    history,
-    adds,
-    seconds: round((performance.now() - t0) / 1000, 1),
-  });
-  printScenario('row store', ROWS_DESCRIPTION, `${formatTable(HISTORY_COLUMNS, historyRows)}\n\n${formatTable(ADD_COLUMNS, addRows)}`, checks, file, false);
-  allChecks.push(...checks.map((c) => ({ ...c, scenario: 'rows' })));
-}
+    sized: false,
+    checks,
+    table: `${formatTable(HISTORY_COLUMNS, historyRows)}\n\n${formatTable(ADD_COLUMNS, addRows)}`,
+    results: { units: { ms: MEDIANS, ratio: 'of medians, CPU time unless said (wall clock beside it)', bytes: 'bytes of tables/' }, historyRows, addRows, history, adds },
+  };
+});
 
-if (only.has('serving')) {
-  const t0 = performance.now();
+await scenario('serving', async () => {
   const results: (InitialSyncResult | LiveResult)[] = [];
   // Rows and clients are the issue's (100k rows; 1k and 10k clients), whatever --sizes says.
   results.push(await runInChild<InitialSyncResult>('serving', { kind: 'initial-sync', rows: quick ? 20_000 : 100_000, runs: quick ? 2 : 3 }));
@@ -239,49 +224,41 @@ if (only.has('serving')) {
     results.push(await runInChild<LiveResult>('serving', { kind: 'live', clients, changes: quick ? 8 : 20, spread: true }));
   }
   const { rows, checks } = summarizeServing(results);
-  const file = writeResults('serving', {
-    mode,
+  return {
+    title: 'serving',
     description: SERVING_DESCRIPTION,
-    units: { ms: 'milliseconds (latency: wall clock, from the batch durable to the last byte received)', ratio: 'median of per-run ratios', memory: 'bytes' },
-    targets: checks,
-    rows,
-    cases: results,
-    seconds: round((performance.now() - t0) / 1000, 1),
-  });
-  printScenario('serving', SERVING_DESCRIPTION, formatTable(SERVING_COLUMNS, rows), checks, file, false);
-  allChecks.push(...checks.map((c) => ({ ...c, scenario: 'serving' })));
-}
+    sized: false,
+    checks,
+    table: formatTable(SERVING_COLUMNS, rows),
+    results: { units: { ms: 'milliseconds (latency: wall clock, from the batch durable to the last byte received)', ratio: 'median of per-run ratios', memory: 'bytes' }, rows, cases: results },
+  };
+});
 
-if (only.has('postgres')) {
-  const t0 = performance.now();
+await scenario('postgres', async () => {
   const acquired = await acquireServer();
-  if (!acquired.server) console.log(`\n== postgres: skipped: ${acquired.skip} ==`);
-  else {
-    try {
-      const url = acquired.server.url;
-      // Full: tables of 1k and 1M rows, 1M row changes; --quick: 1k and 100k rows, 100k changes.
-      const follow: FollowCaseResult[] = [];
-      for (const rows of quick ? [1_000, 100_000] : [1_000, 1_000_000]) follow.push(await runInChild<FollowCaseResult>('postgres-follow', { url, rows, shapes: 100, adds: quick ? 20 : 40 }));
-      const soak = [await runInChild<SoakCaseResult>('postgres-soak', { url, rows: quick ? 10_000 : 100_000, shapes: 100, liveClients: 10, changes: quick ? 100_000 : 1_000_000, perTransaction: 1_000, workload: 'updates' })];
-      const { followRows, soakRows, checks } = summarizePostgres(follow, soak);
-      const file = writeResults('postgres', {
-        mode,
-        description: POSTGRES_DESCRIPTION,
-        units: { ms: 'milliseconds', memory: 'bytes (heap: used after GC; rss: resident set)', ratio: 'CPU time unless said (wall clock beside it)' },
-        targets: checks,
-        followRows,
-        soakRows,
-        follow,
-        soak,
-        seconds: round((performance.now() - t0) / 1000, 1),
-      });
-      printScenario('postgres', POSTGRES_DESCRIPTION, `${formatTable(FOLLOW_COLUMNS, followRows)}\n\n${formatTable(SOAK_COLUMNS, soakRows)}`, checks, file, false);
-      allChecks.push(...checks.map((c) => ({ ...c, scenario: 'postgres' })));
-    } finally {
-      await acquired.server.stop();
-    }
+  if (!acquired.server) {
+    console.log(`\n== postgres: skipped: ${acquired.skip} ==`);
+    return null;
   }
-}
+  try {
+    const url = acquired.server.url;
+    // Full: tables of 1k and 1M rows, 1M row changes; --quick: 1k and 100k rows, 100k changes.
+    const follow: FollowCaseResult[] = [];
+    for (const rows of quick ? [1_000, 100_000] : [1_000, 1_000_000]) follow.push(await runInChild<FollowCaseResult>('postgres-follow', { url, rows, shapes: 100, adds: quick ? 20 : 40 }));
+    const soak = [await runInChild<SoakCaseResult>('postgres-soak', { url, rows: quick ? 10_000 : 100_000, shapes: 100, liveClients: 10, changes: quick ? 100_000 : 1_000_000, perTransaction: 1_000, workload: 'updates' })];
+    const { followRows, soakRows, checks } = summarizePostgres(follow, soak);
+    return {
+      title: 'postgres',
+      description: POSTGRES_DESCRIPTION,
+      sized: false,
+      checks,
+      table: `${formatTable(FOLLOW_COLUMNS, followRows)}\n\n${formatTable(SOAK_COLUMNS, soakRows)}`,
+      results: { units: { ms: 'milliseconds', memory: 'bytes (heap: used after GC; rss: resident set)', ratio: 'CPU time unless said (wall clock beside it)' }, followRows, soakRows, follow, soak },
+    };
+  } finally {
+    await acquired.server.stop();
+  }
+});
 
 console.log(`\n== targets (${mode}, ${round((performance.now() - started) / 1000, 1)} s) ==`);
 console.log(formatChecks(allChecks));
