@@ -42,6 +42,32 @@ describe('KeptShape and ShapeInterner', () => {
     expect(recordFromMetadata(metadata('public.t2', 'k = 5', 4n))!.where).not.toBe(a.where);
   });
 
+  it('shares between records of distinct where texts their columns, subquery tests, dependency definitions and handle lists', () => {
+    const interner = new ShapeInterner();
+    const sub = (k: number, micros: bigint) => recordFromMetadata(metadata('public.items', `k = ${k} AND c IN (SELECT c FROM public.deps WHERE g = 2)`, micros, ['1-1']), interner)!;
+    const a = sub(1, 1n);
+    const b = sub(2, 2n);
+    const plain = recordFromMetadata(metadata('public.items', 'k = 2', 3n), interner)!;
+    const other = recordFromMetadata(metadata('public.items', 'k = 3 AND c IN (SELECT c FROM public.deps WHERE g = 3)', 4n, ['2-2']), interner)!;
+    if (a.where?.kind !== 'and' || b.where?.kind !== 'and' || plain.where?.kind !== 'compare' || other.where?.kind !== 'and') throw new Error('unexpected parse');
+    const [ak, as] = a.where.args;
+    const [bk, bs] = b.where.args;
+    if (ak?.kind !== 'compare' || bk?.kind !== 'compare') throw new Error('unexpected parse');
+    expect(bk.left).toBe(ak.left);
+    expect(bk.right).not.toBe(ak.right);
+    expect(plain.where.left).toBe(bk.left);
+    expect(bs).toBe(as);
+    expect(b.dependencies).toBe(a.dependencies);
+    expect(b.stored.dependencyHandles).toBe(a.stored.dependencyHandles);
+    expect(other.dependencies).not.toBe(a.dependencies);
+    expect(other.dependencies[0]!.columns).toBe(a.dependencies[0]!.columns);
+    expect(other.stored.dependencyHandles).toEqual(['2-2']);
+    // What is shared is what each record was read from.
+    for (const [record, k, g, dep, micros] of [[a, 1, 2, '1-1', 1n], [b, 2, 2, '1-1', 2n], [other, 3, 3, '2-2', 4n]] as const) {
+      expect(metadataOf(record)).toEqual(metadata('public.items', `k = ${k} AND c IN (SELECT c FROM public.deps WHERE g = ${g})`, micros, [dep]));
+    }
+  });
+
   it('keeps any record as a KeptShape in the registry, and an update keeps its where clause', () => {
     const shape = normalizeShape({ table: 'public.items', where: 'k = 1' });
     const registry = new ShapeRegistry();
