@@ -59,6 +59,10 @@ const casts = new WeakMap<ConstExpr, Map<SqlType, unknown>>();
  */
 export function castConst(c: ConstExpr, to: SqlType): unknown {
   if (c.value === null) return null;
+  // A number or boolean already of the comparison's kind is itself: nothing to cache (a cache Map
+  // per constant, made on the first evaluation of each shape's clause, is what routing to 100k
+  // shapes allocated and kept per first change of each shape).
+  if (typeof c.value !== 'string' && isItself(constType(c), to)) return c.value;
   let byType = casts.get(c);
   if (!byType) casts.set(c, (byType = new Map()));
   if (byType.has(to)) return byType.get(to);
@@ -78,9 +82,14 @@ export function castConstOnce(c: ConstExpr, to: SqlType): unknown {
   const v = constValue(c);
   if (v instanceof InputError) return v;
   if (from === 'unknown') return readLiteral(v as string, to);
-  if (from === to || (isExactType(from) && isExactType(to)) || (from === 'bool' && to === 'bool')) return v;
+  if (isItself(from, to)) return v;
   if (isExactType(from) && isFloatType(to)) return exactToFloat(v as Exact, to);
   return new InputError(`${sqlTypeName(from)} ${String(c.value)} cannot be cast to ${sqlTypeName(to)}`);
+}
+
+/** A constant of type `from` keeps its value as a `to` (the same type, or exact numbers both). */
+function isItself(from: SqlType, to: SqlType): boolean {
+  return from === to || (isExactType(from) && isExactType(to));
 }
 
 /**
