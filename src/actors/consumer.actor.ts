@@ -1,7 +1,7 @@
 import type { ActorRefFrom } from 'xstate';
 import { DependencyMissingError } from '../live/dependency-missing.ts';
 import { changeEntries, NO_LINKS, withPgXid, type ShapeSpec } from '../live/shape-entries.ts';
-import type { LinkSet, LinkValues } from '../shapes/where/evaluate.ts';
+import type { LinkValues } from '../shapes/where/evaluate.ts';
 import type { LogEntry } from '../storage/storage.ts';
 import type { ConsumerEvent } from '../live/shape-actors-port.ts';
 import { fromReducer } from './reducer-logic.ts';
@@ -52,16 +52,12 @@ export type ConsumerRef = ActorRefFrom<typeof consumerLogic>;
  * never a silent empty set.
  */
 function linkViews(context: ConsumerContext, event: ConsumerEvent): { before: LinkValues; after: LinkValues } {
-  if (context.dependencyIds.length === 0) return NO_LINK_VIEWS;
-  const after: LinkSet[] = [];
-  const before: LinkSet[] = [];
-  context.dependencyIds.forEach((id, i) => {
-    const links = event.links[i];
-    if (!links) throw new DependencyMissingError(context.handle, i, id);
-    after.push(links.after);
-    before.push(links.before);
-  });
-  return { before: (i) => before[i] ?? NO_LINKS(i), after: (i) => after[i] ?? NO_LINKS(i) };
+  const ids = context.dependencyIds;
+  if (ids.length === 0) return NO_LINK_VIEWS;
+  // (a plain loop and two closures over the event's list: this is on every delivery to a subquery shape)
+  const links = event.links;
+  for (let i = 0; i < ids.length; i++) if (!links[i]) throw new DependencyMissingError(context.handle, i, ids[i]!);
+  return { before: (i) => links[i]?.before ?? NO_LINKS(i), after: (i) => links[i]?.after ?? NO_LINKS(i) };
 }
 
 const NO_LINK_VIEWS = { before: NO_LINKS, after: NO_LINKS } as const;

@@ -1,5 +1,5 @@
 import { isDependencyMissing } from './dependency-missing.ts';
-import type { DependencyLinks, LinkMoves, ShapeActorsPort } from './shape-actors-port.ts';
+import type { DependencyLinks, LinkMoves, ShapeActorsPort, WakeResult } from './shape-actors-port.ts';
 import { linkSetBefore, type LinkMovement } from './counted-link-set.ts';
 import type { Removal, RemovalReason } from '../graph/removal.ts';
 import type { ShapeRecord } from '../registry/shape-record.ts';
@@ -94,7 +94,9 @@ export async function routeTransactions(
     const before = position;
     position = transaction.xid;
     outcomes.push({ status: 'applied' });
-    await routeOne(transaction, resolved, before);
+    // (no await, no promise, for a transaction that wakes no shape and moves no link values: most of them)
+    const routing = routeOne(transaction, resolved, before);
+    if (routing) await routing;
   }
   return { outcomes, position, entries, failures };
 
@@ -109,7 +111,8 @@ export async function routeTransactions(
     if (values) index.seedLinks(dependency, values.values());
   }
 
-  async function routeOne({ xid, pgXid }: Transaction, changes: readonly ResolvedChange[], before: number): Promise<void> {
+  /** Routes one transaction's changes; a promise only when a shape must wake or a move's rows be read (then the rest follows it). */
+  function routeOne({ xid, pgXid }: Transaction, changes: readonly ResolvedChange[], before: number): Promise<void> | undefined {
     // (clearing allocates a new table even when empty: only what the last transaction used)
     for (const level of levels) if (level !== undefined && level.size > 0) level.clear();
     if (reached.size > 0) reached.clear();
@@ -133,62 +136,112 @@ export async function routeTransactions(
         list.push(change);
       }
     }
+    const transaction: RoutedTransaction = { xid, pgXid, changes, before };
     for (let depth = 0; depth < levels.length; depth++) {
-      for (const handle of levels[depth] ?? []) {
-        const record = registry.get(handle);
-        if (!record || failed.has(handle)) continue;
-        const dependencies = record.stored.dependencyHandles;
-        // A shape whose dependency failed in this batch goes with it: do not feed it stale links.
-        if (dependencies.length > 0 && anyIn(dependencies, failed)) continue;
-        // Its dependencies' values moved: every change of its table may matter, and unchanged rows too.
-        const linksMoved = dependencies.length > 0 && anyIn(dependencies, moved);
-        const shapeChanges = linksMoved ? changesOf(record.shape.definition.table, changes) : (reached.get(handle) ?? NO_CHANGES);
-        const candidates = linksMoved ? await moveCandidates(record, moved, shapeChanges) : NO_CANDIDATES;
-        // Nothing of its table changed and no row of it moved: a sleeping shape sleeps on (an awake one
-        // is still told: a dependency whose values changed with no materializer to say how fails it).
-        if (shapeChanges.length === 0 && candidates.length === 0 && !actors.isAwake(handle)) continue;
-        // Deliver to this shape: wake it first if it sleeps (its dependencies first; it starts where its log is).
-        const waking = actors.wakeForChange(handle, before);
-        const woken = waking instanceof Promise ? await waking : waking;
-        if (!woken.ok) {
-          failDamaged(handle, woken.damaged);
-          continue;
-        }
-        for (const dependency of woken.materialized) seedOne(dependency);
-        const links = dependencies.length === 0 ? NO_DEPENDENCIES : dependencies.map((d) => dependencyLinks(d, moved.get(d)));
-        const delivery = actors.deliverToConsumer(
-          handle,
-          pgXid === undefined
-            ? { type: 'TRANSACTION.ROUTED', xid, changes: shapeChanges, candidates, links }
-            : { type: 'TRANSACTION.ROUTED', xid, pgXid, changes: shapeChanges, candidates, links },
-        );
-        if (!delivery.ok) {
-          fail(handle, delivery.error);
-          continue;
-        }
-        const produced = delivery.entries;
-        if (produced.length === 0) continue;
-        let list = entries.get(handle);
-        if (!list) entries.set(handle, (list = []));
-        list.push(...produced);
-        if (!actors.hasMaterializer(handle)) {
-          // Its values changed, but no materializer says how: its dependents cannot be judged and fail (never a silent empty set).
-          for (const dependent of registry.graph.dependentsOf(handle)) visit(dependent);
-          continue;
-        }
-        const fed = actors.deliverToMaterializer(handle, { type: 'SHAPE.ENTRIES_LOGGED', xid, entries: produced });
-        if (!fed.ok) {
-          fail(handle, fed.error);
-          continue;
-        }
-        const { movedIn, movedOut } = fed.moves;
-        if (movedIn.length === 0 && movedOut.length === 0) continue;
-        moved.set(handle, { xid, ...fed.moves });
-        // The index follows the values before any dependent is routed.
-        index.moveLinks(handle, movedIn, movedOut);
-        for (const dependent of registry.graph.dependentsOf(handle)) visit(dependent);
+      const level = levels[depth];
+      if (level === undefined) continue;
+      for (const handle of level) {
+        const pending = routeShape(transaction, handle);
+        if (pending) return resumeAfter(pending, transaction, depth, handle);
       }
     }
+    return undefined;
+  }
+
+  /** The rest of a transaction's levels, from after `handle` (at `depth`) once its routing is done: visited sets keep their order. */
+  async function resumeAfter(pending: Promise<void>, transaction: RoutedTransaction, depth: number, handle: string): Promise<void> {
+    await pending;
+    let skipping = true;
+    for (let d = depth; d < levels.length; d++) {
+      for (const next of levels[d] ?? []) {
+        if (skipping) {
+          if (next === handle) skipping = false;
+          continue;
+        }
+        const more = routeShape(transaction, next);
+        if (more) await more;
+      }
+      skipping = false;
+    }
+  }
+
+  /** Routes the transaction to one visited shape; a promise only when it must wake or its moved rows be read first. */
+  function routeShape(transaction: RoutedTransaction, handle: string): Promise<void> | undefined {
+    const record = registry.get(handle);
+    if (!record || failed.has(handle)) return undefined;
+    const dependencies = record.stored.dependencyHandles;
+    // A shape whose dependency failed in this batch goes with it: do not feed it stale links.
+    if (dependencies.length > 0 && anyIn(dependencies, failed)) return undefined;
+    // Its dependencies' values moved: every change of its table may matter, and unchanged rows too.
+    const linksMoved = dependencies.length > 0 && anyIn(dependencies, moved);
+    if (!linksMoved) return deliverTo(transaction, handle, record, reached.get(handle) ?? NO_CHANGES, NO_CANDIDATES);
+    const shapeChanges = changesOf(record.shape.definition.table, transaction.changes);
+    return moveCandidates(record, moved, shapeChanges).then((candidates) => deliverTo(transaction, handle, record, shapeChanges, candidates));
+  }
+
+  function deliverTo(
+    transaction: RoutedTransaction,
+    handle: string,
+    record: ShapeRecord,
+    shapeChanges: readonly ResolvedChange[],
+    candidates: readonly KeyedRow[],
+  ): Promise<void> | undefined {
+    // Nothing of its table changed and no row of it moved: a sleeping shape sleeps on (an awake one
+    // is still told: a dependency whose values changed with no materializer to say how fails it).
+    if (shapeChanges.length === 0 && candidates.length === 0 && !actors.isAwake(handle)) return undefined;
+    // Deliver to this shape: wake it first if it sleeps (its dependencies first; it starts where its log is).
+    const waking = actors.wakeForChange(handle, transaction.before);
+    if (waking instanceof Promise) return waking.then((woken) => deliverAwake(transaction, handle, record, shapeChanges, candidates, woken));
+    deliverAwake(transaction, handle, record, shapeChanges, candidates, waking);
+    return undefined;
+  }
+
+  function deliverAwake(
+    { xid, pgXid }: RoutedTransaction,
+    handle: string,
+    record: ShapeRecord,
+    shapeChanges: readonly ResolvedChange[],
+    candidates: readonly KeyedRow[],
+    woken: WakeResult,
+  ): void {
+    if (!woken.ok) {
+      failDamaged(handle, woken.damaged);
+      return;
+    }
+    for (const dependency of woken.materialized) seedOne(dependency);
+    const dependencies = record.stored.dependencyHandles;
+    const links = dependencies.length === 0 ? NO_DEPENDENCIES : dependencies.map((d) => dependencyLinks(d, moved.get(d)));
+    const delivery = actors.deliverToConsumer(
+      handle,
+      pgXid === undefined
+        ? { type: 'TRANSACTION.ROUTED', xid, changes: shapeChanges, candidates, links }
+        : { type: 'TRANSACTION.ROUTED', xid, pgXid, changes: shapeChanges, candidates, links },
+    );
+    if (!delivery.ok) {
+      fail(handle, delivery.error);
+      return;
+    }
+    const produced = delivery.entries;
+    if (produced.length === 0) return;
+    let list = entries.get(handle);
+    if (!list) entries.set(handle, (list = []));
+    list.push(...produced);
+    if (!actors.hasMaterializer(handle)) {
+      // Its values changed, but no materializer says how: its dependents cannot be judged and fail (never a silent empty set).
+      for (const dependent of registry.graph.dependentsOf(handle)) visit(dependent);
+      return;
+    }
+    const fed = actors.deliverToMaterializer(handle, { type: 'SHAPE.ENTRIES_LOGGED', xid, entries: produced });
+    if (!fed.ok) {
+      fail(handle, fed.error);
+      return;
+    }
+    const { movedIn, movedOut } = fed.moves;
+    if (movedIn.length === 0 && movedOut.length === 0) return;
+    moved.set(handle, { xid, ...fed.moves });
+    // The index follows the values before any dependent is routed.
+    index.moveLinks(handle, movedIn, movedOut);
+    for (const dependent of registry.graph.dependentsOf(handle)) visit(dependent);
   }
 
   /** The transaction's changes to one table (only for a shape whose dependencies' values moved: rare), once per table. */
@@ -258,6 +311,15 @@ export async function routeTransactions(
       detail: error instanceof Error ? error.message : String(error),
     });
   }
+}
+
+/** One transaction as its shapes are routed it. */
+interface RoutedTransaction {
+  readonly xid: number;
+  readonly pgXid: number | undefined;
+  readonly changes: readonly ResolvedChange[];
+  /** The position before it (a sleeping shape woken for it starts there). */
+  readonly before: number;
 }
 
 const NO_DEPENDENCIES: readonly DependencyLinks[] = [];

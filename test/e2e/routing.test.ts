@@ -129,6 +129,53 @@ describe('routing through the where-clause index', () => {
     expect(await logOf(storage, org2.handle)).toEqual([]);
     await runtime.shutdown();
   });
+
+  it('a transaction whose shapes must wake first, or read the rows a move concerns, reaches every shape after them too', async () => {
+    const storage = new MemoryStorage();
+    const first = await createShapeRuntime({ storage });
+    const org = (await first.add({ table: 'public.memberships', where: 'org_id = 1' })).handle;
+    const inOrg = 'user_id IN (SELECT user_id FROM public.memberships WHERE org_id = 1)';
+    const members = (await first.add({ table: 'public.items', where: inOrg })).handle;
+    const membersTitled = (await first.add({ table: 'public.items', where: `${inOrg} AND title = 'a'` })).handle;
+    const two = (await first.add({ table: 'public.items', where: 'user_id = 2' })).handle;
+    const three = (await first.add({ table: 'public.items', where: 'user_id = 3' })).handle;
+    await first.applyTransaction({ xid: 1, changes: [{ op: 'insert', table: 'public.items', row: { id: 1, user_id: 1, title: 'a' } }] });
+    await first.shutdown();
+    // Restored, every shape sleeps: each one this transaction reaches wakes (a promise) before it is handed
+    // the change, and the subquery shapes also read the rows of user 1 (another) once the membership moved in.
+    const seen = new Map<string, ConsumerEvent[]>();
+    const runtime = await createShapeRuntime({ storage, consumerLogic: recordingConsumer(seen) });
+    expect(runtime.activity().awake).toBe(0);
+    await runtime.applyTransaction({
+      xid: 2,
+      changes: [
+        { op: 'insert', table: 'public.items', row: { id: 2, user_id: 2, title: 'b' } },
+        { op: 'insert', table: 'public.memberships', row: { id: 10, user_id: 1, org_id: 1 } },
+        { op: 'insert', table: 'public.items', row: { id: 3, user_id: 3, title: 'c' } },
+      ],
+    });
+    const ours = [org, members, membersTitled, two, three];
+    // (and the subqueries' own dependency shape, which selects user_id of org 1's memberships)
+    expect(reachedBy(seen, 2, ours)).toEqual([...ours].sort());
+    expect(reachedBy(seen, 2).length).toBe(ours.length + 1);
+    expect(await logOf(storage, org)).toEqual(['2:insert:[10]']);
+    expect(await logOf(storage, members)).toEqual(['2:insert:[1]']);
+    expect(await logOf(storage, membersTitled)).toEqual(['2:insert:[1]']);
+    expect(await logOf(storage, two)).toEqual(['2:insert:[2]']);
+    expect(await logOf(storage, three)).toEqual(['2:insert:[3]']);
+    // Awake now: the same again without a promise anywhere but the move's read.
+    await runtime.applyTransaction({
+      xid: 3,
+      changes: [
+        { op: 'delete', table: 'public.memberships', row: { id: 10 } },
+        { op: 'insert', table: 'public.items', row: { id: 4, user_id: 3, title: 'd' } },
+      ],
+    });
+    expect(await logOf(storage, members)).toEqual(['2:insert:[1]', '3:delete:[1]']);
+    expect(await logOf(storage, membersTitled)).toEqual(['2:insert:[1]', '3:delete:[1]']);
+    expect(await logOf(storage, three)).toEqual(['2:insert:[3]', '3:insert:[4]']);
+    await runtime.shutdown();
+  });
 });
 
 describe('the typed entry point for in-process sources', () => {
