@@ -25,13 +25,36 @@ export interface RouterPass {
 const CHUNK = 256;
 export const ROUTER_WARM = 16;
 
-/** After a full collection of a large heap V8 sweeps on background threads, which CPU time counts: let it finish first. */
+/**
+ * After a full collection of a large heap V8 sweeps on background threads, which CPU time counts:
+ * let it finish first. At least 200 ms, then until a 50 ms window of this process's CPU time is
+ * under 1 ms (the sweepers are done; at 100k shapes they took 150-190 ms of CPU after a collection
+ * on a quiet machine and longer on a loaded one), at most 5 s.
+ */
 export async function settle(): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await sleep(200);
+  for (let waited = 200; waited < 5_000; waited += IDLE_WINDOW_MS) {
+    const start = process.cpuUsage();
+    await sleep(IDLE_WINDOW_MS);
+    const used = process.cpuUsage(start);
+    if (used.user + used.system < 1_000) return;
+  }
+}
+
+const IDLE_WINDOW_MS = 50;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Routes `transactions` (the first `warm` untimed); entries and changes count the timed ones. */
-export async function routerPass(dataset: RoutingDataset, transactions: readonly RoutingTransaction[], warmCount = ROUTER_WARM): Promise<RouterPass> {
+export async function routerPass(
+  dataset: RoutingDataset,
+  transactions: readonly RoutingTransaction[],
+  warmCount = ROUTER_WARM,
+  /** Wraps the measured calls (a profiler: bench/experiments/routing-subquery.ts). */
+  around: (measure: () => Promise<void>) => Promise<void> = (measure) => measure(),
+): Promise<RouterPass> {
   const rows = await TableStore.open(new MemoryTableFiles());
   const owned = await registeredShapes(dataset.shapes, rows);
   const { shapes } = owned;
@@ -49,17 +72,19 @@ export async function routerPass(dataset: RoutingDataset, transactions: readonly
     fullGc();
     await settle();
     const gc = new GcClock();
-    for (let i = 0; i < measured.length; i += CHUNK) {
-      const chunk = measured.slice(i, i + CHUNK);
-      gc.start();
-      const { timing, value: batch } = await timed(() => routeTransactions(chunk, registry, directory, rows));
-      gc.stop();
-      timings.push(timing);
-      if (batch.failures.length > 0) throw new Error(`router pass: ${batch.failures[0]!.handle} failed: ${batch.failures[0]!.detail}`);
-      for (const list of batch.entries.values()) entries += list.length;
-      // As the runtime does after each batch (not timed: writing the row store is not routing).
-      await rows.flush();
-    }
+    await around(async () => {
+      for (let i = 0; i < measured.length; i += CHUNK) {
+        const chunk = measured.slice(i, i + CHUNK);
+        gc.start();
+        const { timing, value: batch } = await timed(() => routeTransactions(chunk, registry, directory, rows));
+        gc.stop();
+        timings.push(timing);
+        if (batch.failures.length > 0) throw new Error(`router pass: ${batch.failures[0]!.handle} failed: ${batch.failures[0]!.detail}`);
+        for (const list of batch.entries.values()) entries += list.length;
+        // As the runtime does after each batch (not timed: writing the row store is not routing).
+        await rows.flush();
+      }
+    });
     return { changes: measured.reduce((n, tx) => n + tx.changes.length, 0), entries, timing: addTimings(...timings), gcMs: await gc.pausedMs() };
   } finally {
     owned.stop();
