@@ -1,4 +1,5 @@
 import type { Removal } from '../graph/removal.ts';
+import type { KeptShape } from '../registry/kept-shape.ts';
 import { interpretStoredShape, recordFromMetadata, type ShapeRecord } from '../registry/shape-record.ts';
 import { ShapeInterner } from '../registry/shape-interner.ts';
 import { loadSqlParser } from '../shapes/where/sql-parser.ts';
@@ -37,7 +38,9 @@ export interface StorageIndex {
  */
 export async function readStorageIndex(storage: ShapeStorage): Promise<StorageIndex> {
   const listing = await storage.listShapes();
-  const metadata = await storage.readMetadata();
+  // Each record is made as its line is read (the interner shares what records of one restore can).
+  const interner = new ShapeInterner();
+  const metadata = await storage.readMetadata((entry): KeptShape | StoredShape => recordFromMetadata(entry, interner) ?? entry.shape);
   const problems: RestoreProblem[] = [];
   const known = metadata.status === 'ok' ? metadata.shapes : new Map<string, never>();
   if (metadata.status === 'missing' && listing.handles.length > 0) {
@@ -49,12 +52,7 @@ export async function readStorageIndex(storage: ShapeStorage): Promise<StorageIn
     problems.push({ handle: null, file: metadata.file, reason: `line ${metadata.damage.line}: ${metadata.damage.reason} (${what}): the shapes after it read from their directories, the log rewritten`, action: 'repaired' });
   }
 
-  const interner = new ShapeInterner();
-  const slots: (ShapeRecord | StoredShape | string)[] = listing.handles.map((handle) => {
-    const entry = known.get(handle);
-    if (!entry) return handle;
-    return recordFromMetadata(entry, interner) ?? entry.shape;
-  });
+  const slots: (ShapeRecord | StoredShape | string)[] = listing.handles.map((handle) => known.get(handle) ?? handle);
   const unread = slots.filter((s): s is string => typeof s === 'string');
   const fromFiles = new Map<string, StoredShape | StorageError>();
   await mapConcurrently(unread, READ_CONCURRENCY, async (handle) => {

@@ -175,8 +175,8 @@ export class FileStorage implements ShapeStorage {
     await this.fs.remove(trash);
   }
 
-  readMetadata(): Promise<MetadataReadResult> {
-    return this.#metadata.read();
+  readMetadata<T>(take: (metadata: ShapeMetadata) => T): Promise<MetadataReadResult<T>> {
+    return this.#metadata.read(take);
   }
 
   async writeMetadata(shapes: readonly ShapeMetadata[]): Promise<void> {

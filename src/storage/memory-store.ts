@@ -64,9 +64,9 @@ export class MemoryStorage implements ShapeStorage {
     if (this.#shapes.delete(handle)) this.#metadata?.delete(handle);
   }
 
-  async readMetadata(): Promise<MetadataReadResult> {
+  async readMetadata<T>(take: (metadata: ShapeMetadata) => T): Promise<MetadataReadResult<T>> {
     if (this.#metadata === null) return { status: 'missing' };
-    const shapes = new Map([...this.#metadata].map(([handle, json]) => [handle, JSON.parse(json) as ShapeMetadata] as const));
+    const shapes = new Map([...this.#metadata].map(([handle, json]) => [handle, take(JSON.parse(json) as ShapeMetadata)] as const));
     return { status: 'ok', file: 'memory:metadata', shapes, records: shapes.size };
   }
 

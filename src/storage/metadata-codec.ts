@@ -1,4 +1,4 @@
-import { decodeFramedLines, encodeFramedLines } from './framed-lines.ts';
+import { encodeFramedLines, readFramedLines } from './framed-lines.ts';
 import type { ParsedDefinition, ShapeMetadata } from './storage.ts';
 import { parseStoredShape } from './stored-shape.schema.ts';
 
@@ -36,38 +36,43 @@ function putLine(metadata: ShapeMetadata): MetadataLine {
   return metadata.parsed ? { op: 'put', shape: metadata.shape, parsed: metadata.parsed } : { op: 'put', shape: metadata.shape };
 }
 
-export type DecodedMetadata =
+export type DecodedMetadata<T = ShapeMetadata> =
   | { readonly ok: false; readonly reason: string }
   | {
       readonly ok: true;
-      readonly shapes: Map<string, ShapeMetadata>;
+      readonly shapes: Map<string, T>;
       readonly records: number;
+      /** Byte length of the whole lines (a torn tail is cut back to here before the next append). */
+      readonly validBytes: number;
       readonly damage?: { readonly line: number; readonly reason: string; readonly torn: boolean };
     };
 
 /**
  * Reads the log up to its first bad line (a torn last line is an interrupted append). A first
  * line that is a header of another format or version makes the whole log unusable: restore then
- * reads every shape's definition file, as it does for shapes the log lacks.
+ * reads every shape's definition file, as it does for shapes the log lacks. Each put record is
+ * handed to `take` as it is read, and what it answers is kept for its handle (restore builds its
+ * record there, so that the parsed line is garbage at once); the latest record of a handle wins.
  */
-export function decodeMetadata(buffer: Buffer): DecodedMetadata {
-  const decoded = decodeFramedLines<MetadataLine>(buffer, validateLine);
-  const [header, ...lines] = decoded.records;
-  if (header && header.op !== 'header') return { ok: false, reason: 'first record is not the metadata header' };
-  if (header && header.version !== METADATA_VERSION) return { ok: false, reason: `metadata version ${header.version}, this runtime reads version ${METADATA_VERSION}` };
-  const shapes = new Map<string, ShapeMetadata>();
-  for (const line of lines) {
-    if (line.op === 'put') shapes.set(line.shape.handle, line.parsed ? { shape: line.shape, parsed: line.parsed } : { shape: line.shape });
+export function decodeMetadata<T>(buffer: Buffer, take: (metadata: ShapeMetadata) => T): DecodedMetadata<T> {
+  const shapes = new Map<string, T>();
+  let lines = -1;
+  let unusable: string | null = null;
+  const read = readFramedLines<MetadataLine>(buffer, validateLine, (line) => {
+    if (lines++ === -1) {
+      if (line.op !== 'header') unusable = 'first record is not the metadata header';
+      else if (line.version !== METADATA_VERSION) unusable = `metadata version ${line.version}, this runtime reads version ${METADATA_VERSION}`;
+      return unusable === null;
+    }
+    if (line.op === 'put') shapes.set(line.shape.handle, take(line.parsed ? { shape: line.shape, parsed: line.parsed } : { shape: line.shape }));
     else if (line.op === 'delete') shapes.delete(line.handle);
-    else return { ok: false, reason: 'a header in the middle of the log' };
-  }
-  const damage = decoded.damage && { line: decoded.damage.line, reason: decoded.damage.reason, torn: decoded.damage.kind === 'torn-tail' };
-  return damage ? { ok: true, shapes, records: lines.length, damage } : { ok: true, shapes, records: lines.length };
-}
-
-/** Byte length of the whole lines (a torn tail is cut back to here before the next append). */
-export function metadataValidBytes(buffer: Buffer): number {
-  return decodeFramedLines(buffer, () => undefined).validBytes;
+    else unusable = 'a header in the middle of the log';
+    return unusable === null;
+  });
+  if (unusable !== null) return { ok: false, reason: unusable };
+  const records = Math.max(lines, 0);
+  const damage = read.damage && { line: read.damage.line, reason: read.damage.reason, torn: read.damage.kind === 'torn-tail' };
+  return damage ? { ok: true, shapes, records, validBytes: read.validBytes, damage } : { ok: true, shapes, records, validBytes: read.validBytes };
 }
 
 const HANDLE = /^\d{1,20}-\d{1,20}$/;

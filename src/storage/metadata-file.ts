@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { DurableFs } from './fs-durable.ts';
 import { errnoText, exists, isErrno } from './fs-errors.ts';
-import { decodeMetadata, encodeMetadataHeader, encodeMetadataLog, metadataValidBytes } from './metadata-codec.ts';
+import { decodeMetadata, encodeMetadataHeader, encodeMetadataLog } from './metadata-codec.ts';
 import { StorageError, type MetadataReadResult, type ShapeMetadata } from './storage.ts';
 
 interface FileState {
@@ -29,7 +29,7 @@ export class MetadataFile {
     return this.#state?.records ?? 0;
   }
 
-  async read(): Promise<MetadataReadResult> {
+  async read<T>(take: (metadata: ShapeMetadata) => T): Promise<MetadataReadResult<T>> {
     let buffer: Buffer;
     try {
       buffer = await readFile(this.file);
@@ -41,9 +41,9 @@ export class MetadataFile {
       if (isErrno(error, 'EISDIR')) return { status: 'unusable', file: this.file, reason: 'not a file' };
       throw new StorageError('io', this.file, `metadata log unreadable: ${errnoText(error)}`);
     }
-    const decoded = decodeMetadata(buffer);
+    const decoded = decodeMetadata(buffer, take);
     if (!decoded.ok) return { status: 'unusable', file: this.file, reason: decoded.reason };
-    this.#state = { exists: true, records: decoded.records, cutTo: decoded.damage?.torn ? metadataValidBytes(buffer) : null };
+    this.#state = { exists: true, records: decoded.records, cutTo: decoded.damage?.torn ? decoded.validBytes : null };
     const ok = { status: 'ok', file: this.file, shapes: decoded.shapes, records: decoded.records } as const;
     return decoded.damage ? { ...ok, damage: decoded.damage } : ok;
   }

@@ -32,14 +32,14 @@ export interface ShapeMetadata {
   readonly parsed?: ParsedDefinition;
 }
 
-export type MetadataReadResult =
+export type MetadataReadResult<T = ShapeMetadata> =
   | { readonly status: 'missing' }
   | { readonly status: 'unusable'; readonly file: string; readonly reason: string }
   | {
       readonly status: 'ok';
       readonly file: string;
-      /** handle -> its latest record (deleted shapes are absent). */
-      readonly shapes: ReadonlyMap<string, ShapeMetadata>;
+      /** handle -> what the reader's `take` made of its latest record (deleted shapes are absent). */
+      readonly shapes: ReadonlyMap<string, T>;
       /** Records in the log (puts and deletes): more than `shapes.size` means there is garbage to compact. */
       readonly records: number;
       /** A bad line: the records from there on are not read (restore reads those shapes' definition files and rewrites the log). */
@@ -188,9 +188,11 @@ export interface ShapeStorage {
   /**
    * The metadata log: every stored shape's record, from one file. It is an index of the shape
    * directories (each shape's own definition file is the truth): restore reads it instead of
-   * every definition, and rebuilds what it lacks from those files.
+   * every definition, and rebuilds what it lacks from those files. Each record is handed to
+   * `take` as it is read (restore makes its registry record there, so the parsed record is
+   * garbage at once); `shapes` keeps what `take` answered for each handle's latest record.
    */
-  readMetadata(): Promise<MetadataReadResult>;
+  readMetadata<T>(take: (metadata: ShapeMetadata) => T): Promise<MetadataReadResult<T>>;
   /** Replaces the metadata log with exactly these records, atomically (compaction, repair, migration). */
   writeMetadata(shapes: readonly ShapeMetadata[]): Promise<void>;
   /** Records in the metadata log now (puts and deletes): compaction is due when it is well past the shapes stored. */

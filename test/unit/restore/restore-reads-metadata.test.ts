@@ -103,7 +103,7 @@ describe('readStorageIndex', () => {
     const dir = join(await tempDir(), 'd');
     const built = await buildGraphDataDir(dir, GRAPH);
     const storage = new FileStorage(dir);
-    const read = await storage.readMetadata();
+    const read = await storage.readMetadata((m) => m);
     if (read.status !== 'ok') throw new Error(read.status);
     const [h0, , , , , h5, h6] = built.handleOf as [string, string, string, string, string, string, string];
     const records = [...read.shapes.values()].filter((m) => m.shape.handle !== h6);

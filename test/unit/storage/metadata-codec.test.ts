@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { encodeFramedLines } from '../../../src/storage/framed-lines.ts';
-import { decodeMetadata, encodeMetadataDelete, encodeMetadataHeader, encodeMetadataLog, encodeMetadataPut, metadataValidBytes } from '../../../src/storage/metadata-codec.ts';
+import { decodeMetadata, encodeMetadataDelete, encodeMetadataHeader, encodeMetadataLog, encodeMetadataPut } from '../../../src/storage/metadata-codec.ts';
 import type { ShapeMetadata, StoredShape } from '../../../src/storage/storage.ts';
 
 const shape = (handle: string, extra: Partial<StoredShape> = {}): StoredShape => ({ handle, definition: { table: 'public.t', where: 'k = 1', replica: 'default' }, dependencyHandles: [], requested: true, ...extra });
 const parsed = { version: 1, where: { kind: 'compare', op: '=', left: { kind: 'column', name: 'k' }, right: { kind: 'const', value: 1 } }, dependencies: [] } as const;
 const put = (s: StoredShape): ShapeMetadata => ({ shape: s, parsed });
+const same = (m: ShapeMetadata): ShapeMetadata => m;
 
 describe('metadata log codec', () => {
   it('folds puts and deletes: the latest record of a handle wins, a delete forgets it', () => {
     const text = encodeMetadataHeader() + encodeMetadataPut(put(shape('1-1'))) + encodeMetadataPut(put(shape('2-2'))) + encodeMetadataPut({ shape: shape('1-1', { requested: false }) }) + encodeMetadataDelete('2-2');
-    const decoded = decodeMetadata(Buffer.from(text));
+    const decoded = decodeMetadata(Buffer.from(text), same);
     expect(decoded.ok).toBe(true);
     if (!decoded.ok) return;
     expect([...decoded.shapes.keys()]).toEqual(['1-1']);
@@ -19,37 +20,48 @@ describe('metadata log codec', () => {
     expect(decoded.damage).toBeUndefined();
   });
 
+  it('hands each put record to its reader as it is read, and keeps what the reader made of the latest one per handle', () => {
+    const text = encodeMetadataHeader() + encodeMetadataPut(put(shape('1-1'))) + encodeMetadataPut({ shape: shape('1-1', { requested: false }) }) + encodeMetadataPut(put(shape('2-2')));
+    const taken: string[] = [];
+    const decoded = decodeMetadata(Buffer.from(text), (m) => {
+      taken.push(`${m.shape.handle}:${m.shape.requested}`);
+      return m.shape.requested;
+    });
+    expect(taken).toEqual(['1-1:true', '1-1:false', '2-2:true']);
+    expect(decoded.ok && [...decoded.shapes]).toEqual([['1-1', false], ['2-2', true]]);
+  });
+
   it('a compacted log holds exactly its records, parsed where clauses included', () => {
-    const decoded = decodeMetadata(Buffer.from(encodeMetadataLog([put(shape('1-1')), put(shape('3-3'))])));
+    const decoded = decodeMetadata(Buffer.from(encodeMetadataLog([put(shape('1-1')), put(shape('3-3'))])), same);
     expect(decoded.ok && [...decoded.shapes.values()]).toEqual([put(shape('1-1')), put(shape('3-3'))]);
   });
 
   it('a torn last line is an interrupted append: the records before it count, and it is cut back to the whole lines', () => {
     const whole = encodeMetadataHeader() + encodeMetadataPut(put(shape('1-1')));
     const torn = Buffer.from(whole + encodeMetadataPut(put(shape('2-2'))).slice(0, 30));
-    const decoded = decodeMetadata(torn);
+    const decoded = decodeMetadata(torn, same);
     expect(decoded.ok && [...decoded.shapes.keys()]).toEqual(['1-1']);
     expect(decoded.ok && decoded.damage).toMatchObject({ line: 3, torn: true });
-    expect(metadataValidBytes(torn)).toBe(Buffer.byteLength(whole));
+    expect(decoded.ok && decoded.validBytes).toBe(Buffer.byteLength(whole));
   });
 
   it('a damaged line in the middle stops the reading there (those shapes are read from their directories)', () => {
     const lines = [encodeMetadataHeader(), encodeMetadataPut(put(shape('1-1'))), encodeMetadataPut(put(shape('2-2'))), encodeMetadataPut(put(shape('3-3')))];
     lines[2] = lines[2]!.replace('2-2', '2-3'); // checksum no longer matches
-    const decoded = decodeMetadata(Buffer.from(lines.join('')));
+    const decoded = decodeMetadata(Buffer.from(lines.join('')), same);
     expect(decoded.ok && [...decoded.shapes.keys()]).toEqual(['1-1']);
     expect(decoded.ok && decoded.damage).toMatchObject({ line: 3, torn: false, reason: 'checksum mismatch' });
   });
 
   it('a record of the wrong form is damage, named', () => {
     const bad = encodeMetadataHeader() + encodeFramedLines([{ op: 'put', shape: { handle: 'x' } }]) + encodeMetadataPut(put(shape('1-1')));
-    const decoded = decodeMetadata(Buffer.from(bad));
+    const decoded = decodeMetadata(Buffer.from(bad), same);
     expect(decoded.ok && decoded.damage?.reason).toMatch(/^put record: /);
   });
 
   it('another version, or no header, makes the whole log unusable (restore rebuilds it)', () => {
     const other = encodeFramedLines([{ op: 'header', format: 'shape-actors/metadata', version: 2 }]) + encodeMetadataPut(put(shape('1-1')));
-    expect(decodeMetadata(Buffer.from(other))).toEqual({ ok: false, reason: 'metadata version 2, this runtime reads version 1' });
-    expect(decodeMetadata(Buffer.from(encodeMetadataPut(put(shape('1-1')))))).toEqual({ ok: false, reason: 'first record is not the metadata header' });
+    expect(decodeMetadata(Buffer.from(other), same)).toEqual({ ok: false, reason: 'metadata version 2, this runtime reads version 1' });
+    expect(decodeMetadata(Buffer.from(encodeMetadataPut(put(shape('1-1')))), same)).toEqual({ ok: false, reason: 'first record is not the metadata header' });
   });
 });
