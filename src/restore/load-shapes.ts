@@ -1,6 +1,6 @@
 import type { Removal } from '../graph/removal.ts';
 import type { ShapeRecord } from '../registry/shape-record.ts';
-import type { ShapeStorage, StoredShape } from '../storage/storage.ts';
+import type { BackupReadResult, ShapeStorage, StoredShape } from '../storage/storage.ts';
 import { checkShapeFiles, sameStoredShape, type ShapeFileCheck } from './check-shape-files.ts';
 import type { LoadResult, RestoreProblem } from './load-result.ts';
 import { readStorageIndex, type StorageIndex } from './storage-index.ts';
@@ -23,13 +23,35 @@ export type BackupLoad = { readonly usable: true; readonly result: LoadResult } 
  * backup lacks is loaded from storage; a backup entry without storage is removed (`no-storage`);
  * an entry that differs from storage's record yields to it: storage is the truth, so both load
  * paths reach the same survivors.
+ *
+ * The metadata log is read first. A backup written beside exactly that log (its digest) that
+ * names exactly the shapes the log holds (see reconcileSameAsMetadata) is not reconciled record
+ * by record: its records are the log's, so the log's shapes without a directory are its
+ * `no-storage` ones and the shapes read from their files (the log lacks them) the ones it lacks.
+ * Any other backup is read whole and reconciled shape by shape. Validation is the same either
+ * way (the plan checks every record storage gave). (An unusable backup: the scan that follows
+ * reads the log again.)
  */
 export async function loadFromBackup(storage: ShapeStorage, options: LoadOptions = {}): Promise<BackupLoad> {
-  const backup = await storage.readBackup();
-  if (backup.status === 'missing') return { usable: false, reason: 'no backup' };
-  if (backup.status === 'unusable') return { usable: false, reason: `backup ${backup.file} unusable: ${backup.reason}` };
+  let index: StorageIndex;
+  try {
+    index = await readStorageIndex(storage);
+  } catch (error) {
+    // As when the backup was read first: an unusable one falls back to the scan (which meets this error).
+    const unusable = unusableBackup(await storage.readBackup());
+    if (unusable) return unusable;
+    throw error;
+  }
+  const digest = storage.metadataDigest();
+  let backup = await storage.readBackup(digest ? { unlessMetadataIs: digest } : {});
+  if (backup.status === 'same-as-metadata') {
+    const part = reconcileSameAsMetadata(index, backup.file, backup.handles);
+    if (part) return { usable: true, result: await loadResult(storage, index, { ...part, position: backup.position }, options) };
+    backup = await storage.readBackup();
+  }
+  // (Read without a digest, a backup is never `same-as-metadata`.)
+  if (backup.status !== 'ok') return unusableBackup(backup) ?? { usable: false, reason: 'backup changed while it was read' };
 
-  const index = await readStorageIndex(storage);
   const stored = new Set(index.listing.handles);
   const inBackup = new Map<string, StoredShape>();
   for (const shape of backup.shapes) inBackup.set(shape.handle, shape);
@@ -38,20 +60,54 @@ export async function loadFromBackup(storage: ShapeStorage, options: LoadOptions
   const tables: Record<string, string> = {};
   for (const shape of backup.shapes) {
     if (stored.has(shape.handle)) continue;
-    tables[shape.handle] = shape.definition.table;
-    removed.push({ handle: shape.handle, reason: 'no-storage', cause: null, detail: `named by ${backup.file}, not stored` });
-    problems.push({ handle: shape.handle, file: backup.file, reason: 'named by the backup but has no storage', action: 'removed' });
+    noStorage(backup.file, shape.handle, shape.definition.table, { removed, problems, tables });
   }
   for (const record of index.records) {
     const fromBackup = inBackup.get(record.stored.handle);
     if (!fromBackup) {
-      problems.push({ handle: record.stored.handle, file: backup.file, reason: 'stored but not in the backup (created after it): loaded from storage', action: 'kept' });
+      problems.push(notInBackup(backup.file, record.stored.handle));
     } else if (!sameStoredShape(fromBackup, record.stored)) {
       problems.push({ handle: record.stored.handle, file: backup.file, reason: 'backup entry differs from the stored definition: storage wins', action: 'kept' });
     }
   }
   const result = await loadResult(storage, index, { mode: 'backup', fallbackReason: null, position: backup.position, removed, problems, tables }, options);
   return { usable: true, result };
+}
+
+/**
+ * The reconciliation of a backup written beside the metadata log as it is now, without its
+ * records: when it names exactly the log's shapes (same handles; then the same records, as the
+ * runtime wrote both from its registry), what the shape-by-shape reconciliation would find is
+ * the log's own: its shapes without a directory, and the stored shapes it lacks (read from their
+ * files). Null when the handles differ (a shape stored but never registered, say): the backup is
+ * then read whole.
+ */
+function reconcileSameAsMetadata(index: StorageIndex, file: string, handles: readonly string[]): Omit<PathPart, 'position'> | null {
+  if (handles.length !== index.inMetadata.size) return null;
+  for (const handle of handles) if (!index.inMetadata.has(handle)) return null;
+  const found = { removed: [] as Removal[], problems: [] as RestoreProblem[], tables: {} as Record<string, string> };
+  for (const { handle, table } of index.unlisted) noStorage(file, handle, table, found);
+  if (index.readFromFiles.length > 0) {
+    const fromFiles = new Set(index.readFromFiles);
+    for (const record of index.records) if (fromFiles.has(record.stored.handle)) found.problems.push(notInBackup(file, record.stored.handle));
+  }
+  return { mode: 'backup', fallbackReason: null, ...found };
+}
+
+function unusableBackup(backup: BackupReadResult): { readonly usable: false; readonly reason: string } | null {
+  if (backup.status === 'missing') return { usable: false, reason: 'no backup' };
+  if (backup.status === 'unusable') return { usable: false, reason: `backup ${backup.file} unusable: ${backup.reason}` };
+  return null;
+}
+
+function noStorage(file: string, handle: string, table: string, into: { removed: Removal[]; problems: RestoreProblem[]; tables: Record<string, string> }): void {
+  into.tables[handle] = table;
+  into.removed.push({ handle, reason: 'no-storage', cause: null, detail: `named by ${file}, not stored` });
+  into.problems.push({ handle, file, reason: 'named by the backup but has no storage', action: 'removed' });
+}
+
+function notInBackup(file: string, handle: string): RestoreProblem {
+  return { handle, file, reason: 'stored but not in the backup (created after it): loaded from storage', action: 'kept' };
 }
 
 interface PathPart {

@@ -25,6 +25,10 @@ export interface StorageIndex {
   readonly rewriteMetadata: boolean;
   /** Shapes whose definition files were read (so whose definition is checked already). */
   readonly readFromFiles: readonly string[];
+  /** The handles the metadata log names (its latest records: a shape deleted there is absent). */
+  readonly inMetadata: ReadonlySet<string> | ReadonlyMap<string, unknown>;
+  /** Shapes the metadata log names that have no directory (an interrupted delete, lost storage), with their tables. */
+  readonly unlisted: readonly { readonly handle: string; readonly table: string }[];
 }
 
 /**
@@ -52,7 +56,13 @@ export async function readStorageIndex(storage: ShapeStorage): Promise<StorageIn
     problems.push({ handle: null, file: metadata.file, reason: `line ${metadata.damage.line}: ${metadata.damage.reason} (${what}): the shapes after it read from their directories, the log rewritten`, action: 'repaired' });
   }
 
-  const slots: (ShapeRecord | StoredShape | string)[] = listing.handles.map((handle) => known.get(handle) ?? handle);
+  let listedKnown = 0;
+  const slots: (ShapeRecord | StoredShape | string)[] = listing.handles.map((handle) => {
+    const entry = known.get(handle);
+    if (entry === undefined) return handle;
+    listedKnown++;
+    return entry;
+  });
   const unread = slots.filter((s): s is string => typeof s === 'string');
   const fromFiles = new Map<string, StoredShape | StorageError>();
   await mapConcurrently(unread, READ_CONCURRENCY, async (handle) => {
@@ -87,12 +97,16 @@ export async function readStorageIndex(storage: ShapeStorage): Promise<StorageIn
     else corrupt(stored.handle, `${storage.description}: shapes/${stored.handle}/definition.json`, interpreted.reason);
   }
 
-  const listed = new Set(listing.handles);
-  let orphans = 0;
-  for (const handle of known.keys()) if (!listed.has(handle)) orphans++;
+  // (The listing's handles are distinct: when every record the log names was listed, none lacks a directory.)
+  const unlisted: { handle: string; table: string }[] = [];
+  if (listedKnown < known.size) {
+    const listed = new Set(listing.handles);
+    for (const [handle, entry] of known) if (!listed.has(handle)) unlisted.push({ handle, table: entry.definition.table });
+  }
+  const orphans = unlisted.length;
   const records_ = metadata.status === 'ok' ? metadata.records : 0;
   const rewriteMetadata =
     listing.handles.length + orphans > 0 &&
     (metadata.status !== 'ok' || metadata.damage !== undefined || parsedAgain > 0 || orphans > 0 || records_ > known.size + GARBAGE_ALLOWANCE);
-  return { listing, records, removed, problems, rewriteMetadata, readFromFiles: unread };
+  return { listing, records, removed, problems, rewriteMetadata, readFromFiles: unread, inMetadata: known, unlisted };
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { BackupContents, StoredShape } from './storage.ts';
+import type { BackupContents, BackupReadResult, MetadataDigest, StoredShape } from './storage.ts';
 import { describeZodError, parseStoredShape } from './stored-shape.schema.ts';
 
 export const BACKUP_FORMAT = 'shape-actors/backup';
@@ -14,13 +14,15 @@ const headerSchema = z
     position: z.string().nullable(),
     shapes: z.number().int().nonnegative(),
     bytes: z.number().int().nonnegative(),
+    metadata: z.object({ bytes: z.number().int().nonnegative(), crc32: z.number().int().nonnegative() }).strict().optional(),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
   })
   .strict();
 
 /**
  * Backup layout: one header line (format, version, time, position, count,
- * byte length, and a sha256 over those fields and the body), then one stored
+ * byte length, the digest of the metadata log it was written beside when the
+ * store knew it, and a sha256 over those fields and the body), then one stored
  * shape per line. A truncated file, a
  * flipped bit or a missing line fails the length, the count or the checksum.
  */
@@ -34,13 +36,18 @@ export function encodeBackup(contents: BackupContents): string {
     position: contents.position,
     shapes: contents.shapes.length,
     bytes: Buffer.byteLength(body),
+    ...(contents.metadata ? { metadata: { bytes: contents.metadata.bytes, crc32: contents.metadata.crc32 } } : {}),
   };
   return `${JSON.stringify({ ...covered, sha256: checksum(covered, body) })}\n${body}`;
 }
 
-export type DecodedBackup = { ok: true; contents: BackupContents } | { ok: false; reason: string };
+export type DecodedBackup =
+  | { ok: true; contents: BackupContents }
+  /** Written beside the metadata log the caller has (decodeBackup's `unlessMetadataIs`): the handles it names, its records not parsed. */
+  | { ok: true; sameAsMetadata: { createdAt: string; position: string | null; handles: string[] } }
+  | { ok: false; reason: string };
 
-export function decodeBackup(text: string): DecodedBackup {
+export function decodeBackup(text: string, unlessMetadataIs?: MetadataDigest): DecodedBackup {
   const firstNewline = text.indexOf('\n');
   if (firstNewline === -1) return { ok: false, reason: 'no header line (empty or truncated file)' };
   let rawHeader: unknown;
@@ -63,6 +70,11 @@ export function decodeBackup(text: string): DecodedBackup {
 
   const lines = body.length === 0 ? [] : body.slice(0, -1).split('\n');
   if (lines.length !== header.data.shapes) return { ok: false, reason: `${lines.length} shapes, header says ${header.data.shapes}` };
+  const { createdAt, position, metadata } = header.data;
+  if (unlessMetadataIs && metadata && metadata.bytes === unlessMetadataIs.bytes && metadata.crc32 === unlessMetadataIs.crc32) {
+    const handles = handlesOf(lines);
+    return typeof handles === 'string' ? { ok: false, reason: handles } : { ok: true, sameAsMetadata: { createdAt, position, handles } };
+  }
   const shapes: StoredShape[] = [];
   for (let i = 0; i < lines.length; i++) {
     let value: unknown;
@@ -75,7 +87,44 @@ export function decodeBackup(text: string): DecodedBackup {
     if (!parsed.ok) return { ok: false, reason: `shape line ${i + 1}: ${parsed.reason}` };
     shapes.push(parsed.shape);
   }
-  return { ok: true, contents: { createdAt: header.data.createdAt, position: header.data.position, shapes } };
+  return { ok: true, contents: metadata ? { createdAt, position, shapes, metadata } : { createdAt, position, shapes } };
+}
+
+const HANDLE_PREFIX = '{"handle":"';
+const HANDLE = /^\d{1,20}-\d{1,20}$/;
+
+/**
+ * The handle of each line, read off its start (`{"handle":"<handle>",`: a stored shape's first
+ * field, as the encoder writes it) without parsing the record; a line of another form is parsed
+ * and checked whole. A string: why a line is not a stored shape.
+ */
+function handlesOf(lines: readonly string[]): string[] | string {
+  const handles: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const end = line.startsWith(HANDLE_PREFIX) ? line.indexOf('"', HANDLE_PREFIX.length) : -1;
+    const handle = end === -1 ? '' : line.slice(HANDLE_PREFIX.length, end);
+    if (line.charCodeAt(end + 1) === 0x2c && HANDLE.test(handle)) {
+      handles.push(handle);
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      return `shape line ${i + 1} is not JSON`;
+    }
+    const parsed = parseStoredShape(value);
+    if (!parsed.ok) return `shape line ${i + 1}: ${parsed.reason}`;
+    handles.push(parsed.shape.handle);
+  }
+  return handles;
+}
+
+/** A decoded backup as a store's readBackup answers it. */
+export function backupReadResult(file: string, decoded: DecodedBackup): BackupReadResult {
+  if (!decoded.ok) return { status: 'unusable', file, reason: decoded.reason };
+  return 'contents' in decoded ? { status: 'ok', file, ...decoded.contents } : { status: 'same-as-metadata', file, ...decoded.sameAsMetadata };
 }
 
 /** Covers the header's fields (position included: a resumed stream trusts it) and the body. */

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeBackup, encodeBackup } from './backup-codec.ts';
+import { backupReadResult, decodeBackup, encodeBackup } from './backup-codec.ts';
 import type { DurableFs } from './fs-durable.ts';
 import { errnoText, exists, isErrno } from './fs-errors.ts';
-import { StorageError, type BackupContents, type BackupReadResult } from './storage.ts';
+import { StorageError, type BackupContents, type BackupReadOptions, type BackupReadResult } from './storage.ts';
 
 /** The file store's backup (`<data dir>/backup/registry.jsonl`), written whole, used once, set aside when unusable. */
 export class BackupFile {
@@ -19,7 +19,7 @@ export class BackupFile {
     return exists(this.file);
   }
 
-  async read(): Promise<BackupReadResult> {
+  async read(options: BackupReadOptions = {}): Promise<BackupReadResult> {
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
@@ -27,8 +27,7 @@ export class BackupFile {
       if (isErrno(error, 'ENOENT')) return { status: 'missing' };
       return { status: 'unusable', file: this.file, reason: `unreadable: ${errnoText(error)}` };
     }
-    const decoded = decodeBackup(text);
-    return decoded.ok ? { status: 'ok', file: this.file, ...decoded.contents } : { status: 'unusable', file: this.file, reason: decoded.reason };
+    return backupReadResult(this.file, decodeBackup(text, options.unlessMetadataIs));
   }
 
   async write(contents: Omit<BackupContents, 'createdAt'>): Promise<void> {

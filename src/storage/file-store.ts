@@ -21,12 +21,14 @@ import { tempOf, writeLeftovers } from './write-leftovers.ts';
 import {
   StorageError,
   type BackupContents,
+  type BackupReadOptions,
   type BackupReadResult,
   type JournalReadOptions,
   type LogEntry,
   type LogPage,
   type LogPageRequest,
   type LogReadResult,
+  type MetadataDigest,
   type MetadataReadResult,
   type ParsedDefinition,
   type PreparedBatch,
@@ -187,6 +189,10 @@ export class FileStorage implements ShapeStorage {
     return this.#metadata.records;
   }
 
+  metadataDigest(): MetadataDigest | null {
+    return this.#metadata.digest;
+  }
+
   async appendLog(handle: string, entries: readonly LogEntry[]): Promise<void> {
     const file = this.layout.log(this.checked(handle));
     if (entries.length === 0) return;
@@ -251,12 +257,14 @@ export class FileStorage implements ShapeStorage {
     return this.#backup.exists();
   }
 
-  readBackup(): Promise<BackupReadResult> {
-    return this.#backup.read();
+  readBackup(options: BackupReadOptions = {}): Promise<BackupReadResult> {
+    return this.#backup.read(options);
   }
 
-  writeBackup(contents: Omit<BackupContents, 'createdAt'>): Promise<void> {
-    return this.#backup.write(contents);
+  /** The backup records the metadata log's digest as it is now: the log it was written beside. */
+  async writeBackup(contents: Omit<BackupContents, 'createdAt' | 'metadata'>): Promise<void> {
+    const metadata = await this.#metadata.currentDigest();
+    await this.#backup.write(metadata ? { ...contents, metadata } : contents);
   }
 
   retireBackup(how: 'used' | 'unusable'): Promise<void> {

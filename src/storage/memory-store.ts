@@ -1,18 +1,20 @@
 import { isHandle } from '../shapes/handle.ts';
 import { SNAPSHOT_END, type LogOffset } from '../shapes/log-offset.ts';
-import { decodeBackup, encodeBackup } from './backup-codec.ts';
+import { backupReadResult, decodeBackup, encodeBackup } from './backup-codec.ts';
 import { MemoryTableFiles } from './rows/table-files.ts';
 import { AppliedXids } from '../shapes/applied-xids.ts';
 import { xidOf } from '../shapes/transaction.ts';
 import {
   StorageError,
   type BackupContents,
+  type BackupReadOptions,
   type BackupReadResult,
   type LogEntry,
   type LogPage,
   type LogPageRequest,
   type LogReadResult,
   type PositionedEntry,
+  type MetadataDigest,
   type MetadataReadResult,
   type ParsedDefinition,
   type PreparedBatch,
@@ -143,13 +145,17 @@ export class MemoryStorage implements ShapeStorage {
     return this.#backup !== undefined;
   }
 
-  async readBackup(): Promise<BackupReadResult> {
+  async readBackup(options: BackupReadOptions = {}): Promise<BackupReadResult> {
     if (this.#backup === undefined) return { status: 'missing' };
-    const decoded = decodeBackup(this.#backup);
-    return decoded.ok ? { status: 'ok', file: 'memory:backup', ...decoded.contents } : { status: 'unusable', file: 'memory:backup', reason: decoded.reason };
+    return backupReadResult('memory:backup', decodeBackup(this.#backup, options.unlessMetadataIs));
   }
 
-  async writeBackup(contents: Omit<BackupContents, 'createdAt'>): Promise<void> {
+  /** (A memory store's backups record no digest: restore reconciles them shape by shape.) */
+  metadataDigest(): MetadataDigest | null {
+    return null;
+  }
+
+  async writeBackup(contents: Omit<BackupContents, 'createdAt' | 'metadata'>): Promise<void> {
     this.#backup = encodeBackup({ ...contents, createdAt: new Date().toISOString() });
   }
 

@@ -138,10 +138,39 @@ export interface BackupContents {
   readonly shapes: readonly StoredShape[];
   /** Storage position the runtime had reached when the backup was written (opaque to storage). */
   readonly position: string | null;
+  /** The metadata log the backup was written beside, as the store knew it then (absent: not known). */
+  readonly metadata?: MetadataDigest;
+}
+
+/**
+ * A metadata log's byte length and CRC-32: whether it is still the log a backup was written
+ * beside. The log only grows between compactions (each appends at least a line), and a rewrite
+ * of the same length with the same CRC-32 is a 1 in 2^32 chance; what restore skips on a match
+ * is reporting, never validation (see loadFromBackup).
+ */
+export interface MetadataDigest {
+  readonly bytes: number;
+  readonly crc32: number;
+}
+
+export interface BackupReadOptions {
+  /**
+   * The metadata log as the caller read it: a backup written beside exactly this log names the
+   * shapes it holds, so its records are not parsed (status `same-as-metadata`: its handles only).
+   */
+  readonly unlessMetadataIs?: MetadataDigest;
 }
 
 export type BackupReadResult =
   | ({ readonly status: 'ok'; readonly file: string } & BackupContents)
+  | {
+      readonly status: 'same-as-metadata';
+      readonly file: string;
+      readonly createdAt: string;
+      readonly position: string | null;
+      /** The handles the backup names, in its order (its records are the metadata log's). */
+      readonly handles: readonly string[];
+    }
   | { readonly status: 'missing' }
   | { readonly status: 'unusable'; readonly file: string; readonly reason: string };
 
@@ -197,6 +226,8 @@ export interface ShapeStorage {
   writeMetadata(shapes: readonly ShapeMetadata[]): Promise<void>;
   /** Records in the metadata log now (puts and deletes): compaction is due when it is well past the shapes stored. */
   metadataRecords(): number;
+  /** The metadata log's digest as this store last read, appended to or wrote it (null: not known, e.g. not read yet). */
+  metadataDigest(): MetadataDigest | null;
   /** Appends entries durably: when the promise resolves they survive a crash. */
   appendLog(handle: string, entries: readonly LogEntry[]): Promise<void>;
   /** Reads the whole log. A torn last line is reported and, with `repair`, cut off on disk. */
@@ -211,9 +242,9 @@ export interface ShapeStorage {
   logEnd(handle: string, throughXid?: number): Promise<LogOffset>;
   /** Whether a backup file exists at all (usable or not: reading it tells). */
   hasBackup(): Promise<boolean>;
-  readBackup(): Promise<BackupReadResult>;
-  /** Writes the backup atomically, replacing the previous one. */
-  writeBackup(contents: Omit<BackupContents, 'createdAt'>): Promise<void>;
+  readBackup(options?: BackupReadOptions): Promise<BackupReadResult>;
+  /** Writes the backup atomically, replacing the previous one (with the metadata log's digest, when the store knows it). */
+  writeBackup(contents: Omit<BackupContents, 'createdAt' | 'metadata'>): Promise<void>;
   /**
    * A backup is used once: after a restore has loaded it (or found it unusable) it no longer
    * counts. A used backup is kept as the last retired one; an unusable one (another version,
