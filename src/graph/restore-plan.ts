@@ -79,15 +79,18 @@ export function planRestore(nodes: readonly PlanNode[], options: RestorePlanOpti
   const depList = new Int32Array(stored);
   const dependentStart = new Int32Array(n + 1);
   let edges = 0;
+  // A dependency's key, once per dependency (a node's key may be built when asked for).
+  const keyOf = new Map<number, string>();
   for (let i = 0; i < n; i++) {
     depStart[i] = edges;
     const node = nodes[i]!;
-    if (node.dependencyHandles.length !== node.dependencyKeys.length) {
+    const dependencyKeys = node.dependencyKeys;
+    if (node.dependencyHandles.length !== dependencyKeys.length) {
       fault[i] = {
         handle: node.handle,
         reason: 'missing-dependency',
         cause: null,
-        detail: `where clause has ${node.dependencyKeys.length} subqueries but ${node.dependencyHandles.length} dependency handles are stored`,
+        detail: `where clause has ${dependencyKeys.length} subqueries but ${node.dependencyHandles.length} dependency handles are stored`,
       };
     }
     for (let d = 0; d < node.dependencyHandles.length; d++) {
@@ -99,7 +102,9 @@ export function planRestore(nodes: readonly PlanNode[], options: RestorePlanOpti
           : { handle: node.handle, reason: 'missing-dependency', cause: depHandle, detail: `dependency ${d} is not stored` };
         continue;
       }
-      if (d < node.dependencyKeys.length && nodes[j]!.key !== node.dependencyKeys[d]) {
+      let key = keyOf.get(j);
+      if (key === undefined) keyOf.set(j, (key = nodes[j]!.key));
+      if (d < dependencyKeys.length && key !== dependencyKeys[d]) {
         fault[i] ??= {
           handle: node.handle,
           reason: 'dependency-mismatch',

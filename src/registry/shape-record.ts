@@ -51,9 +51,9 @@ export function parsedDefinitionOf(shape: NormalizedShape): ParsedDefinition {
   return shape.where ? { version: WHERE_AST_VERSION, where: shape.where, dependencies: shape.dependencies } : { version: WHERE_AST_VERSION, dependencies: shape.dependencies };
 }
 
-/** What the restore planner needs to know of a record. */
+/** What the restore planner needs to know of a record (a KeptShape is its own). */
 export function toPlanNode(record: ShapeRecord): PlanNode {
-  return new RecordPlanNode(record);
+  return record instanceof KeptShape ? record : new RecordPlanNode(record);
 }
 
 const NO_KEYS: readonly string[] = Object.freeze([]);
