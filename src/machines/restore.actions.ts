@@ -52,7 +52,8 @@ export function planRestore(context: RuntimeContext, enqueue: Enqueue): void {
   // A dry run read everything: it carries out on its plan what the check after restore will find.
   const plan = load && context.dryRun ? applyLaterFindings(planned, records, load.laterFindings) : planned;
   // The context keeps the plan's handles and removals, not its index array (a number per kept shape, needed only here).
-  enqueue.assign({ plan: { keep: plan.keep, removals: plan.removals }, kept: plan.keptNodes.map((i) => records[i]!) });
+  const kept = plan.keptNodes.map((i) => records[i]!);
+  enqueue.assign({ plan: { keep: plan.keep, removals: plan.removals }, kept, dependedOn: materializerHandles(kept) });
   for (const removal of plan.removals) enqueue.raise({ type: 'CASCADE.STOP', removal });
   enqueue.raise({ type: 'CASCADE.SENT' });
 }
@@ -109,11 +110,11 @@ export function plannedSpawnOrder(kept: readonly string[], withMaterializer: Rea
 export function buildReport(context: RuntimeContext): RestoreReport {
   const load = context.load;
   const rows = context.shapes.rows;
-  const damaged = rows ? damagedTables(rows.damage, context.kept.map((r) => r.stored)) : [];
+  const damaged = rows && rows.damage.length > 0 ? damagedTables(rows.damage, context.kept.map((r) => r.stored)) : [];
   // The lazy fields hold the plan's handles (which are `loaded`) and the load, not the context:
   // the context's list of kept records is released once running (the registry holds them).
   const loaded = context.plan?.keep ?? [];
-  const withMaterializer = materializerHandles(context.kept);
+  const withMaterializer = context.dependedOn;
   return {
     mode: load?.mode ?? 'storage',
     policy: context.policy,

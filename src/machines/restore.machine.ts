@@ -45,6 +45,7 @@ export const shapeRuntimeMachine = runtimeSetup.createMachine({
     load: null,
     plan: null,
     kept: [],
+    dependedOn: new Set(),
     phases: [],
     report: null,
     queue: [],

@@ -228,6 +228,8 @@ export interface RuntimeContext {
   readonly plan: Pick<RestorePlan, 'keep' | 'removals'> | null;
   /** The plan's survivors' records, in its order (dependencies first); emptied once `running` has started its storage check (the registry holds them). */
   readonly kept: readonly ShapeRecord[];
+  /** The kept shapes some kept shape depends on (each wakes with a materializer): found with `kept`, released with it. */
+  readonly dependedOn: ReadonlySet<string>;
   readonly phases: readonly PhaseTiming[];
   readonly report: RestoreReport | null;
   /** Requests waiting (before `running`, and while one is under way). */

@@ -7,7 +7,6 @@
  */
 import type { CheckedChunk, ChunkShape } from '../actors/check-storage.actor.ts';
 import { columnNames } from '../shapes/definition.ts';
-import { materializerHandles } from './restore.actions.ts';
 import type { Enqueue, RestoreReport, RuntimeContext, RuntimeRequest, StorageCheckReport, StorageCheckState } from './runtime.types.ts';
 
 /** Shapes read per step: small, so a request waits at most one step behind the check. */
@@ -16,6 +15,8 @@ export const STORAGE_CHECK_CHUNK = 64;
 export const CHECK_PREFIX = 'check:';
 
 export const NO_STORAGE_CHECK: StorageCheckState = { order: [], next: 0, checked: 0, removed: [], problems: [], startedAt: 0, completed: false };
+
+const NONE: ReadonlySet<string> = new Set();
 
 const COMPLETED: RuntimeRequest = { type: 'STORAGE.CHECK_COMPLETED', requestId: `${CHECK_PREFIX}completed` };
 
@@ -29,12 +30,12 @@ export function startStorageCheck(context: RuntimeContext): Partial<RuntimeConte
   const kept = context.plan?.keep ?? [];
   const unread = readAtRestore.size === 0 ? kept : kept.filter((h) => !readAtRestore.has(h));
   // Depended on: named as a dependency by a kept shape (a small set, probed once per shape).
-  const named = materializerHandles(context.kept);
+  const named = context.dependedOn;
   const dependedOn = named.size === 0 ? [] : unread.filter((h) => named.has(h));
   const order = dependedOn.length === 0 ? unread : [...dependedOn, ...unread.filter((h) => !named.has(h))];
   const storageCheck: StorageCheckState = { ...NO_STORAGE_CHECK, order, startedAt: performance.now() };
   // The last reader of the kept records' list: from here the registry holds them.
-  return { storageCheck, queue: order.length === 0 ? [...context.queue, COMPLETED] : context.queue, kept: [] };
+  return { storageCheck, queue: order.length === 0 ? [...context.queue, COMPLETED] : context.queue, kept: [], dependedOn: NONE };
 }
 
 export function storageCheckDue(context: RuntimeContext): boolean {
