@@ -68,13 +68,15 @@ export function decodeBackup(text: string, unlessMetadataIs?: MetadataDigest): D
   const { sha256: expected, ...covered } = header.data;
   if (checksum(covered, body) !== expected) return { ok: false, reason: 'checksum mismatch' };
 
-  const lines = body.length === 0 ? [] : body.slice(0, -1).split('\n');
-  if (lines.length !== header.data.shapes) return { ok: false, reason: `${lines.length} shapes, header says ${header.data.shapes}` };
   const { createdAt, position, metadata } = header.data;
   if (unlessMetadataIs && metadata && metadata.bytes === unlessMetadataIs.bytes && metadata.crc32 === unlessMetadataIs.crc32) {
-    const handles = handlesOf(lines);
-    return typeof handles === 'string' ? { ok: false, reason: handles } : { ok: true, sameAsMetadata: { createdAt, position, handles } };
+    const handles = handlesOf(body);
+    if (typeof handles === 'string') return { ok: false, reason: handles };
+    if (handles.length !== header.data.shapes) return { ok: false, reason: `${handles.length} shapes, header says ${header.data.shapes}` };
+    return { ok: true, sameAsMetadata: { createdAt, position, handles } };
   }
+  const lines = body.length === 0 ? [] : body.slice(0, -1).split('\n');
+  if (lines.length !== header.data.shapes) return { ok: false, reason: `${lines.length} shapes, header says ${header.data.shapes}` };
   const shapes: StoredShape[] = [];
   for (let i = 0; i < lines.length; i++) {
     let value: unknown;
@@ -94,29 +96,32 @@ const HANDLE_PREFIX = '{"handle":"';
 const HANDLE = /^\d{1,20}-\d{1,20}$/;
 
 /**
- * The handle of each line, read off its start (`{"handle":"<handle>",`: a stored shape's first
- * field, as the encoder writes it) without parsing the record; a line of another form is parsed
+ * The handle of each line of the body (its lines as decodeBackup splits them), read off the
+ * line's start (`{"handle":"<handle>",`: a stored shape's first field, as the encoder writes it)
+ * without parsing the record nor cutting the body into lines; a line of another form is parsed
  * and checked whole. A string: why a line is not a stored shape.
  */
-function handlesOf(lines: readonly string[]): string[] | string {
+function handlesOf(body: string): string[] | string {
   const handles: string[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    const end = line.startsWith(HANDLE_PREFIX) ? line.indexOf('"', HANDLE_PREFIX.length) : -1;
-    const handle = end === -1 ? '' : line.slice(HANDLE_PREFIX.length, end);
-    if (line.charCodeAt(end + 1) === 0x2c && HANDLE.test(handle)) {
-      handles.push(handle);
-      continue;
+  const last = body.length - 1; // (the body's final newline)
+  for (let start = 0, line = 1; start <= last && body.length > 0; line++) {
+    let end = body.indexOf('\n', start);
+    if (end === -1 || end > last) end = last;
+    const quote = body.startsWith(HANDLE_PREFIX, start) ? body.indexOf('"', start + HANDLE_PREFIX.length) : -1;
+    const handle = quote !== -1 && quote < end && body.charCodeAt(quote + 1) === 0x2c ? body.slice(start + HANDLE_PREFIX.length, quote) : '';
+    if (HANDLE.test(handle)) handles.push(handle);
+    else {
+      let value: unknown;
+      try {
+        value = JSON.parse(body.slice(start, end));
+      } catch {
+        return `shape line ${line} is not JSON`;
+      }
+      const parsed = parseStoredShape(value);
+      if (!parsed.ok) return `shape line ${line}: ${parsed.reason}`;
+      handles.push(parsed.shape.handle);
     }
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      return `shape line ${i + 1} is not JSON`;
-    }
-    const parsed = parseStoredShape(value);
-    if (!parsed.ok) return `shape line ${i + 1}: ${parsed.reason}`;
-    handles.push(parsed.shape.handle);
+    start = end + 1;
   }
   return handles;
 }

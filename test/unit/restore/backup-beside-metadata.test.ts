@@ -75,6 +75,7 @@ describe('backup codec: the metadata log it was written beside', () => {
     expect(decodeBackup(text, { bytes: 100, crc32: 5 })).toEqual({ ok: true, sameAsMetadata: { createdAt: 'now', position: '7', handles: ['1-1', '22-2'] } });
     expect(decodeBackup(text, { bytes: 100, crc32: 6 })).toEqual({ ok: true, contents: { createdAt: 'now', position: '7', shapes, metadata: { bytes: 100, crc32: 5 } } });
     expect(decodeBackup(text)).toMatchObject({ ok: true, contents: { shapes } });
+    expect(decodeBackup(encodeBackup({ createdAt: 'now', position: null, shapes: [], metadata: { bytes: 0, crc32: 0 } }), { bytes: 0, crc32: 0 })).toMatchObject({ ok: true, sameAsMetadata: { handles: [] } });
     const old = encodeBackup({ createdAt: 'then', position: null, shapes });
     expect(old).not.toContain('"metadata"');
     expect(decodeBackup(old, { bytes: 100, crc32: 5 })).toEqual({ ok: true, contents: { createdAt: 'then', position: null, shapes } });
