@@ -40,6 +40,8 @@ export interface RestorePlan {
   readonly keptNodes: readonly number[];
   /** Every removal, causes before their effects (removedWhileLoading first). */
   readonly removals: readonly Removal[];
+  /** The survivors some survivor depends on (each runs a materializer), in `keep`'s order. */
+  readonly dependedOn: readonly string[];
 }
 
 const NONE = -1;
@@ -229,12 +231,19 @@ export function planRestore(nodes: readonly PlanNode[], options: RestorePlanOpti
 
   const keep: string[] = [];
   const keptNodes: number[] = [];
+  const dependedOn: string[] = [];
   for (const v of order) {
     if (removal[v]) continue;
-    keep.push(nodes[v]!.handle);
+    const handle = nodes[v]!.handle;
+    keep.push(handle);
     keptNodes.push(v);
+    for (let k = dependentStart[v]!; k < dependentStart[v + 1]!; k++) {
+      if (removal[dependentList[k]!]) continue;
+      dependedOn.push(handle);
+      break;
+    }
   }
-  return { keep, keptNodes, removals };
+  return { keep, keptNodes, removals, dependedOn };
 }
 
 /**

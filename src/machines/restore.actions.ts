@@ -53,7 +53,7 @@ export function planRestore(context: RuntimeContext, enqueue: Enqueue): void {
   const plan = load && context.dryRun ? applyLaterFindings(planned, records, load.laterFindings) : planned;
   // The context keeps the plan's handles and removals, not its index array (a number per kept shape, needed only here).
   const kept = plan.keptNodes.map((i) => records[i]!);
-  enqueue.assign({ plan: { keep: plan.keep, removals: plan.removals }, kept, dependedOn: materializerHandles(kept) });
+  enqueue.assign({ plan: { keep: plan.keep, removals: plan.removals }, kept, dependedOn: new Set(plan.dependedOn) });
   for (const removal of plan.removals) enqueue.raise({ type: 'CASCADE.STOP', removal });
   enqueue.raise({ type: 'CASCADE.SENT' });
 }
@@ -76,13 +76,6 @@ export function backupDisposition(context: RuntimeContext): 'used' | 'unusable' 
 export function metadataToRewrite(context: RuntimeContext): ShapeMetadata[] | null {
   if (!context.plan || !context.load?.rewriteMetadata) return null;
   return context.kept.map(metadataOf);
-}
-
-/** Kept shapes that some kept shape depends on: they get a materializer. */
-export function materializerHandles(kept: readonly ShapeRecord[]): Set<string> {
-  const named = new Set<string>();
-  for (const record of kept) for (const dep of record.stored.dependencyHandles) named.add(dep);
-  return named;
 }
 
 /** The commit's findings join the load's; a batch a crash interrupted is applied again before anything else. */

@@ -26,5 +26,6 @@ export function applyLaterFindings(plan: RestorePlan, records: readonly ShapeRec
     removals.push(...closure);
   }
   const keptNodes = plan.keptNodes.filter((i) => graph.has(records[i]!.stored.handle));
-  return { keep: keptNodes.map((i) => records[i]!.stored.handle), keptNodes, removals };
+  const keep = keptNodes.map((i) => records[i]!.stored.handle);
+  return { keep, keptNodes, removals, dependedOn: keep.filter((h) => graph.dependentsOf(h).size > 0) };
 }

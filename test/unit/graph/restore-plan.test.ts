@@ -163,3 +163,18 @@ describe('planRestore', () => {
     expect(removed.get('behind')).toMatchObject({ reason: 'dependency-removed', cause: 'c0' });
   }, 20_000);
 });
+
+describe('planRestore: the survivors others depend on', () => {
+  it('names each kept shape that a kept shape depends on, once, in keep order; not one whose only dependents were removed', () => {
+    const plan = planRestore([
+      node('outer', 'K-outer', [['mid', 'K-mid']]),
+      node('mid', 'K-mid', [['inner', 'K-inner']]),
+      node('inner', 'K-inner'),
+      node('twice', 'K-twice', [['inner', 'K-inner'], ['mid', 'K-mid']]),
+      node('orphaned-dep', 'K-od'),
+      node('broken', 'K-broken', [['orphaned-dep', 'K-od'], ['gone', 'K-gone']]),
+    ]);
+    expect(plan.keep).not.toContain('broken');
+    expect(plan.dependedOn).toEqual(['inner', 'mid']);
+  });
+});

@@ -11,13 +11,14 @@ const record = (handle: string, deps: string[] = []): ShapeRecord => ({
 describe('applyLaterFindings: what the check after restore does to a plan', () => {
   // a <- b <- c, a <- d; e alone
   const records = [record('1-1'), record('2-2', ['1-1']), record('3-3', ['2-2']), record('4-4', ['1-1']), record('5-5')];
-  const plan: RestorePlan = { keep: ['1-1', '5-5', '2-2', '4-4', '3-3'], keptNodes: [0, 4, 1, 3, 2], removals: [{ handle: '9-9', reason: 'no-storage', cause: null }] };
+  const plan: RestorePlan = { keep: ['1-1', '5-5', '2-2', '4-4', '3-3'], keptNodes: [0, 4, 1, 3, 2], removals: [{ handle: '9-9', reason: 'no-storage', cause: null }], dependedOn: ['1-1', '2-2'] };
   const damaged = (handle: string, reason: 'corrupt-log' | 'corrupt-definition') => ({ handle, removal: { handle, reason, cause: null, detail: `${handle} is damaged` } });
 
   it('removes a damaged shape with everything depending on it, after the plan\'s own removals', () => {
     const settled = applyLaterFindings(plan, records, [damaged('2-2', 'corrupt-log')]);
     expect(settled.keep).toEqual(['1-1', '5-5', '4-4']);
     expect(settled.keptNodes).toEqual([0, 4, 3]);
+    expect(settled.dependedOn).toEqual(['1-1']);
     expect(settled.removals).toEqual([
       { handle: '9-9', reason: 'no-storage', cause: null },
       { handle: '2-2', reason: 'corrupt-log', cause: null, detail: '2-2 is damaged' },
