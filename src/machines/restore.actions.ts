@@ -7,7 +7,7 @@
 import type { CommitRestoreOutput } from '../actors/commit-restore.actor.ts';
 import { consumerSystemId, materializerSystemId } from '../actors/shape-supervisor.ts';
 import { planRestore as planRestoreGraph } from '../graph/restore-plan.ts';
-import { metadataOf, toPlanNode, type ShapeRecord } from '../registry/shape-record.ts';
+import { metadataOf, toPlanNode } from '../registry/shape-record.ts';
 import { applyLaterFindings } from '../restore/later-findings.ts';
 import type { BackupLoad } from '../restore/load-shapes.ts';
 import type { LoadResult } from '../restore/load-result.ts';
