@@ -59,7 +59,7 @@ export const resyncShapesActor = fromPromise<ResyncShapesOutput, ResyncShapesInp
     const columns = columnNames(definition);
     const log = (await input.storage.readLog(handle)).entries;
     const dependencies = await Promise.all(
-      record.stored.dependencyHandles.map(async (dep) => links.get(dep) ?? shapes.linkValues(dep) ?? linkSetOf(registry.get(dep)!.shape.definition, rows, (await input.storage.readLog(dep)).entries)),
+      record.dependencyHandles.map(async (dep) => links.get(dep) ?? shapes.linkValues(dep) ?? linkSetOf(registry.get(dep)!.shape.definition, rows, (await input.storage.readLog(dep)).entries)),
     );
     let candidates: KeyedRow[];
     try {

@@ -2,7 +2,7 @@ import { isDependencyMissing } from './dependency-missing.ts';
 import type { DependencyLinks, LinkMoves, ShapeActorsPort, WakeResult } from './shape-actors-port.ts';
 import { linkSetBefore, type LinkMovement } from './counted-link-set.ts';
 import type { Removal, RemovalReason } from '../graph/removal.ts';
-import type { ShapeRecord } from '../registry/shape-record.ts';
+import type { KeptShape } from '../registry/kept-shape.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
 import type { KeyedRow, MoveInSource, ResolvedChange, RowStore } from '../storage/rows/row-store.ts';
 import { nullSensitiveDependencies, sublinkTestColumns } from '../shapes/where/columns.ts';
@@ -169,7 +169,7 @@ export async function routeTransactions(
   function routeShape(transaction: RoutedTransaction, handle: string): Promise<void> | undefined {
     const record = registry.get(handle);
     if (!record || failed.has(handle)) return undefined;
-    const dependencies = record.stored.dependencyHandles;
+    const dependencies = record.dependencyHandles;
     // A shape whose dependency failed in this batch goes with it: do not feed it stale links.
     if (dependencies.length > 0 && anyIn(dependencies, failed)) return undefined;
     // Its dependencies' values moved: every change of its table may matter, and unchanged rows too.
@@ -182,7 +182,7 @@ export async function routeTransactions(
   function deliverTo(
     transaction: RoutedTransaction,
     handle: string,
-    record: ShapeRecord,
+    record: KeptShape,
     shapeChanges: readonly ResolvedChange[],
     candidates: readonly KeyedRow[],
   ): Promise<void> | undefined {
@@ -199,7 +199,7 @@ export async function routeTransactions(
   function deliverAwake(
     { xid, pgXid }: RoutedTransaction,
     handle: string,
-    record: ShapeRecord,
+    record: KeptShape,
     shapeChanges: readonly ResolvedChange[],
     candidates: readonly KeyedRow[],
     woken: WakeResult,
@@ -209,7 +209,7 @@ export async function routeTransactions(
       return;
     }
     for (const dependency of woken.materialized) seedOne(dependency);
-    const dependencies = record.stored.dependencyHandles;
+    const dependencies = record.dependencyHandles;
     const links = dependencies.length === 0 ? NO_DEPENDENCIES : dependencies.map((d) => dependencyLinks(d, moved.get(d)));
     const delivery = actors.deliverToConsumer(
       handle,
@@ -264,14 +264,14 @@ export async function routeTransactions(
    * UNKNOWN matters to the clause (`x NOT IN (SELECT ...)`) gained or lost a NULL-holding tuple,
    * became empty or stopped being, or links several columns (a NULL in one can match anything).
    */
-  async function moveCandidates(record: ShapeRecord, moved: ReadonlyMap<string, LinkMoves>, tableChanges: readonly ResolvedChange[]): Promise<KeyedRow[]> {
+  async function moveCandidates(record: KeptShape, moved: ReadonlyMap<string, LinkMoves>, tableChanges: readonly ResolvedChange[]): Promise<KeyedRow[]> {
     const where = record.shape.where;
     if (!where) return [];
     const table = record.shape.definition.table;
     const out = new Map<string, KeyedRow>();
     const changedKeys = new Set(tableChanges.map((c) => c.key));
     const { tests, nullSensitive } = sublinksOf(where);
-    for (const [i, dep] of record.stored.dependencyHandles.entries()) {
+    for (const [i, dep] of record.dependencyHandles.entries()) {
       const moves = moved.get(dep);
       if (!moves) continue;
       const lists = tests.get(i) ?? [];

@@ -49,7 +49,7 @@ export class ShapeRegistry {
   /** Adds a shape whose dependencies are registered already (the graph refuses anything else). */
   add(given: ShapeRecord): void {
     const record = keptShape(given);
-    const { handle } = record.stored;
+    const { handle } = record;
     this.graph.addNode(handle, record);
     const table = record.shape.definition.table;
     this.#byDefinition.add(handle, record.shape.definition);
@@ -59,11 +59,11 @@ export class ShapeRegistry {
     handles.add(handle);
   }
 
-  /** Replaces the stored part of a record (the `requested` flag changes). */
+  /** Takes a record's new stored part: only its `requested` flag can change. */
   update(stored: StoredShape): void {
     const record = this.graph.node(stored.handle);
     if (!record) throw new Error(`shape ${stored.handle} is not registered`);
-    record.stored = stored;
+    record.requested = stored.requested;
   }
 
   delete(handle: string): void {

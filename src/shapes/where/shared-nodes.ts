@@ -69,14 +69,13 @@ export class SharedWhereNodes {
     }
   }
 
-  /** The list itself when none of its items changed. */
+  /** The list itself when none of its items changed; else a copy of its length (a list grown by push keeps spare capacity). */
   #all(items: readonly WhereExpr[]): readonly WhereExpr[] {
     let out: WhereExpr[] | null = null;
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
       const shared = this.share(item);
-      if (shared !== item && out === null) out = items.slice(0, i);
-      out?.push(shared);
+      if (shared !== item) (out ??= items.slice())[i] = shared;
     }
     return out ?? items;
   }

@@ -75,7 +75,12 @@ describe('KeptShape and ShapeInterner', () => {
     registry.add({ stored, shape });
     const kept = registry.get(stored.handle)!;
     expect(kept).toBeInstanceOf(KeptShape);
-    expect(kept.stored).toBe(stored);
+    // Its stored part is its own fields, given back as an equal object (not kept as one).
+    expect(kept.stored).toEqual(stored);
+    expect(kept.stored).not.toBe(stored);
+    expect(kept.handle).toBe(stored.handle);
+    expect(kept.definition).toBe(stored.definition);
+    expect(kept.dependencyHandles).toBe(stored.dependencyHandles);
     expect(kept.where).toBe(shape.where);
     expect(kept.depth).toBe(0);
     // A KeptShape already in a registry is copied into another, never shared (its graph fields are the registry's).
@@ -85,7 +90,10 @@ describe('KeptShape and ShapeInterner', () => {
     expect(keptShape(other.get(stored.handle)!)).not.toBe(other.get(stored.handle));
     expect(registry.handleForKey(shape.key)).toBe(stored.handle);
     registry.update({ ...stored, requested: true });
-    expect(registry.get(stored.handle)!.stored.requested).toBe(true);
-    expect(registry.get(stored.handle)!.where).toBe(shape.where);
+    expect(registry.get(stored.handle)).toBe(kept);
+    expect(kept.requested).toBe(true);
+    expect(kept.stored).toEqual({ ...stored, requested: true });
+    expect(kept.where).toBe(shape.where);
+    expect(() => registry.update({ ...stored, handle: '1-1' })).toThrow(/not registered/);
   });
 });
