@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { crc32 } from 'node:zlib';
 
 /**
@@ -56,6 +57,7 @@ export interface ReadFramedLines {
  */
 export function readFramedLines<T>(buffer: Buffer, validate: (value: unknown) => string | undefined, take: (record: T, end: number) => boolean | void): ReadFramedLines {
   const one: T[] = [];
+  const text = asciiText(buffer);
   let start = 0;
   let line = 0;
   while (start < buffer.length) {
@@ -65,7 +67,7 @@ export function readFramedLines<T>(buffer: Buffer, validate: (value: unknown) =>
       return { validBytes: start, damage: { kind: 'torn-tail', line, reason: 'last line has no newline (interrupted append)' } };
     }
     one.length = 0;
-    const problem = decodeLine(buffer, start, end, validate, one);
+    const problem = decodeLine(buffer, start, end, validate, one, text);
     if (problem) {
       // A bad final line is a torn append; a bad line with whole lines after it is damage.
       const kind = end + 1 >= buffer.length ? 'torn-tail' : 'corrupt-entry';
@@ -110,14 +112,23 @@ export function decodeEveryFramedLine<T>(buffer: Buffer, validate: (value: unkno
   return lines;
 }
 
-/** The line at [start, end) of `buffer` (without its newline). The checksum is of the record's bytes, as written. */
-function decodeLine<T>(buffer: Buffer, start: number, end: number, validate: (value: unknown) => string | undefined, into: T[]): string | undefined {
+/**
+ * The whole buffer as one string when every byte is ASCII (then a byte offset is a character
+ * offset, and a line's record is a slice of it): one decode instead of one per line, about 10%
+ * of reading restore's 100k-line metadata log. Null otherwise (each line is decoded as UTF-8).
+ */
+function asciiText(buffer: Buffer): string | null {
+  return buffer.length > 0 && isAscii(buffer) ? buffer.toString('latin1') : null;
+}
+
+/** The line at [start, end) of `buffer` (without its newline). The checksum is of the record's bytes, as written. `text`: the buffer decoded, when ASCII. */
+function decodeLine<T>(buffer: Buffer, start: number, end: number, validate: (value: unknown) => string | undefined, into: T[], text: string | null = null): string | undefined {
   if (end - start < 9 || buffer[start + 8] !== 0x09 || buffer.subarray(start, start + 8).includes(0x09)) return 'line is not "<checksum>\\t<record>"';
   const record = buffer.subarray(start + 9, end);
   if (hexAt(buffer, start) !== crc32(record)) return 'checksum mismatch';
   let value: unknown;
   try {
-    value = JSON.parse(buffer.toString('utf8', start + 9, end));
+    value = JSON.parse(text === null ? buffer.toString('utf8', start + 9, end) : text.slice(start + 9, end));
   } catch {
     return 'record is not JSON';
   }

@@ -31,6 +31,24 @@ describe('metadata log codec', () => {
     expect(decoded.ok && [...decoded.shapes]).toEqual([['1-1', false], ['2-2', true]]);
   });
 
+  it('reads a log with non-ASCII text (decoded per line) as it reads an ASCII one (decoded once), damage at the same line', () => {
+    const where = (text: string) => shape('1-1', { definition: { table: 'public.t', where: `name = '${text}'`, replica: 'default' } });
+    const log = (text: string) => encodeMetadataHeader() + encodeMetadataPut({ shape: where(text) }) + encodeMetadataPut(put(shape('2-2'))) + encodeMetadataDelete('2-2') + encodeMetadataPut(put(shape('3-3')));
+    for (const text of ['plain', 'grüße 日本 🙂']) {
+      const buffer = Buffer.from(log(text));
+      const decoded = decodeMetadata(buffer, same);
+      expect(decoded.ok && [...decoded.shapes]).toEqual([['1-1', { shape: where(text) }], ['3-3', put(shape('3-3'))]]);
+      expect(decoded.ok && decoded.validBytes).toBe(buffer.length);
+      // A flipped byte in the third record (a delete): its checksum fails there, and the two before it count.
+      const third = buffer.indexOf('"delete"');
+      const damaged = Buffer.from(buffer);
+      damaged[third + 2] = 'x'.charCodeAt(0);
+      const read = decodeMetadata(damaged, same);
+      expect(read.ok && read.damage).toEqual({ line: 4, reason: 'checksum mismatch', torn: false });
+      expect(read.ok && [...read.shapes.keys()]).toEqual(['1-1', '2-2']);
+    }
+  });
+
   it('a compacted log holds exactly its records, parsed where clauses included', () => {
     const decoded = decodeMetadata(Buffer.from(encodeMetadataLog([put(shape('1-1')), put(shape('3-3'))])), same);
     expect(decoded.ok && [...decoded.shapes.values()]).toEqual([put(shape('1-1')), put(shape('3-3'))]);
