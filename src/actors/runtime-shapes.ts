@@ -58,8 +58,8 @@ export class RuntimeShapes implements ShapeActorsPort {
   /** Restore's survivors, dependencies first, registered asleep; those it did not read wait for the check after restore. */
   registerRestored(records: readonly ShapeRecord[], readAtRestore: ReadonlySet<string>): void {
     for (const record of records) {
-      this.registry.add(record);
-      if (!readAtRestore.has(record.stored.handle)) this.registry.get(record.stored.handle)!.unchecked = true;
+      const kept = this.registry.add(record);
+      if (!readAtRestore.has(kept.handle)) kept.unchecked = true;
     }
     this.registry.usage.reset();
   }

@@ -59,11 +59,21 @@ export class KeptShape extends GraphNode implements ShapeRecord, NormalizedShape
   }
 
   get dependencyKeys(): readonly string[] {
-    return this.dependencies.length === 0 ? NO_KEYS : this.dependencies.map(definitionKey);
+    if (this.dependencies.length === 0) return NO_KEYS;
+    let keys = DEPENDENCY_KEYS.get(this.dependencies);
+    if (keys === undefined) DEPENDENCY_KEYS.set(this.dependencies, (keys = this.dependencies.map(definitionKey)));
+    return keys;
   }
 }
 
 const NO_KEYS: readonly string[] = Object.freeze([]);
+
+/**
+ * The keys of a list of dependency definitions, built once per list: restore shares one list
+ * between the subquery shapes that name the same dependencies (ShapeInterner), so its planner
+ * builds a key per distinct list, not one per subquery shape (20k key strings at 100k shapes).
+ */
+const DEPENDENCY_KEYS = new WeakMap<readonly ShapeDefinition[], readonly string[]>();
 
 /** A record as a KeptShape for a registry: itself when it is one in no registry yet. */
 export function keptShape(record: ShapeRecord): KeptShape {

@@ -19,7 +19,8 @@ export class ShapeRegistry {
   readonly whereIndex: WhereIndex = new WhereIndex({ get: (handle) => this.graph.node(handle) });
   /** Least-recently-used order, for expiry. */
   readonly usage = new ShapeUsage(this.graph);
-  readonly #byDefinition = new HandlesByDefinition((handle) => this.graph.node(handle)?.definition);
+  /** Built at the first lookup (a restore registers 100k shapes and may never be asked), then kept current. */
+  #byDefinition: HandlesByDefinition | null = null;
   readonly #byTable = new Map<string, Set<string>>();
 
   get size(): number {
@@ -35,7 +36,14 @@ export class ShapeRegistry {
   }
 
   handleForKey(key: string): string | undefined {
-    return this.#byDefinition.handleFor(key);
+    return this.#definitions().handleFor(key);
+  }
+
+  #definitions(): HandlesByDefinition {
+    if (this.#byDefinition !== null) return this.#byDefinition;
+    const byDefinition = new HandlesByDefinition((handle) => this.graph.node(handle)?.definition);
+    for (const handle of this.graph.handles()) byDefinition.add(handle, this.graph.node(handle)!.definition);
+    return (this.#byDefinition = byDefinition);
   }
 
   handlesForTable(table: string): ReadonlySet<string> {
@@ -46,17 +54,18 @@ export class ShapeRegistry {
     return this.#byTable.keys();
   }
 
-  /** Adds a shape whose dependencies are registered already (the graph refuses anything else). */
-  add(given: ShapeRecord): void {
+  /** Adds a shape whose dependencies are registered already (the graph refuses anything else): as the registry keeps it. */
+  add(given: ShapeRecord): KeptShape {
     const record = keptShape(given);
     const { handle } = record;
     this.graph.addNode(handle, record);
     const table = record.shape.definition.table;
-    this.#byDefinition.add(handle, record.shape.definition);
+    this.#byDefinition?.add(handle, record.definition);
     this.whereIndex.add(record);
     let handles = this.#byTable.get(table);
     if (!handles) this.#byTable.set(table, (handles = new Set()));
     handles.add(handle);
+    return record;
   }
 
   /** Takes a record's new stored part: only its `requested` flag can change. */
@@ -71,7 +80,7 @@ export class ShapeRegistry {
     if (!record) return;
     this.whereIndex.remove(handle); // (finds the record through the graph: first)
     this.graph.delete(handle);
-    this.#byDefinition.delete(handle, record.shape.definition);
+    this.#byDefinition?.delete(handle, record.definition);
     this.usage.forget(handle);
     const table = record.shape.definition.table;
     const handles = this.#byTable.get(table);

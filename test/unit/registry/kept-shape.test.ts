@@ -96,4 +96,25 @@ describe('KeptShape and ShapeInterner', () => {
     expect(kept.where).toBe(shape.where);
     expect(() => registry.update({ ...stored, handle: '1-1' })).toThrow(/not registered/);
   });
+
+  it('finds a shape by its definition key whether it was added or removed before or after the first lookup', () => {
+    const registry = new ShapeRegistry();
+    const add = (where: string, micros: bigint) => {
+      const shape = normalizeShape({ table: 'public.items', where });
+      const stored = { handle: createHandle(shape.key, micros), definition: shape.definition, dependencyHandles: [], requested: true };
+      registry.add({ stored, shape });
+      return { key: shape.key, handle: stored.handle };
+    };
+    const a = add('k = 1', 1n);
+    const b = add('k = 2', 2n);
+    registry.delete(b.handle);
+    // The first lookup builds the definition lookup from what is registered now.
+    expect(registry.handleForKey(a.key)).toBe(a.handle);
+    expect(registry.handleForKey(b.key)).toBeUndefined();
+    const c = add('k = 3', 3n);
+    expect(registry.handleForKey(c.key)).toBe(c.handle);
+    registry.delete(a.handle);
+    expect(registry.handleForKey(a.key)).toBeUndefined();
+    expect(registry.handleForKey(normalizeShape({ table: 'public.items', where: 'k = 4' }).key)).toBeUndefined();
+  });
 });
