@@ -21,7 +21,7 @@ export interface StorageIndex {
   /** Stored shapes whose definition file (read because the log lacked them) is unreadable: `corrupt-definition`. */
   readonly removed: readonly Removal[];
   readonly problems: readonly RestoreProblem[];
-  /** The log is not an exact index of the shape directories (or has much garbage): rewritten when the restore commits. */
+  /** The log is not an exact index of the shape directories (or has much garbage, or an older layout): rewritten when the restore commits. */
   readonly rewriteMetadata: boolean;
   /** Shapes whose definition files were read (so whose definition is checked already). */
   readonly readFromFiles: readonly string[];
@@ -107,6 +107,6 @@ export async function readStorageIndex(storage: ShapeStorage): Promise<StorageIn
   const records_ = metadata.status === 'ok' ? metadata.records : 0;
   const rewriteMetadata =
     listing.handles.length + orphans > 0 &&
-    (metadata.status !== 'ok' || metadata.damage !== undefined || parsedAgain > 0 || orphans > 0 || records_ > known.size + GARBAGE_ALLOWANCE);
+    (metadata.status !== 'ok' || metadata.damage !== undefined || metadata.outdated === true || parsedAgain > 0 || orphans > 0 || records_ > known.size + GARBAGE_ALLOWANCE);
   return { listing, records, removed, problems, rewriteMetadata, readFromFiles: unread, inMetadata: known, unlisted };
 }

@@ -15,7 +15,6 @@ import { LogFileReader } from './log-file-reader.ts';
 import { fileLogEnd, readFileLogPage, type SnapshotHint } from './log-pages.ts';
 import type { LogOffset } from '../shapes/log-offset.ts';
 import { errnoText, exists, isErrno } from './fs-errors.ts';
-import { encodeMetadataDelete, encodeMetadataPut } from './metadata-codec.ts';
 import { MetadataFile } from './metadata-file.ts';
 import { tempOf, writeLeftovers } from './write-leftovers.ts';
 import {
@@ -152,14 +151,14 @@ export class FileStorage implements ShapeStorage {
     await this.fs.syncDirectory(temp);
     await this.fs.rename(temp, target);
     // Only now: a crash before this append leaves a shape the log does not name, which restore reads from its files.
-    await this.#metadata.append(encodeMetadataPut(metadataOf(shape, parsed)));
+    await this.#metadata.appendPut(metadataOf(shape, parsed));
   }
 
   async updateShape(shape: StoredShape, parsed?: ParsedDefinition): Promise<void> {
     const file = this.layout.definition(this.checked(shape.handle));
     if (!(await exists(this.layout.shapeDir(shape.handle)))) throw new StorageError('not-found', file, 'shape has no storage', shape.handle);
     await this.fs.replaceFile(file, encodeDefinitionFile(shape));
-    await this.#metadata.append(encodeMetadataPut(metadataOf(shape, parsed)));
+    await this.#metadata.appendPut(metadataOf(shape, parsed));
   }
 
   async deleteShape(handle: string): Promise<void> {
@@ -173,7 +172,7 @@ export class FileStorage implements ShapeStorage {
       if (isErrno(error, 'ENOENT')) return;
       throw new StorageError('io', dir, `cannot delete shape: ${errnoText(error)}`, handle);
     }
-    await this.#metadata.append(encodeMetadataDelete(handle));
+    await this.#metadata.appendDelete(handle);
     await this.fs.remove(trash);
   }
 

@@ -1,38 +1,45 @@
 import { encodeFramedLines, readFramedLines } from './framed-lines.ts';
+import { packDelete, packPut, unpackRecord, type UnpackedRecord } from './packed-metadata.ts';
 import type { ParsedDefinition, ShapeMetadata } from './storage.ts';
 import { parseStoredShape } from './stored-shape.schema.ts';
 
 export const METADATA_FORMAT = 'shape-actors/metadata';
-export const METADATA_VERSION = 1;
+/** What this runtime writes. */
+export const METADATA_VERSION = 2;
+/** The versions it reads (a log of version 1 is rewritten in version 2 by the restore that reads it). */
+export type MetadataVersion = 1 | 2;
 
 /**
- * The metadata log: framed lines (`<crc32>\t<json>\n`, as the shape logs), a header line, then
- * one record per change: `{"op":"put","shape":{...},"parsed":{...}}` when a shape is created or
- * updated, `{"op":"delete","handle":"..."}` when it is deleted. The latest record of a handle wins.
+ * The metadata log: framed lines (`<crc32>\t<json>\n`, as the shape logs), a header line
+ * `{"op":"header","format":"shape-actors/metadata","version":2}`, then one record per change:
+ * a put when a shape is created or updated, a delete when it is deleted (version 2: arrays, see
+ * packed-metadata.ts; version 1: `{"op":"put","shape":{...},"parsed":{...}}` and
+ * `{"op":"delete","handle":"..."}`). The latest record of a handle wins.
  */
-type MetadataLine =
+type MetadataLineV1 =
   | { readonly op: 'header'; readonly format: typeof METADATA_FORMAT; readonly version: number }
   | ({ readonly op: 'put' } & ShapeMetadata)
   | { readonly op: 'delete'; readonly handle: string };
 
-export function encodeMetadataHeader(): string {
-  return encodeFramedLines([{ op: 'header', format: METADATA_FORMAT, version: METADATA_VERSION }]);
+export function encodeMetadataHeader(version: MetadataVersion = METADATA_VERSION): string {
+  return encodeFramedLines([{ op: 'header', format: METADATA_FORMAT, version }]);
 }
 
-export function encodeMetadataPut(metadata: ShapeMetadata): string {
-  return encodeFramedLines([putLine(metadata)]);
+/** One put record, in the version of the log it is appended to. */
+export function encodeMetadataPut(metadata: ShapeMetadata, version: MetadataVersion = METADATA_VERSION): string {
+  return encodeFramedLines([version === 1 ? putLineV1(metadata) : packPut(metadata)]);
 }
 
-export function encodeMetadataDelete(handle: string): string {
-  return encodeFramedLines([{ op: 'delete', handle }]);
+export function encodeMetadataDelete(handle: string, version: MetadataVersion = METADATA_VERSION): string {
+  return encodeFramedLines([version === 1 ? { op: 'delete', handle } : packDelete(handle)]);
 }
 
-/** A whole log holding exactly `shapes` (compaction). */
+/** A whole log holding exactly `shapes` (compaction), in this runtime's version. */
 export function encodeMetadataLog(shapes: readonly ShapeMetadata[]): string {
-  return encodeMetadataHeader() + encodeFramedLines(shapes.map(putLine));
+  return encodeMetadataHeader() + encodeFramedLines(shapes.map(packPut));
 }
 
-function putLine(metadata: ShapeMetadata): MetadataLine {
+function putLineV1(metadata: ShapeMetadata): MetadataLineV1 {
   return metadata.parsed ? { op: 'put', shape: metadata.shape, parsed: metadata.parsed } : { op: 'put', shape: metadata.shape };
 }
 
@@ -42,6 +49,8 @@ export type DecodedMetadata<T = ShapeMetadata> =
       readonly ok: true;
       readonly shapes: Map<string, T>;
       readonly records: number;
+      /** The version of the log read (older than METADATA_VERSION: to be rewritten). */
+      readonly version: MetadataVersion;
       /** Byte length of the whole lines (a torn tail is cut back to here before the next append). */
       readonly validBytes: number;
       readonly damage?: { readonly line: number; readonly reason: string; readonly torn: boolean };
@@ -57,27 +66,50 @@ export type DecodedMetadata<T = ShapeMetadata> =
 export function decodeMetadata<T>(buffer: Buffer, take: (metadata: ShapeMetadata) => T): DecodedMetadata<T> {
   const shapes = new Map<string, T>();
   let lines = -1;
+  let version: MetadataVersion = METADATA_VERSION;
   let unusable: string | null = null;
-  const read = readFramedLines<MetadataLine>(buffer, validateLine, (line) => {
+  // A version 2 line is unpacked while it is validated; `take` has the record from there.
+  let unpacked: UnpackedRecord | null = null;
+  const validate = (value: unknown): string | undefined => {
+    // (A first record that is no header at all: the log is unusable, said once it is taken.)
+    if (lines === -1) return isHeader(value) ? validateLineV1(value) : undefined;
+    if (version === 1) return validateLineV1(value);
+    const record = unpackRecord(value);
+    if (typeof record === 'string') return isHeader(value) ? undefined : record;
+    unpacked = record;
+    return undefined;
+  };
+  const read = readFramedLines<unknown>(buffer, validate, (line) => {
     if (lines++ === -1) {
-      if (line.op !== 'header') unusable = 'first record is not the metadata header';
-      else if (line.version !== METADATA_VERSION) unusable = `metadata version ${line.version}, this runtime reads version ${METADATA_VERSION}`;
+      const header = line as MetadataLineV1;
+      if (header.op !== 'header') unusable = 'first record is not the metadata header';
+      else if (header.version !== 1 && header.version !== 2) unusable = `metadata version ${header.version}, this runtime reads versions 1 and ${METADATA_VERSION}`;
+      else version = header.version;
       return unusable === null;
     }
-    if (line.op === 'put') shapes.set(line.shape.handle, take(line.parsed ? { shape: line.shape, parsed: line.parsed } : { shape: line.shape }));
-    else if (line.op === 'delete') shapes.delete(line.handle);
+    const record: UnpackedRecord | MetadataLineV1 = version === 1 ? (line as MetadataLineV1) : (unpacked ?? (line as MetadataLineV1));
+    unpacked = null;
+    if (record.op === 'put') {
+      const metadata = 'metadata' in record ? record.metadata : record.parsed ? { shape: record.shape, parsed: record.parsed } : { shape: record.shape };
+      shapes.set(metadata.shape.handle, take(metadata));
+    } else if (record.op === 'delete') shapes.delete(record.handle);
     else unusable = 'a header in the middle of the log';
     return unusable === null;
   });
   if (unusable !== null) return { ok: false, reason: unusable };
   const records = Math.max(lines, 0);
   const damage = read.damage && { line: read.damage.line, reason: read.damage.reason, torn: read.damage.kind === 'torn-tail' };
-  return damage ? { ok: true, shapes, records, validBytes: read.validBytes, damage } : { ok: true, shapes, records, validBytes: read.validBytes };
+  const decoded = { ok: true, shapes, records, version, validBytes: read.validBytes } as const;
+  return damage ? { ...decoded, damage } : decoded;
+}
+
+function isHeader(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && (value as { op?: unknown }).op === 'header';
 }
 
 const HANDLE = /^\d{1,20}-\d{1,20}$/;
 
-function validateLine(value: unknown): string | undefined {
+function validateLineV1(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return 'not an object';
   const line = value as Record<string, unknown>;
   switch (line.op) {

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import type { DurableFs } from './fs-durable.ts';
 import { errnoText, exists, isErrno } from './fs-errors.ts';
-import { decodeMetadata, encodeMetadataHeader, encodeMetadataLog } from './metadata-codec.ts';
+import { decodeMetadata, encodeMetadataDelete, encodeMetadataHeader, encodeMetadataLog, encodeMetadataPut, METADATA_VERSION, type MetadataVersion } from './metadata-codec.ts';
 import { StorageError, type MetadataDigest, type MetadataReadResult, type ShapeMetadata } from './storage.ts';
 
 interface FileState {
@@ -13,6 +13,8 @@ interface FileState {
   cutTo: MetadataDigest | null;
   /** The file's bytes as this process read, appended and wrote them (null: not known, the file was not read first). */
   digest: MetadataDigest | null;
+  /** The version its records are written in (appends follow it: a log of version 1 stays one until it is rewritten). */
+  version: MetadataVersion;
 }
 
 /**
@@ -56,7 +58,7 @@ export class MetadataFile {
       buffer = await readFile(this.file);
     } catch (error) {
       if (isErrno(error, 'ENOENT')) {
-        this.#state = { exists: false, records: 0, cutTo: null, digest: EMPTY };
+        this.#state = { exists: false, records: 0, cutTo: null, digest: EMPTY, version: METADATA_VERSION };
         return { status: 'missing' };
       }
       if (isErrno(error, 'EISDIR')) return { status: 'unusable', file: this.file, reason: 'not a file' };
@@ -66,20 +68,31 @@ export class MetadataFile {
     const decoded = decodeMetadata(buffer, take);
     if (!decoded.ok) return { status: 'unusable', file: this.file, reason: decoded.reason };
     const cutTo = decoded.damage?.torn ? { bytes: decoded.validBytes, crc32: crc32(buffer.subarray(0, decoded.validBytes)) } : null;
-    this.#state = { exists: true, records: decoded.records, cutTo, digest };
-    const ok = { status: 'ok', file: this.file, shapes: decoded.shapes, records: decoded.records } as const;
+    this.#state = { exists: true, records: decoded.records, cutTo, digest, version: decoded.version };
+    const ok = { status: 'ok', file: this.file, shapes: decoded.shapes, records: decoded.records, ...(decoded.version < METADATA_VERSION ? { outdated: true as const } : {}) } as const;
     return decoded.damage ? { ...ok, damage: decoded.damage } : ok;
   }
 
-  /** Appends one encoded record, starting the file with its header when there is none. */
-  async append(line: string): Promise<void> {
-    const state = this.#state ?? (this.#state = { exists: await exists(this.file), records: 0, cutTo: null, digest: null });
+  /** Appends a put record (a shape created or updated). */
+  appendPut(metadata: ShapeMetadata): Promise<void> {
+    return this.#append((version) => encodeMetadataPut(metadata, version));
+  }
+
+  /** Appends a delete record. */
+  appendDelete(handle: string): Promise<void> {
+    return this.#append((version) => encodeMetadataDelete(handle, version));
+  }
+
+  /** Appends one record encoded in the file's version, starting the file with its header when there is none. */
+  async #append(encode: (version: MetadataVersion) => string): Promise<void> {
+    const state = this.#state ?? (this.#state = await this.#unread());
+    const line = encode(state.version);
     if (state.cutTo !== null) {
       await this.fs.truncate(this.file, state.cutTo.bytes);
       state.digest = state.cutTo;
       state.cutTo = null;
     }
-    const text = state.exists ? line : encodeMetadataHeader() + line;
+    const text = state.exists ? line : encodeMetadataHeader(state.version) + line;
     // (Before the write: should it fail part-way, the file is not what the digest says, and a backup naming it is not trusted.)
     const before = state.digest;
     state.digest = null;
@@ -91,10 +104,29 @@ export class MetadataFile {
 
   async write(shapes: readonly ShapeMetadata[]): Promise<void> {
     const text = encodeMetadataLog(shapes);
-    this.#state = { exists: true, records: shapes.length, cutTo: null, digest: null };
+    this.#state = { exists: true, records: shapes.length, cutTo: null, digest: null, version: METADATA_VERSION };
     await this.fs.replaceFile(this.file, text);
     this.#state.digest = { bytes: Buffer.byteLength(text), crc32: crc32(text) };
   }
+
+  /** The state of a file this process has not read: whether it exists, and the version its header names (this runtime's when it names none it knows). */
+  async #unread(): Promise<FileState> {
+    if (!(await exists(this.file))) return { exists: false, records: 0, cutTo: null, digest: null, version: METADATA_VERSION };
+    const head = Buffer.alloc(HEADER_PEEK);
+    const handle = await open(this.file, 'r');
+    let bytes: number;
+    try {
+      ({ bytesRead: bytes } = await handle.read(head, 0, HEADER_PEEK, 0));
+    } finally {
+      await handle.close();
+    }
+    const newline = head.subarray(0, bytes).indexOf(0x0a);
+    const header = newline === -1 ? null : decodeMetadata(head.subarray(0, newline + 1), () => null);
+    return { exists: true, records: 0, cutTo: null, digest: null, version: header?.ok ? header.version : METADATA_VERSION };
+  }
 }
+
+/** Bytes read to find the header line of a file not read whole (the header is about 80). */
+const HEADER_PEEK = 512;
 
 const EMPTY: MetadataDigest = { bytes: 0, crc32: 0 };

@@ -42,6 +42,8 @@ export type MetadataReadResult<T = ShapeMetadata> =
       readonly shapes: ReadonlyMap<string, T>;
       /** Records in the log (puts and deletes): more than `shapes.size` means there is garbage to compact. */
       readonly records: number;
+      /** Written in an older layout than this runtime writes (still read): rewritten when a restore commits. */
+      readonly outdated?: true;
       /** A bad line: the records from there on are not read (restore reads those shapes' definition files and rewrites the log). */
       readonly damage?: { readonly line: number; readonly reason: string; readonly torn: boolean };
     };

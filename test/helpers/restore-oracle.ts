@@ -108,7 +108,7 @@ async function readDefinition(
   return { node, corrupt: null, dependencyHandles: deps as string[], requested: shape.requested };
 }
 
-/** The metadata log's latest record per handle (framed lines, checksums checked; reading stops at a bad line). */
+/** The metadata log's latest record per handle (framed lines, checksums checked; reading stops at a bad line; versions 1 and 2). */
 type MetadataRecord = { definition: Record<string, unknown>; dependencyHandles: string[]; requested: boolean };
 async function readMetadataRecords(dir: string): Promise<Map<string, MetadataRecord>> {
   const out = new Map<string, MetadataRecord>();
@@ -121,9 +121,22 @@ async function readMetadataRecords(dir: string): Promise<Map<string, MetadataRec
   for (const line of bytes.toString('utf8').split('\n').slice(0, -1)) {
     const json = line.slice(9);
     if (crc32(json).toString(16).padStart(8, '0') !== line.slice(0, 8)) break;
-    const r = JSON.parse(json) as { op: string; handle?: string; shape?: MetadataRecord & { handle: string } };
-    if (r.op === 'put' && r.shape) out.set(r.shape.handle, r.shape);
-    if (r.op === 'delete' && r.handle) out.delete(r.handle);
+    const r = JSON.parse(json) as unknown;
+    if (Array.isArray(r)) {
+      // Version 2: ["put", handle, table, where|null, columns|null, replica, dependencyHandles, requested, parsed] / ["delete", handle].
+      if (r[0] === 'put') {
+        const [, handle, table, where, columns, replica, dependencyHandles, requested] = r as [string, string, unknown, unknown, unknown, unknown, string[], boolean];
+        const definition: Record<string, unknown> = { table, replica };
+        if (where !== null) definition.where = where;
+        if (columns !== null) definition.columns = columns;
+        out.set(handle, { definition, dependencyHandles, requested });
+      }
+      if (r[0] === 'delete') out.delete(r[1] as string);
+      continue;
+    }
+    const v1 = r as { op: string; handle?: string; shape?: MetadataRecord & { handle: string } };
+    if (v1.op === 'put' && v1.shape) out.set(v1.shape.handle, v1.shape);
+    if (v1.op === 'delete' && v1.handle) out.delete(v1.handle);
   }
   return out;
 }

@@ -5,13 +5,13 @@
  * restore: every definition is read once and the log written; from then on restore reads no
  * definition file.
  */
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startRuntimeActor } from '../../../src/runtime/index.ts';
 import { readStorageIndex } from '../../../src/restore/storage-index.ts';
 import { FileStorage } from '../../../src/storage/file-store.ts';
-import { encodeMetadataLog } from '../../../src/storage/metadata-codec.ts';
+import { encodeMetadataHeader, encodeMetadataLog, encodeMetadataPut } from '../../../src/storage/metadata-codec.ts';
 import type { ShapeStorage } from '../../../src/storage/storage.ts';
 import { WHERE_AST_VERSION } from '../../../src/shapes/where/ast.ts';
 import { buildGraphDataDir, type ShapeGraph } from '../../helpers/shape-graph.ts';
@@ -95,6 +95,44 @@ describe('restore reads metadata, not data', () => {
     expect(second.loaded).toBe(7);
     expect(second.calls.get('writeMetadata')).toBeUndefined();
     expect(second.calls.get('readShape')).toBeUndefined();
+  });
+
+  it('a metadata log of version 1 (objects per record) is read as it is, appended to in its version, and rewritten in version 2 by the restore that commits', async () => {
+    const dir = join(await tempDir(), 'v1');
+    const built = await buildGraphDataDir(dir, GRAPH);
+    const storage = new FileStorage(dir);
+    const v2 = await storage.readMetadata((m) => m);
+    if (v2.status !== 'ok') throw new Error(v2.status);
+    const records = [...v2.shapes.values()];
+    const v1 = encodeMetadataHeader(1) + records.map((m) => encodeMetadataPut(m, 1)).join('');
+    await writeFile(storage.layout.metadata, v1);
+    // A process that appends before any restore (it never read the log) appends in the log's version.
+    const [, , , , , h5] = built.handleOf as string[];
+    const updated = { ...records[5]!.shape, requested: false };
+    expect(updated.handle).toBe(h5);
+    await new FileStorage(dir).updateShape(updated, records[5]!.parsed);
+    const appended = await readFile(storage.layout.metadata, 'utf8');
+    expect(appended.startsWith(v1)).toBe(true);
+    expect(appended.slice(v1.length)).toMatch(/^[0-9a-f]{8}\t\{"op":"put","shape":\{/);
+    const index = await readStorageIndex(new FileStorage(dir));
+    expect(index.readFromFiles).toEqual([]);
+    expect(index.rewriteMetadata).toBe(true);
+    expect(index.records.find((r) => r.stored.handle === h5)!.stored.requested).toBe(false);
+
+    const first = await restoreCalls(dir);
+    expect(first.loaded).toBe(7);
+    expect(first.calls.get('readShape')).toBeUndefined();
+    expect(first.calls.get('writeMetadata')).toHaveLength(1);
+    const rewritten = await readFile(storage.layout.metadata, 'utf8');
+    expect(rewritten.split('\n')[0]).toMatch(/"version":2\}$/);
+    expect(rewritten.split('\n')[1]).toMatch(/^[0-9a-f]{8}\t\["put",/);
+    const again = await new FileStorage(dir).readMetadata((m) => m);
+    expect(again.status === 'ok' && [...again.shapes.values()].sort((a, b) => a.shape.handle.localeCompare(b.shape.handle))).toEqual(
+      records.map((m) => (m.shape.handle === h5 ? { ...m, shape: updated } : m)).sort((a, b) => a.shape.handle.localeCompare(b.shape.handle)),
+    );
+    expect(again.status === 'ok' && again.outdated).toBeUndefined();
+    const second = await restoreCalls(dir);
+    expect(second.calls.get('writeMetadata')).toBeUndefined();
   });
 });
 

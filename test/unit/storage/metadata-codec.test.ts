@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeFramedLines } from '../../../src/storage/framed-lines.ts';
-import { decodeMetadata, encodeMetadataDelete, encodeMetadataHeader, encodeMetadataLog, encodeMetadataPut } from '../../../src/storage/metadata-codec.ts';
+import { decodeMetadata, encodeMetadataDelete as deleteOf, encodeMetadataHeader as headerOf, encodeMetadataLog, encodeMetadataPut as putOf, type MetadataVersion } from '../../../src/storage/metadata-codec.ts';
 import type { ShapeMetadata, StoredShape } from '../../../src/storage/storage.ts';
 
 const shape = (handle: string, extra: Partial<StoredShape> = {}): StoredShape => ({ handle, definition: { table: 'public.t', where: 'k = 1', replica: 'default' }, dependencyHandles: [], requested: true, ...extra });
@@ -8,7 +8,16 @@ const parsed = { version: 1, where: { kind: 'compare', op: '=', left: { kind: 'c
 const put = (s: StoredShape): ShapeMetadata => ({ shape: s, parsed });
 const same = (m: ShapeMetadata): ShapeMetadata => m;
 
-describe('metadata log codec', () => {
+describe.each([1, 2] as const)('metadata log codec, version %i (this runtime writes 2, reads both)', (version: MetadataVersion) => {
+  const encodeMetadataHeader = (): string => headerOf(version);
+  const encodeMetadataPut = (m: ShapeMetadata): string => putOf(m, version);
+  const encodeMetadataDelete = (handle: string): string => deleteOf(handle, version);
+
+  it('names its version in its header', () => {
+    const decoded = decodeMetadata(Buffer.from(encodeMetadataHeader() + encodeMetadataPut(put(shape('1-1')))), same);
+    expect(decoded.ok && decoded.version).toBe(version);
+  });
+
   it('folds puts and deletes: the latest record of a handle wins, a delete forgets it', () => {
     const text = encodeMetadataHeader() + encodeMetadataPut(put(shape('1-1'))) + encodeMetadataPut(put(shape('2-2'))) + encodeMetadataPut({ shape: shape('1-1', { requested: false }) }) + encodeMetadataDelete('2-2');
     const decoded = decodeMetadata(Buffer.from(text), same);
@@ -49,10 +58,6 @@ describe('metadata log codec', () => {
     }
   });
 
-  it('a compacted log holds exactly its records, parsed where clauses included', () => {
-    const decoded = decodeMetadata(Buffer.from(encodeMetadataLog([put(shape('1-1')), put(shape('3-3'))])), same);
-    expect(decoded.ok && [...decoded.shapes.values()]).toEqual([put(shape('1-1')), put(shape('3-3'))]);
-  });
 
   it('a torn last line is an interrupted append: the records before it count, and it is cut back to the whole lines', () => {
     const whole = encodeMetadataHeader() + encodeMetadataPut(put(shape('1-1')));
@@ -72,14 +77,37 @@ describe('metadata log codec', () => {
   });
 
   it('a record of the wrong form is damage, named', () => {
-    const bad = encodeMetadataHeader() + encodeFramedLines([{ op: 'put', shape: { handle: 'x' } }]) + encodeMetadataPut(put(shape('1-1')));
+    const wrong = version === 1 ? { op: 'put', shape: { handle: 'x' } } : ['put', 'x', 'public.t', null, null, 'default', [], true, null];
+    const bad = encodeMetadataHeader() + encodeFramedLines([wrong]) + encodeMetadataPut(put(shape('1-1')));
     const decoded = decodeMetadata(Buffer.from(bad), same);
-    expect(decoded.ok && decoded.damage?.reason).toMatch(/^put record: /);
+    expect(decoded.ok && decoded.damage).toMatchObject({ line: 2, reason: expect.stringMatching(/^put record: /) });
+    // A record of the other version's form is damage too (a log is read in the version its header names).
+    const other = encodeMetadataHeader() + putOf(put(shape('1-1')), version === 1 ? 2 : 1);
+    const read = decodeMetadata(Buffer.from(other), same);
+    expect(read.ok && read.damage).toMatchObject({ line: 2, reason: version === 1 ? 'unknown record' : 'not a record' });
+  });
+
+  it('a header in the middle makes the log unusable', () => {
+    const text = encodeMetadataHeader() + encodeMetadataPut(put(shape('1-1'))) + encodeMetadataHeader();
+    expect(decodeMetadata(Buffer.from(text), same)).toEqual({ ok: false, reason: 'a header in the middle of the log' });
+  });
+});
+
+describe('metadata log codec', () => {
+  it('a compacted log holds exactly its records, parsed where clauses included, in this runtime\'s version', () => {
+    const decoded = decodeMetadata(Buffer.from(encodeMetadataLog([put(shape('1-1')), put(shape('3-3'))])), same);
+    expect(decoded.ok && [...decoded.shapes.values()]).toEqual([put(shape('1-1')), put(shape('3-3'))]);
+    expect(decoded.ok && decoded.version).toBe(2);
+  });
+
+  it('packs a record in fewer bytes than version 1 wrote', () => {
+    const m = put(shape('1-1'));
+    expect(Buffer.byteLength(putOf(m, 2))).toBeLessThan(Buffer.byteLength(putOf(m, 1)) * 0.6);
   });
 
   it('another version, or no header, makes the whole log unusable (restore rebuilds it)', () => {
-    const other = encodeFramedLines([{ op: 'header', format: 'shape-actors/metadata', version: 2 }]) + encodeMetadataPut(put(shape('1-1')));
-    expect(decodeMetadata(Buffer.from(other), same)).toEqual({ ok: false, reason: 'metadata version 2, this runtime reads version 1' });
-    expect(decodeMetadata(Buffer.from(encodeMetadataPut(put(shape('1-1')))), same)).toEqual({ ok: false, reason: 'first record is not the metadata header' });
+    const other = encodeFramedLines([{ op: 'header', format: 'shape-actors/metadata', version: 3 }]) + putOf(put(shape('1-1')));
+    expect(decodeMetadata(Buffer.from(other), same)).toEqual({ ok: false, reason: 'metadata version 3, this runtime reads versions 1 and 2' });
+    expect(decodeMetadata(Buffer.from(putOf(put(shape('1-1')))), same)).toEqual({ ok: false, reason: 'first record is not the metadata header' });
   });
 });
