@@ -130,6 +130,15 @@ function routingChecks(rows: readonly RoutingSummaryRow[]): TargetCheck[] {
         status: 'INFO',
       });
     }
+    // The floor (a bare send over as many actors) grows with N too: memory, not work, the growth the machine itself imposes.
+    const floorGrowth = large.floorUsPerRoutedChange / small.floorUsPerRoutedChange;
+    checks.push({
+      target: `${kind}: the floor's own growth from ${fmtSize(small.size)} to ${fmtSize(large.size)} shapes (one actor.send + append over as many actors: caches, not work)`,
+      measured: `floor ${round(large.floorUsPerRoutedChange, 2)} vs ${round(small.floorUsPerRoutedChange, 2)} µs = ${x(floorGrowth)}; ours over it: ${typed ? 'typed' : 'a request per change'} ${x(l / s / floorGrowth)}${router === null ? '' : `, the router alone ${x(router / floorGrowth)}`}`,
+      value: null,
+      limit: null,
+      status: 'INFO',
+    });
   }
   for (const row of rows.filter((r) => r.kind === 'eq')) {
     const ratio = row.routerFloorRatio ?? (row.usPerChange / row.entriesPerChange) / row.floorUsPerRoutedChange;

@@ -107,11 +107,12 @@ async function runtimeRun(
   profiles: Record<string, ProfileSummary>,
   measureHeap: boolean,
 ): Promise<RuntimeRun> {
-  const measure = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    if (!profileName) return fn();
-    const { value, profile } = await profiled(profileName(name), fn);
+  // Timed alone: the profiler's start and stop are not in the timing.
+  const measure = async <T>(name: string, fn: () => Promise<T>): Promise<{ timing: Timing; value: T }> => {
+    if (!profileName) return timed(fn);
+    const { value, timing, profile } = await profiled(profileName(name), fn);
     if (profile) profiles[name] = profile;
-    return value;
+    return { value, timing };
   };
 
   // Transactions through the mix, memory store.
@@ -121,20 +122,20 @@ async function runtimeRun(
   const count = transactionCount(mix.size);
   const transactions = makeTransactions(mix, count, 1_000);
   fullGc();
-  const { timing: txMemory } = await timed(() => measure('transactions', () => applyAll(runtime, transactions)));
+  const { timing: txMemory } = await measure('transactions', () => applyAll(runtime, transactions));
   const deliveries = transactions.reduce((n, tx) => n + deliveriesOf(mix, tx), 0);
   const txFloor = deliveryFloor(mix, transactions);
 
   // Shutdown of everything.
   const shutdownActors = mix.size + mix.withMaterializer;
   fullGc();
-  const { timing: shutdown } = await timed(() => measure('shutdown', () => runtime.shutdown()));
+  const { timing: shutdown } = await measure('shutdown', () => runtime.shutdown());
   const shutdownFloor = stopFloor(shutdownActors);
 
   // Cascade removal of the fan's dependency.
   const fanRuntime = await createShapeRuntime({ storage: await memoryStorageOf(fanSet) });
   fullGc();
-  const { timing: cascade, value: removals } = await timed(() => measure('cascade', () => fanRuntime.remove(fanSet.fanRoot!)));
+  const { timing: cascade, value: removals } = await measure('cascade', () => fanRuntime.remove(fanSet.fanRoot!));
   const fan = fanSet.counts['fan-dependent'];
   if (removals.length !== fan + 1) throw new Error(`cascade: expected ${fan + 1} removals, got ${removals.length}`);
   const cascadeActors = fan + 2; // the dependents' consumers, the dependency's consumer and materializer
