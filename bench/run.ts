@@ -1,6 +1,6 @@
 /**
  * `npm run bench` (1k, 10k, 100k shapes) and `npm run bench -- --quick` (1k
- * and 10k, under a minute). Each scenario prints a table and its targets
+ * and 10k, about three minutes). Each scenario prints a table and its targets
  * (PASS/FAIL) and writes bench/results/<scenario>.json with the raw figures.
  *
  * Options:
@@ -47,7 +47,7 @@ if (only.has('runtime')) only.add('routing');
 const runsOption = option('runs');
 const profileDir = flag('profile') ? join(RESULTS_DIR, 'profiles') : undefined;
 const fileStore = !flag('no-file-store');
-/** Runs per case: 3 (medians); --quick runs 1k cases twice and 10k once, to stay under a minute. */
+/** Runs per case: 3 (medians); --quick runs 1k cases twice and 10k once (about three minutes in all). */
 const runsFor = (size: number): number => Number(runsOption ?? (quick ? (size > 1_000 ? 1 : 2) : 3));
 
 if (!HAVE_GC) console.warn('warning: run with node --expose-gc (npm run bench does): heap figures need it');
