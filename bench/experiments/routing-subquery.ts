@@ -16,7 +16,7 @@ import { mapConcurrently } from '../../src/restore/map-concurrently.ts';
 import { routerPass, settle } from '../lib/router-pass.ts';
 import { profiled } from '../lib/profile.ts';
 import { buildRoutingDataset, makeRoutingTransactions, type RoutingKind, type RoutingTransaction } from '../lib/routing-dataset.ts';
-import { fullGc, timed } from '../lib/stats.ts';
+import { fullGc } from '../lib/stats.ts';
 
 const size = Number(process.argv[2]);
 const n = Number(process.argv[3] ?? 4000);
@@ -55,9 +55,7 @@ if (which !== 'router') {
   await run(transactions.slice(0, n));
   fullGc();
   await settle();
-  const {
-    value: { timing },
-  } = await profiled(`typed-${kind}-${size}`, () => timed(() => run(transactions.slice(n))));
+  const { timing } = await profiled(`typed-${kind}-${size}`, () => run(transactions.slice(n)));
   console.log(`typed ${kind} ${size}${hot ? ` hot ${hot}` : ''}: ${((timing.cpuMs * 1000) / n).toFixed(1)} µs cpu/change`);
   await runtime.shutdown();
 }

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { summarizeProfile, type FrameSummary, type Profile } from '../profile-top.ts';
-import { Stopwatch, type Timing } from './stats.ts';
+import { timed, type Timing } from './stats.ts';
 
 export interface ProfileSummary {
   readonly file: string;
@@ -23,29 +23,22 @@ export function profilingEnabled(): boolean {
 }
 
 /**
- * Runs `fn`, profiled when profiling is enabled (`name` names the .cpuprofile file), and times `fn`
- * alone: starting and stopping the profiler are not in `timing` (stopping serializes the profile,
- * which at 100k shapes took 1.45 s of CPU, more than the section it profiled).
+ * Runs `fn`, profiled when profiling is enabled and `name` is given (it names the .cpuprofile file),
+ * and times `fn` alone: starting and stopping the profiler are not in `timing` (stopping serializes
+ * the profile, which at 100k shapes took 1.45 s of CPU, more than the section it profiled).
  */
-export async function profiled<T>(name: string, fn: () => Promise<T>): Promise<{ value: T; timing: Timing; profile: ProfileSummary | null }> {
+export async function profiled<T>(name: string | null, fn: () => Promise<T>): Promise<{ value: T; timing: Timing; profile: ProfileSummary | null }> {
   const dir = process.env.BENCH_PROFILE_DIR;
-  if (!dir) {
-    const watch = new Stopwatch();
-    const value = await fn();
-    return { value, timing: watch.stop(), profile: null };
-  }
+  if (!dir || name === null) return { ...(await timed(fn)), profile: null };
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: 250 });
   await session.post('Profiler.start');
-  let value: T;
-  let timing: Timing;
+  let measured: { value: T; timing: Timing };
   let profile: Profile;
   try {
-    const watch = new Stopwatch();
-    value = await fn();
-    timing = watch.stop();
+    measured = await timed(fn);
   } finally {
     profile = ((await session.post('Profiler.stop')) as unknown as { profile: Profile }).profile;
     session.disconnect();
@@ -53,5 +46,5 @@ export async function profiled<T>(name: string, fn: () => Promise<T>): Promise<{
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${name}.cpuprofile`);
   writeFileSync(file, JSON.stringify(profile));
-  return { value, timing, profile: { file, ...summarizeProfile(profile, 20) } };
+  return { ...measured, profile: { file, ...summarizeProfile(profile, 20) } };
 }

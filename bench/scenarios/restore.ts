@@ -16,7 +16,7 @@ import { PhaseClock, type RestorePhaseName } from '../lib/phase-clock.ts';
 import { profiled, profilingEnabled, type ProfileSummary } from '../lib/profile.ts';
 import { check, type Column, type TargetCheck } from '../lib/report.ts';
 import { buildDataset, writeDataDir, type Dataset } from '../lib/shape-dataset.ts';
-import { addTimings, fullGc, heapAfterGc, median, round, Stopwatch, timed, type Timing } from '../lib/stats.ts';
+import { addTimings, fullGc, heapAfterGc, median, round, timed, type Timing } from '../lib/stats.ts';
 import { fmtSize } from './validation.ts';
 
 export type RestoreMode = 'backup' | 'scan';
@@ -137,7 +137,7 @@ async function restoreRun(
     return { ...runtime, shutdown: () => runtime.shutdown().finally(() => storage.close()) };
   };
   // (timed without the profiler's stop)
-  const { value: runtime, timing: restore, profile } = profileName ? await profiled(profileName, open) : { ...(await timed(open)), profile: null };
+  const { value: runtime, timing: restore, profile } = await profiled(profileName, open);
   const heapPerShape = (heapAfterGc() - heapBefore) / dataset.size;
   const report = runtime.report;
   const expectedMode = mode === 'backup' ? 'backup' : 'storage';

@@ -131,7 +131,7 @@ async function runtimePasses(
       // (the collection's background sweeping, which grows with the heap, is not the pass's)
       await settle();
       const measured = async (): Promise<void> => apply(runtime, transactions);
-      const { timing, profile } = profileName ? await profiled(`${profileName}-${name}`, measured) : { ...(await timed(measured)), profile: null };
+      const { timing, profile } = await profiled(profileName && `${profileName}-${name}`, measured);
       if (profile) profiles[`${dataset.kind}-${fmtSize(dataset.size)}-${name}`] = profile;
       const expected = expectedEntries(dataset, transactions);
       if (expected !== null && entries !== expected) throw new Error(`routing ${dataset.kind} ${dataset.size} (${name}): ${entries} entries written, expected ${expected}`);

@@ -109,8 +109,7 @@ async function runtimeRun(
 ): Promise<RuntimeRun> {
   // Timed alone: the profiler's start and stop are not in the timing.
   const measure = async <T>(name: string, fn: () => Promise<T>): Promise<{ timing: Timing; value: T }> => {
-    if (!profileName) return timed(fn);
-    const { value, timing, profile } = await profiled(profileName(name), fn);
+    const { value, timing, profile } = await profiled(profileName && profileName(name), fn);
     if (profile) profiles[name] = profile;
     return { value, timing };
   };

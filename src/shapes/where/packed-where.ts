@@ -55,7 +55,8 @@ export function unpackWhere(value: unknown): WhereExpr {
   const n = value.length;
   switch (tag) {
     case 'c':
-      return column(value);
+      if (n !== 2) throw bad(tag);
+      return column(value[1]);
     case 'v': {
       const v: unknown = value[1];
       if (n !== 2 || !(v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) throw bad(tag);
@@ -94,7 +95,7 @@ export function unpackWhere(value: unknown): WhereExpr {
     case 'sublink': {
       const dependency: unknown = value[1];
       if (n < 3 || typeof dependency !== 'number' || !Number.isInteger(dependency) || dependency < 0) throw bad(tag);
-      return { kind: 'sublink', test: value.slice(2).map((name) => column(['c', name])), dependency };
+      return { kind: 'sublink', test: value.slice(2).map(column), dependency };
     }
     default:
       if (isCompareOp(tag)) {
@@ -105,9 +106,8 @@ export function unpackWhere(value: unknown): WhereExpr {
   }
 }
 
-function column(value: readonly unknown[]): ColumnExpr {
-  const name: unknown = value[1];
-  if (value.length !== 2 || typeof name !== 'string' || name.length === 0) throw bad('c');
+function column(name: unknown): ColumnExpr {
+  if (typeof name !== 'string' || name.length === 0) throw bad('c');
   return { kind: 'column', name };
 }
 
