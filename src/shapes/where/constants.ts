@@ -59,10 +59,10 @@ const casts = new WeakMap<ConstExpr, Map<SqlType, unknown>>();
  */
 export function castConst(c: ConstExpr, to: SqlType): unknown {
   if (c.value === null) return null;
-  // A number or boolean already of the comparison's kind is itself: nothing to cache (a cache Map
-  // per constant, made on the first evaluation of each shape's clause, is what routing to 100k
-  // shapes allocated and kept per first change of each shape).
-  if (typeof c.value !== 'string' && isItself(constType(c), to)) return c.value;
+  // A constant that is itself as a `to` is not cached: a cache Map per constant, made on the first
+  // evaluation of each shape's clause, is what routing to 100k shapes allocated and kept per first
+  // change of each shape (about 200 B, and a WeakMap entry for the collector to trace).
+  if (castsToItself(c, to)) return c.value;
   let byType = casts.get(c);
   if (!byType) casts.set(c, (byType = new Map()));
   if (byType.has(to)) return byType.get(to);
@@ -85,6 +85,18 @@ export function castConstOnce(c: ConstExpr, to: SqlType): unknown {
   if (isItself(from, to)) return v;
   if (isExactType(from) && isFloatType(to)) return exactToFloat(v as Exact, to);
   return new InputError(`${sqlTypeName(from)} ${String(c.value)} cannot be cast to ${sqlTypeName(to)}`);
+}
+
+/**
+ * Whether `c` as a `to` is its own value: a number or boolean of the comparison's kind, an
+ * integer compared as a double (a column of no declared type: exactToFloat returns it), a quoted
+ * literal compared as text (readLiteral returns it).
+ */
+function castsToItself(c: ConstExpr, to: SqlType): boolean {
+  const v = c.value;
+  if (typeof v === 'number') return to === 'float8' || isItself(constType(c), to);
+  if (typeof v === 'boolean') return to === 'bool';
+  return to === 'text' && c.numeric !== true;
 }
 
 /** A constant of type `from` keeps its value as a `to` (the same type, or exact numbers both). */
