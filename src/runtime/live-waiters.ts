@@ -72,7 +72,10 @@ export class LiveWaiters {
 
   /** The shape's log now ends at `last`: every wait from before it is over. */
   entriesUpTo(handle: string, last: LogOffset): void {
-    for (const waiter of [...(this.#byHandle.get(handle) ?? [])]) {
+    // (no copy, no iterator, for a shape no one waits on: most of those a batch writes)
+    const waiting = this.#byHandle.size > 0 ? this.#byHandle.get(handle) : undefined;
+    if (waiting === undefined) return;
+    for (const waiter of [...waiting]) {
       if (compareLogOffsets(last, waiter.after) > 0) waiter.settle({ status: 'entries', last });
     }
   }

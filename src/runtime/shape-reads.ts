@@ -75,7 +75,10 @@ export function createShapeReads(
   options: { readonly catalog?: TableCatalog; readonly use: (handle: string) => Promise<unknown> },
 ): ShapeReads & { ready(): void; stop(): void } {
   let durable = 0;
-  const ends = new Map<string, LogOffset>();
+  // Each shape's log end as this process knows it, updated in place: a batch writes numbers into an
+  // object it has, never a new object into an old one (at 100k shapes each such write is a slot
+  // the young generation's collector visits in a page of its own).
+  const ends = new Map<string, { tx: number; op: number }>();
   const computing = new Set<string>();
   const removals = new Map<string, Removal & { readonly definition: ShapeDefinition | null }>();
   const known = new Map<string, ShapeDefinition>();
@@ -92,8 +95,12 @@ export function createShapeReads(
   actor.on('BATCH.COMMITTED', (event) => {
     durable = Math.max(durable, event.position);
     pages.clear();
+    // (one lookup of `ends` per shape written: at 100k shapes each is a cache miss)
     for (const { handle, last } of event.appended) {
-      if (ends.has(handle) || computing.has(handle)) ends.set(handle, maxLogOffset(ends.get(handle) ?? last, last));
+      const end = ends.get(handle);
+      if (end !== undefined) {
+        if (compareLogOffsets(last, end) > 0) ({ tx: end.tx, op: end.op } = last);
+      } else if (computing.size > 0 && computing.has(handle)) ends.set(handle, { tx: last.tx, op: last.op });
       waiters.entriesUpTo(handle, last);
     }
   });
@@ -127,9 +134,11 @@ export function createShapeReads(
   function served(handle: string): ServedShape {
     const record = view.shape(handle);
     if (!record) throw notServed(handle);
-    const { definition, dependencyHandles } = record.stored;
-    if (!known.has(handle)) remember(known, handle, definition);
-    return { handle, definition, dependencyHandles, keyColumns: view.keyColumnsOf(definition.table) };
+    // The registry's own string for the handle: the caches below are keyed by it, as the batches'
+    // handles are (a lookup with an equal string of its own compares the two strings' contents).
+    const { definition, dependencyHandles, handle: registered } = record.stored;
+    if (!known.has(registered)) remember(known, registered, definition);
+    return { handle: registered, definition, dependencyHandles, keyColumns: view.keyColumnsOf(definition.table) };
   }
 
   /** Storage calls for a shape removed meanwhile say so as a removal, not as a storage error. */
@@ -177,17 +186,17 @@ export function createShapeReads(
     }
   }
 
-  async function lastOffset(handle: string): Promise<LogOffset> {
-    served(handle);
+  async function lastOffset(requested: string): Promise<LogOffset> {
+    const { handle } = served(requested);
     await awake(handle);
     const cached = ends.get(handle);
-    if (cached) return cached;
+    if (cached) return { tx: cached.tx, op: cached.op };
     computing.add(handle);
     try {
       const end = await fromStorage(handle, () => view.storage.logEnd(handle, durable));
       const now = maxLogOffset(ends.get(handle) ?? end, end);
-      if (view.shape(handle)) ends.set(handle, now);
-      return now;
+      if (view.shape(handle)) ends.set(handle, { tx: now.tx, op: now.op });
+      return { tx: now.tx, op: now.op };
     } finally {
       computing.delete(handle);
     }
@@ -210,8 +219,8 @@ export function createShapeReads(
     return page;
   }
 
-  async function waitForEntries(handle: string, after: LogOffset, options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {}): Promise<LiveWait> {
-    served(handle);
+  async function waitForEntries(requested: string, after: LogOffset, options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {}): Promise<LiveWait> {
+    const { handle } = served(requested);
     // Wait first, then look: an entry made durable in between is not missed.
     const wait = waiters.wait(handle, after, options);
     const end = await lastOffset(handle).catch(() => null);

@@ -33,6 +33,8 @@ describe('runtime reads', () => {
     expect(offsets(snapshot)).toEqual(['0_0']);
     expect(snapshot).toMatchObject({ next: SNAPSHOT_END, snapshotEnded: true });
     expect(await reads.lastOffset(handle)).toEqual(SNAPSHOT_END);
+    const handedOut = await reads.lastOffset(handle); // (from the reads' cache)
+    expect(handedOut).toEqual(SNAPSHOT_END);
 
     // A move-in (bob joins) and a plain update, in one transaction; then a move-out.
     await runtime.applyTransaction({ xid: 5, changes: [{ op: 'insert', table: 'public.memberships', row: { id: 11, user_id: 2, org_id: 1 } }, { op: 'update', table: 'public.users', row: { id: 1, name: 'anne' } }] });
@@ -45,6 +47,8 @@ describe('runtime reads', () => {
       ['delete', '[1]'],
     ]);
     expect(await reads.lastOffset(handle)).toEqual(at('8_0'));
+    // (the reads keep each shape's end in an object they update in place: what they handed out stays as it was)
+    expect(handedOut).toEqual(SNAPSHOT_END);
     expect(reads.position()).toBe(8);
     expect([...(await reads.currentRows(handle))]).toEqual([['[2]', { id: 2, name: 'bob', admin: false }]]);
     await runtime.shutdown();
