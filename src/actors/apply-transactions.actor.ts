@@ -102,6 +102,7 @@ export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, Apply
   await input.rows.flush();
   if (written) {
     await input.storage.commitBatch(batch.position);
+    input.shapes.registry.noteAppended(appended);
     // Every flushed transaction is committed now: table logs that outgrew their rows may be folded.
     await input.rows.compact('batch');
   }

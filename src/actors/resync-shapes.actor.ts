@@ -82,7 +82,10 @@ export const resyncShapesActor = fromPromise<ResyncShapesOutput, ResyncShapesInp
     appended.push({ handle, last: { tx: xid, op: list.length - 1 } });
   });
   await rows.flush();
-  if (entries.size > 0) await input.storage.commitBatch(xid);
+  if (entries.size > 0) {
+    await input.storage.commitBatch(xid);
+    registry.noteAppended(appended);
+  }
 
   const failures: { handle: string; detail: string }[] = [];
   for (const [handle, list] of entries) {

@@ -2,7 +2,7 @@ import type { Actor } from 'xstate';
 import { DEFAULT_KEY_COLUMNS } from '../storage/rows/table-store.ts';
 import type { KeyedRow, LinkValueSet } from '../storage/rows/row-store.ts';
 import type { TableColumnTypes } from '../shapes/column-types.ts';
-import type { ShapeRecord } from '../registry/shape-record.ts';
+import type { KeptShape } from '../registry/kept-shape.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
 import type { RestorableRowStore } from '../storage/rows/row-store.ts';
 import type { ShapeStorage, StoredShape } from '../storage/storage.ts';
@@ -25,8 +25,8 @@ export interface ShapeActivity {
  */
 export interface RuntimeReadView {
   readonly storage: ShapeStorage;
-  /** A registered shape, or undefined. */
-  shape(handle: string): ShapeRecord | undefined;
+  /** A registered shape (with its log's end once a batch appended to it), or undefined. */
+  shape(handle: string): KeptShape | undefined;
   /** The handle registered for a definition key (`definitionKey`), or undefined. */
   handleForKey(key: string): string | undefined;
   /** A shape restore read from storage or the backup (kept or removed), when it is still known. */

@@ -3,6 +3,7 @@ import type { WhereExpr } from '../shapes/where/ast.ts';
 import { GraphNode } from '../graph/dependency-graph.ts';
 import type { PlanNode } from '../graph/restore-plan.ts';
 import { handleCreatedAtMicros } from '../shapes/handle.ts';
+import type { LogOffset } from '../shapes/log-offset.ts';
 import type { IndexedShape } from '../shapes/where-index/where-index.ts';
 import type { StoredShape } from '../storage/storage.ts';
 import type { ShapeRecord } from './shape-record.ts';
@@ -24,6 +25,12 @@ export class KeptShape extends GraphNode implements ShapeRecord, NormalizedShape
   requested: boolean;
   /** Its own files (definition, log) are not read since restore: they are, and checked, before it starts (RuntimeShapes). */
   unchecked = false;
+  // Its log's last durable entry as this process appended it (tx -2: none appended since restore).
+  // Two numbers written in place at each commit: the batch's shapes are at hand then, and a number
+  // into an old object is no pointer for the young generation's collector (a new offset object was,
+  // one per shape written, each in a page of its own at 100k shapes).
+  #endTx = NO_END;
+  #endOp = 0;
 
   constructor(
     stored: StoredShape,
@@ -35,6 +42,19 @@ export class KeptShape extends GraphNode implements ShapeRecord, NormalizedShape
     this.handle = stored.handle;
     this.definition = stored.definition;
     this.requested = stored.requested;
+  }
+
+  /** The offset of the last entry appended to its log since restore, once durable; undefined before any. */
+  get appendedEnd(): LogOffset | undefined {
+    return this.#endTx === NO_END ? undefined : { tx: this.#endTx, op: this.#endOp };
+  }
+
+  /** A batch appending to its log committed, its last entry at `end` (ShapeRegistry.noteAppended). */
+  noteAppended(end: LogOffset): void {
+    if (end.tx > this.#endTx || (end.tx === this.#endTx && end.op > this.#endOp)) {
+      this.#endTx = end.tx;
+      this.#endOp = end.op;
+    }
   }
 
   /** Its stored part, built when asked for (writing it, a backup, a report): not kept. */
@@ -67,6 +87,7 @@ export class KeptShape extends GraphNode implements ShapeRecord, NormalizedShape
 }
 
 const NO_KEYS: readonly string[] = Object.freeze([]);
+const NO_END = -2;
 
 /**
  * The keys of a list of dependency definitions, built once per list: restore shares one list

@@ -1,5 +1,6 @@
 import { DependencyGraph } from '../graph/dependency-graph.ts';
 import { WhereIndex } from '../shapes/where-index/where-index.ts';
+import type { LogOffset } from '../shapes/log-offset.ts';
 import type { StoredShape } from '../storage/storage.ts';
 import { HandlesByDefinition } from './handles-by-definition.ts';
 import { KeptShape, keptShape } from './kept-shape.ts';
@@ -66,6 +67,11 @@ export class ShapeRegistry {
     if (!handles) this.#byTable.set(table, (handles = new Set()));
     handles.add(handle);
     return record;
+  }
+
+  /** Committed batches appended to these shapes' logs, each ending at `last` (what the reads serve as a log's end). */
+  noteAppended(appended: readonly { readonly handle: string; readonly last: LogOffset }[]): void {
+    for (const { handle, last } of appended) this.graph.node(handle)?.noteAppended(last);
   }
 
   /** Takes a record's new stored part: only its `requested` flag can change. */

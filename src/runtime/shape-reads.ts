@@ -3,7 +3,7 @@ import type { Removal } from '../graph/removal.ts';
 import type { shapeRuntimeMachine } from '../machines/restore.machine.ts';
 import type { RuntimeReadView } from '../machines/runtime-read-view.ts';
 import { columnNames, normalizeShape, type ShapeDefinition } from '../shapes/definition.ts';
-import { BEFORE_ALL, compareLogOffsets, maxLogOffset, type LogOffset } from '../shapes/log-offset.ts';
+import { BEFORE_ALL, compareLogOffsets, type LogOffset } from '../shapes/log-offset.ts';
 import type { Row } from '../shapes/where/evaluate.ts';
 import { loadSqlParser } from '../shapes/where/sql-parser.ts';
 import { StorageError, type LogPage } from '../storage/storage.ts';
@@ -75,11 +75,9 @@ export function createShapeReads(
   options: { readonly catalog?: TableCatalog; readonly use: (handle: string) => Promise<unknown> },
 ): ShapeReads & { ready(): void; stop(): void } {
   let durable = 0;
-  // Each shape's log end as this process knows it, updated in place: a batch writes numbers into an
-  // object it has, never a new object into an old one (at 100k shapes each such write is a slot
-  // the young generation's collector visits in a page of its own).
-  const ends = new Map<string, { tx: number; op: number }>();
-  const computing = new Set<string>();
+  // The log ends read from storage, of shapes no batch appended to since restore (once one does,
+  // its record has the end: ShapeRegistry.noteAppended, and the entry here is dropped at the next read).
+  const ends = new Map<string, LogOffset>();
   const removals = new Map<string, Removal & { readonly definition: ShapeDefinition | null }>();
   const known = new Map<string, ShapeDefinition>();
   const columnCache = new Map<string, readonly ShapeColumn[]>();
@@ -95,14 +93,8 @@ export function createShapeReads(
   actor.on('BATCH.COMMITTED', (event) => {
     durable = Math.max(durable, event.position);
     pages.clear();
-    // (one lookup of `ends` per shape written: at 100k shapes each is a cache miss)
-    for (const { handle, last } of event.appended) {
-      const end = ends.get(handle);
-      if (end !== undefined) {
-        if (compareLogOffsets(last, end) > 0) ({ tx: end.tx, op: end.op } = last);
-      } else if (computing.size > 0 && computing.has(handle)) ends.set(handle, { tx: last.tx, op: last.op });
-      waiters.entriesUpTo(handle, last);
-    }
+    // (the shapes' records have their new ends already; nothing here is looked up for a shape no one waits on)
+    for (const { handle, last } of event.appended) waiters.entriesUpTo(handle, last);
   });
   actor.on('CASCADE.STOPPED', ({ removal }) => {
     const definition = known.get(removal.handle) ?? view.restoredShape(removal.handle)?.definition ?? null;
@@ -189,17 +181,23 @@ export function createShapeReads(
   async function lastOffset(requested: string): Promise<LogOffset> {
     const { handle } = served(requested);
     await awake(handle);
+    const appended = appendedEnd(handle);
+    if (appended) return appended;
     const cached = ends.get(handle);
-    if (cached) return { tx: cached.tx, op: cached.op };
-    computing.add(handle);
-    try {
-      const end = await fromStorage(handle, () => view.storage.logEnd(handle, durable));
-      const now = maxLogOffset(ends.get(handle) ?? end, end);
-      if (view.shape(handle)) ends.set(handle, { tx: now.tx, op: now.op });
-      return { tx: now.tx, op: now.op };
-    } finally {
-      computing.delete(handle);
-    }
+    if (cached) return cached;
+    const end = await fromStorage(handle, () => view.storage.logEnd(handle, durable));
+    // A batch that committed meanwhile has the end (at or past what storage said).
+    const now = appendedEnd(handle);
+    if (now) return now;
+    if (view.shape(handle)) ends.set(handle, end);
+    return end;
+  }
+
+  /** The end of the last batch appended to the shape's log, when one did since restore. */
+  function appendedEnd(handle: string): LogOffset | undefined {
+    const end = view.shape(handle)?.appendedEnd;
+    if (end && ends.size > 0) ends.delete(handle);
+    return end;
   }
 
   async function readLogPage(handle: string, { after, maxBytes }: ReadPageOptions): Promise<LogPage> {

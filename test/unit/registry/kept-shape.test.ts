@@ -97,6 +97,26 @@ describe('KeptShape and ShapeInterner', () => {
     expect(() => registry.update({ ...stored, handle: '1-1' })).toThrow(/not registered/);
   });
 
+  it('keeps the end of what committed batches appended to its log: the furthest, whatever order they are noted in', () => {
+    const shape = normalizeShape({ table: 'public.items', where: 'k = 2' });
+    const registry = new ShapeRegistry();
+    const stored = { handle: createHandle(shape.key, 10n), definition: shape.definition, dependencyHandles: [], requested: true };
+    const kept = registry.add({ stored, shape });
+    expect(kept.appendedEnd).toBeUndefined();
+    registry.noteAppended([{ handle: stored.handle, last: { tx: 5, op: 1 } }, { handle: '1-1', last: { tx: 9, op: 0 } }]);
+    expect(kept.appendedEnd).toEqual({ tx: 5, op: 1 });
+    const handedOut = kept.appendedEnd;
+    registry.noteAppended([{ handle: stored.handle, last: { tx: 5, op: 0 } }]);
+    expect(kept.appendedEnd).toEqual({ tx: 5, op: 1 });
+    registry.noteAppended([{ handle: stored.handle, last: { tx: 5, op: 3 } }]);
+    expect(kept.appendedEnd).toEqual({ tx: 5, op: 3 });
+    registry.noteAppended([{ handle: stored.handle, last: { tx: 4, op: 7 } }]);
+    expect(kept.appendedEnd).toEqual({ tx: 5, op: 3 });
+    registry.noteAppended([{ handle: stored.handle, last: { tx: 8, op: 0 } }]);
+    expect(kept.appendedEnd).toEqual({ tx: 8, op: 0 });
+    expect(handedOut).toEqual({ tx: 5, op: 1 });
+  });
+
   it('finds a shape by its definition key whether it was added or removed before or after the first lookup', () => {
     const registry = new ShapeRegistry();
     const add = (where: string, micros: bigint) => {
