@@ -47,6 +47,8 @@ export interface RoutingSummaryRow {
   readonly floorUsPerRoutedChange: number;
   /** CPU µs per shape woken by the reads that woke every shape before the passes. */
   readonly wakeUsPerShape: number | null;
+  /** CPU µs per change of the warm pass: one change per user in creation order, each its shape's first since waking (null for `like`: none). */
+  readonly firstChangeUsPerChange: number | null;
   readonly entriesPerChange: number;
   /** From bench/results/routing-before.json (the router before the where-clause index), when it has this case. */
   readonly beforeChangesPerSec: number | null;
@@ -86,6 +88,7 @@ export function summarizeRouting(results: readonly RoutingCaseResult[]): { rows:
       routerGcUsPerChange: result.runs.every((r) => r.router?.gcMs !== undefined) ? m((r) => (r.router!.gcMs * 1000) / r.router!.changes) : null,
       floorUsPerRoutedChange: m((r) => r.floorUsPerRoutedChange),
       wakeUsPerShape: result.runs.every((r) => r.wakeUsPerShape !== undefined && (r.woken ?? 0) > 0) ? m((r) => r.wakeUsPerShape!) : null,
+      firstChangeUsPerChange: result.runs.every((r) => r.firstChangeUsPerChange !== undefined) ? m((r) => r.firstChangeUsPerChange!) : null,
       entriesPerChange: m((r) => r.entries / r.changes),
       beforeChangesPerSec: was?.changesPerSec ?? null,
       beforeUsPerChange: was?.usPerChange ?? null,
@@ -173,6 +176,18 @@ function routingChecks(rows: readonly RoutingSummaryRow[]): TargetCheck[] {
       status: 'INFO',
     });
   }
+  const firsts = rows.filter((r) => r.firstChangeUsPerChange !== null);
+  if (firsts.length > 0) {
+    checks.push({
+      target: "context: then every shape one change, in creation order (typed): a pass's work visiting the shapes' state in memory order, not at random",
+      measured: firsts
+        .map((r) => `${r.kind} ${fmtSize(r.size)}: ${round(r.firstChangeUsPerChange!, 1)} µs CPU per change in order${r.typedUsPerChange === null ? '' : `, ${round(r.typedUsPerChange, 1)} at random (the typed pass)`}`)
+        .join('; '),
+      value: null,
+      limit: null,
+      status: 'INFO',
+    });
+  }
   const largest = rows.filter((r) => r.kind === 'eq').sort((a, b) => b.size - a.size)[0];
   if (largest) {
     const typed = largest.typedChangesPerSec !== null;
@@ -189,7 +204,8 @@ function routingChecks(rows: readonly RoutingSummaryRow[]): TargetCheck[] {
 
 export const ROUTING_DESCRIPTION = [
   'Routing: N shapes on one table (public.items), memory store, one-change transactions submitted together (batched by the runtime).',
-  '  Every shape woken first (a read of each, untimed; its cost per shape is reported), so the passes route to awake shapes.',
+  '  Every shape woken first (a read of each, untimed; its cost per shape is reported), then given one change (one insert per',
+  '  user, untimed in the passes, its cost reported), so the passes route to awake shapes that took changes before, as at 1k.',
   '  eq: `user_id = k`; subquery: 80% `user_id = k`, 20% `user_id IN (SELECT user_id FROM public.memberships WHERE org_id = j)`,',
   '  one change in five a membership insert or delete (move-ins, move-outs); like: `title LIKE \'t<k>-%\'` (no index: linear).',
   'changes/s, µs/change (CPU): through applyTransaction, one request per change, as measured before the index (bench/results/routing-before.json);',

@@ -19,7 +19,7 @@ import { startTrivialActors, stopTrivialActors } from '../lib/floor.ts';
 import { profiled, profilingEnabled, type ProfileSummary } from '../lib/profile.ts';
 import { ROUTER_WARM, routerPass, settle, type RouterPass } from '../lib/router-pass.ts';
 import { mapConcurrently } from '../../src/restore/map-concurrently.ts';
-import { buildRoutingDataset, expectedEntries, makeRoutingTransactions, type RoutingDataset, type RoutingKind, type RoutingTransaction } from '../lib/routing-dataset.ts';
+import { buildRoutingDataset, expectedEntries, makeRoutingTransactions, makeWarmTransactions, type RoutingDataset, type RoutingKind, type RoutingTransaction } from '../lib/routing-dataset.ts';
 import { fullGc, round, timed, timedSync, type Timing } from '../lib/stats.ts';
 import { fmtSize } from './validation.ts';
 
@@ -52,6 +52,8 @@ export interface RoutingRun {
   /** Before the passes, a read of each shape woke every shape (restored asleep): CPU µs per shape woken, and how many woke. */
   readonly wakeUsPerShape?: number;
   readonly woken?: number;
+  /** Then one change per user in the shapes' creation order (typed, 256 per call), each a shape's first since it woke: CPU µs per change (none for `like`). */
+  readonly firstChangeUsPerChange?: number;
   readonly restoreMs: number;
 }
 
@@ -115,7 +117,11 @@ async function runtimePasses(
     const requested = dataset.shapes.filter((s) => s.stored.requested).map((s) => s.stored.handle);
     const { timing: wakeTiming } = await timed(() => mapConcurrently(requested, 64, (handle) => runtime.reads.lastOffset(handle)));
     const woken = runtime.activity().awake;
-    const first = 2;
+    // Then every shape its first change, in creation order (one per user, timed on its own): the passes
+    // measure shapes that have taken changes before, as every shape at 1k has (makeWarmTransactions).
+    const warm = makeWarmTransactions(dataset, 2);
+    const { timing: warmTiming } = await timed(() => applyTyped(runtime, warm));
+    const first = 2 + warm.length;
     // A few transactions untimed (the first ones seed the index and take the cold paths), a few
     // more to size the measured run to the budget.
     const probe = makeRoutingTransactions(dataset, 2 * MIN_TRANSACTIONS, first, 1_000 + r);
@@ -139,7 +145,8 @@ async function runtimePasses(
     };
     const single = await pass(all.slice(0, count), applyAll, 'requests');
     const typed = 'applyTransactions' in runtime ? await pass(all.slice(count), applyTyped, 'typed') : null;
-    return { ...single, typed, count, restoreMs, wakeUsPerShape: (wakeTiming.cpuMs * 1000) / Math.max(1, woken), woken };
+    const firstChange = warm.length > 0 ? { firstChangeUsPerChange: (warmTiming.cpuMs * 1000) / warm.length } : {};
+    return { ...single, typed, count, restoreMs, wakeUsPerShape: (wakeTiming.cpuMs * 1000) / Math.max(1, woken), woken, ...firstChange };
   } finally {
     await runtime.shutdown();
   }
@@ -150,9 +157,11 @@ async function routingRun(dataset: RoutingDataset, budgetMs: number, r: number, 
   // The router alone, over its own parts and an empty row store, once the runtime is gone (its heap would be
   // the router's collector's work too): the same kind of transactions from the start, 4x as many (it costs a
   // fifth of a request per change: about the same time, and a short pass is mostly noise).
-  const routed = makeRoutingTransactions(dataset, Math.min(MAX_TRANSACTIONS, ROUTER_SCALE * count) + ROUTER_WARM, 2, r + 1);
-  const router = passes.typed ? await routerPass(dataset, routed) : null;
-  const expected = expectedEntries(dataset, routed.slice(ROUTER_WARM));
+  // (every shape its first change first, as in the runtime passes)
+  const warm = makeWarmTransactions(dataset, 2);
+  const routed = [...warm, ...makeRoutingTransactions(dataset, Math.min(MAX_TRANSACTIONS, ROUTER_SCALE * count) + ROUTER_WARM, 2 + warm.length, r + 1)];
+  const router = passes.typed ? await routerPass(dataset, routed, warm.length + ROUTER_WARM) : null;
+  const expected = expectedEntries(dataset, routed.slice(warm.length + ROUTER_WARM));
   if (router && expected !== null && router.entries !== expected) throw new Error(`routing ${dataset.kind} ${dataset.size} (router): ${router.entries} entries, expected ${expected}`);
   return { ...passes, router, floorUsPerRoutedChange: routedChangeFloor(dataset.size), };
 }
