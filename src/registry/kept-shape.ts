@@ -26,9 +26,9 @@ export class KeptShape extends GraphNode implements ShapeRecord, NormalizedShape
   /** Its own files (definition, log) are not read since restore: they are, and checked, before it starts (RuntimeShapes). */
   unchecked = false;
   // Its log's last durable entry as this process appended it (tx -2: none appended since restore).
-  // Two numbers written in place at each commit: the batch's shapes are at hand then, and a number
-  // into an old object is no pointer for the young generation's collector (a new offset object was,
-  // one per shape written, each in a page of its own at 100k shapes).
+  // Two numbers written in place at each commit: no lookup in a map of its own per shape a batch
+  // wrote, and a number written into an old object is no pointer for the young generation's
+  // collector (a new offset object per shape written was one, each in a page of its own at 100k).
   #endTx = NO_END;
   #endOp = 0;
 

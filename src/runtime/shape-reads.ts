@@ -128,7 +128,7 @@ export function createShapeReads(
     if (!record) throw notServed(handle);
     // The registry's own string for the handle: the caches below are keyed by it, as the batches'
     // handles are (a lookup with an equal string of its own compares the two strings' contents).
-    const { definition, dependencyHandles, handle: registered } = record.stored;
+    const { definition, dependencyHandles, handle: registered } = record;
     if (!known.has(registered)) remember(known, registered, definition);
     return { handle: registered, definition, dependencyHandles, keyColumns: view.keyColumnsOf(definition.table) };
   }
