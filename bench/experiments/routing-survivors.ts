@@ -11,7 +11,7 @@
  * Run: node --expose-gc --import tsx bench/experiments/routing-survivors.ts <N> [changes]
  */
 import { Session } from 'node:inspector/promises';
-import { awakeEqRuntime } from '../lib/awake-eq-runtime.ts';
+import { applyTyped, awakeEqRuntime } from '../lib/routing-runtime.ts';
 import { fullGc } from '../lib/stats.ts';
 
 interface SamplingNode {
@@ -22,14 +22,14 @@ interface SamplingNode {
 
 const size = Number(process.argv[2]);
 const changes = Number(process.argv[3] ?? 8_000);
-const { runtime, transactions, apply } = await awakeEqRuntime(size, 2 * changes);
-await apply(transactions.slice(0, changes));
+const { runtime, transactions } = await awakeEqRuntime(size, 2 * changes);
+await applyTyped(runtime, transactions.slice(0, changes));
 fullGc();
 const session = new Session();
 session.connect();
 await session.post('HeapProfiler.enable');
 await session.post('HeapProfiler.startSampling', { samplingInterval: 256 });
-await apply(transactions.slice(changes));
+await applyTyped(runtime, transactions.slice(changes));
 fullGc();
 const { profile } = (await session.post('HeapProfiler.getSamplingProfile')) as { profile: { head: SamplingNode } };
 await session.post('HeapProfiler.stopSampling');

@@ -13,12 +13,12 @@
  * The table and targets: routing-summary.ts.
  */
 import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime/index.ts';
-import { MemoryStorage } from '../../src/storage/memory-store.ts';
 import type { LogEntry } from '../../src/storage/storage.ts';
 import { startTrivialActors, stopTrivialActors } from '../lib/floor.ts';
 import { profiled, profilingEnabled, type ProfileSummary } from '../lib/profile.ts';
 import { ROUTER_WARM, routerPass, settle, type RouterPass } from '../lib/router-pass.ts';
 import { mapConcurrently } from '../../src/restore/map-concurrently.ts';
+import { applyTyped, storageOf } from '../lib/routing-runtime.ts';
 import { buildRoutingDataset, expectedEntries, makeRoutingTransactions, makeWarmTransactions, type RoutingDataset, type RoutingKind, type RoutingTransaction } from '../lib/routing-dataset.ts';
 import { fullGc, round, timed, timedSync, type Timing } from '../lib/stats.ts';
 import { fmtSize } from './validation.ts';
@@ -166,28 +166,11 @@ async function routingRun(dataset: RoutingDataset, budgetMs: number, r: number, 
   return { ...passes, router, floorUsPerRoutedChange: routedChangeFloor(dataset.size), };
 }
 
-async function storageOf(dataset: RoutingDataset): Promise<MemoryStorage> {
-  const storage = new MemoryStorage();
-  for (const shape of dataset.shapes) await storage.createShape(shape.stored, shape.log);
-  return storage;
-}
-
 type Apply = (runtime: ShapeRuntime, transactions: readonly RoutingTransaction[]) => Promise<void>;
 
 /** One `applyTransaction` request per transaction, all submitted at once (the runtime batches them). */
 async function applyAll(runtime: ShapeRuntime, transactions: readonly RoutingTransaction[]): Promise<void> {
   const results = await Promise.all(transactions.map((tx) => runtime.applyTransaction(tx)));
-  const notApplied = results.filter((r) => r.status !== 'applied').length;
-  if (notApplied > 0) throw new Error(`${notApplied} of ${transactions.length} transactions were not applied`);
-}
-
-const TYPED_CHUNK = 256;
-
-/** The typed entry point, as an in-process source would call it: chunks of 256, all submitted at once. */
-async function applyTyped(runtime: ShapeRuntime, transactions: readonly RoutingTransaction[]): Promise<void> {
-  const chunks: RoutingTransaction[][] = [];
-  for (let i = 0; i < transactions.length; i += TYPED_CHUNK) chunks.push(transactions.slice(i, i + TYPED_CHUNK));
-  const results = (await Promise.all(chunks.map((chunk) => runtime.applyTransactions(chunk)))).flat();
   const notApplied = results.filter((r) => r.status !== 'applied').length;
   if (notApplied > 0) throw new Error(`${notApplied} of ${transactions.length} transactions were not applied`);
 }
