@@ -70,6 +70,8 @@ const MIN_TRANSACTIONS = 8;
 /** At least this many in a measured pass of eq and subquery (the router's: 4x): a short pass at 100k shapes is mostly its cold first misses. (like: its budget; a change costs N checks.) */
 const MIN_MEASURED = 2_000;
 const MAX_TRANSACTIONS = 40_000;
+/** Typed transactions whose CPU time sizes the typed pass (after the request probe's; like: 32, each costs N checks). */
+const TYPED_PROBE = 1_024;
 const ROUTER_SCALE = 4;
 
 /** Runs in a child process (bench/worker.ts). */
@@ -127,10 +129,20 @@ async function runtimePasses(
     const probe = makeRoutingTransactions(dataset, 2 * MIN_TRANSACTIONS, first, 1_000 + r);
     await applyAll(runtime, probe.slice(0, MIN_TRANSACTIONS));
     const { timing: probeTiming } = await timed(() => applyAll(runtime, probe.slice(MIN_TRANSACTIONS)));
-    const perTx = probeTiming.cpuMs / MIN_TRANSACTIONS;
-    const count = Math.max(dataset.kind === 'like' ? MIN_TRANSACTIONS : MIN_MEASURED, Math.min(MAX_TRANSACTIONS, Math.round(budgetMs / Math.max(perTx, 0.001))));
+    const count = passLength(dataset, budgetMs, probeTiming.cpuMs / MIN_TRANSACTIONS);
+    // The typed pass sized to the same budget by its own probe: it costs a tenth of a request per
+    // change, and a pass of the requests' length (a few thousand changes, 60-150 ms) is mostly
+    // whether a collection fell in it (1k: 28.9-41.5 µs per change between runs on an idle machine).
+    let typedCount = 0;
+    let next = first + probe.length;
+    if ('applyTransactions' in runtime) {
+      const typedProbe = makeRoutingTransactions(dataset, dataset.kind === 'like' ? 4 * MIN_TRANSACTIONS : TYPED_PROBE, next, 2_000 + r);
+      const { timing: typedProbeTiming } = await timed(() => applyTyped(runtime, typedProbe));
+      typedCount = passLength(dataset, budgetMs, typedProbeTiming.cpuMs / typedProbe.length);
+      next += typedProbe.length;
+    }
     // Both passes draw from one list (the second continues where the first ended), each measured alone.
-    const all = makeRoutingTransactions(dataset, 2 * count, first + probe.length, r + 1);
+    const all = makeRoutingTransactions(dataset, count + typedCount, next, r + 1);
     const pass = async (transactions: readonly RoutingTransaction[], apply: Apply, name: string): Promise<RoutingPass> => {
       entries = 0;
       fullGc();
@@ -144,7 +156,7 @@ async function runtimePasses(
       return { changes: transactions.reduce((n, tx) => n + tx.changes.length, 0), entries, timing };
     };
     const single = await pass(all.slice(0, count), applyAll, 'requests');
-    const typed = 'applyTransactions' in runtime ? await pass(all.slice(count), applyTyped, 'typed') : null;
+    const typed = typedCount > 0 ? await pass(all.slice(count), applyTyped, 'typed') : null;
     const firstChange = warm.length > 0 ? { firstChangeUsPerChange: (warmTiming.cpuMs * 1000) / warm.length } : {};
     return { ...single, typed, count, restoreMs, wakeUsPerShape: (wakeTiming.cpuMs * 1000) / Math.max(1, woken), woken, ...firstChange };
   } finally {
@@ -164,6 +176,11 @@ async function routingRun(dataset: RoutingDataset, budgetMs: number, r: number, 
   const expected = expectedEntries(dataset, routed.slice(warm.length + ROUTER_WARM));
   if (router && expected !== null && router.entries !== expected) throw new Error(`routing ${dataset.kind} ${dataset.size} (router): ${router.entries} entries, expected ${expected}`);
   return { ...passes, router, floorUsPerRoutedChange: routedChangeFloor(dataset.size), };
+}
+
+/** Transactions in a measured pass: as many as `budgetMs` of CPU at `perTxMs` each, within the bounds. */
+function passLength(dataset: RoutingDataset, budgetMs: number, perTxMs: number): number {
+  return Math.max(dataset.kind === 'like' ? MIN_TRANSACTIONS : MIN_MEASURED, Math.min(MAX_TRANSACTIONS, Math.round(budgetMs / Math.max(perTxMs, 0.001))));
 }
 
 type Apply = (runtime: ShapeRuntime, transactions: readonly RoutingTransaction[]) => Promise<void>;
