@@ -18,6 +18,7 @@ export const ROUTING_COLUMNS: readonly Column[] = [
   { key: 'routerUsPerChange', title: 'router µs/change', digits: 1 },
   { key: 'routerUsPerRouted', title: 'router µs/routed', digits: 2 },
   { key: 'routerFloorRatio', title: 'router/floor' },
+  { key: 'typedGcUsPerChange', title: 'typed gc µs/change', digits: 1 },
   { key: 'routerGcUsPerChange', title: 'router gc µs/change', digits: 1 },
   { key: 'changes', title: 'changes' },
   { key: 'runs', title: 'runs' },
@@ -43,6 +44,8 @@ export interface RoutingSummaryRow {
   readonly routerFloorRatio: number | null;
   /** Of the router's CPU per change, the collector's main-thread pauses (bench/lib/gc-clock.ts). */
   readonly routerGcUsPerChange: number | null;
+  /** The collector's main-thread pauses in the typed pass, per change. */
+  readonly typedGcUsPerChange: number | null;
   /** One bare actor.send plus an array push, CPU µs. */
   readonly floorUsPerRoutedChange: number;
   /** CPU µs per shape woken by the reads that woke every shape before the passes. */
@@ -70,6 +73,8 @@ export function summarizeRouting(results: readonly RoutingCaseResult[]): { rows:
     const typed = (r: RoutingRun): RoutingPass | null => r.typed;
     const router = (r: RoutingRun): RoutingPass | null => r.router;
     const usPerChange = m(perChange);
+    const gcPerChange = (pick: (r: RoutingRun) => RoutingPass | null): number | null =>
+      result.runs.every((r) => pick(r)?.gcMs !== undefined) ? m((r) => (pick(r)!.gcMs! * 1000) / pick(r)!.changes) : null;
     const was = before.find((b) => b.kind === result.kind && b.size === result.size);
     return {
       kind: result.kind,
@@ -85,7 +90,8 @@ export function summarizeRouting(results: readonly RoutingCaseResult[]): { rows:
       routerUsPerChange: of(router, perChange),
       routerUsPerRouted: of(router, perRouted),
       routerFloorRatio: of(router, (p, r) => perRouted(p) / r.floorUsPerRoutedChange),
-      routerGcUsPerChange: result.runs.every((r) => r.router?.gcMs !== undefined) ? m((r) => (r.router!.gcMs * 1000) / r.router!.changes) : null,
+      routerGcUsPerChange: gcPerChange(router),
+      typedGcUsPerChange: gcPerChange(typed),
       floorUsPerRoutedChange: m((r) => r.floorUsPerRoutedChange),
       wakeUsPerShape: result.runs.every((r) => r.wakeUsPerShape !== undefined && (r.woken ?? 0) > 0) ? m((r) => r.wakeUsPerShape!) : null,
       firstChangeUsPerChange: result.runs.every((r) => r.firstChangeUsPerChange !== undefined) ? m((r) => r.firstChangeUsPerChange!) : null,
@@ -119,20 +125,23 @@ function routingChecks(rows: readonly RoutingSummaryRow[]): TargetCheck[] {
         (v, limit) => v <= limit,
       ),
     );
-    if (large.routerGcUsPerChange !== null && small.routerGcUsPerChange !== null) {
-      const l2 = large.routerUsPerChange! - large.routerGcUsPerChange;
-      const s2 = small.routerUsPerChange! - small.routerGcUsPerChange;
+    const collector = (name: string, us: (r: RoutingSummaryRow) => number | null, gc: (r: RoutingSummaryRow) => number | null): void => {
+      const [lu, su, lg, sg] = [us(large), us(small), gc(large), gc(small)];
+      if (lu === null || su === null || lg === null || sg === null) return;
+      const [l2, s2] = [lu - lg, su - sg];
       checks.push({
-        target: `${kind}: why the router alone grows from ${fmtSize(small.size)} to ${fmtSize(large.size)} shapes (the collector's pauses, which grow with the heap)`,
+        target: `${kind}: why the ${name} grows from ${fmtSize(small.size)} to ${fmtSize(large.size)} shapes (the collector's pauses, which grow with the heap)`,
         // The pauses are wall time: on an oversubscribed machine they outgrow the CPU time and say nothing.
-        measured: `router ${round(large.routerUsPerChange!, 1)} vs ${round(small.routerUsPerChange!, 1)} µs/change, of which the collector ${round(large.routerGcUsPerChange, 1)} vs ${round(small.routerGcUsPerChange, 1)} µs; ${
+        measured: `${round(lu, 1)} vs ${round(su, 1)} µs/change, of which the collector ${round(lg, 1)} vs ${round(sg, 1)} µs; ${
           l2 > 0 && s2 > 0 ? `without it ${round(l2, 1)} vs ${round(s2, 1)} µs = ${x(l2 / s2)}` : 'pauses (wall time) above the CPU time: the machine was oversubscribed, no conclusion'
         }`,
         value: null,
         limit: null,
         status: 'INFO',
       });
-    }
+    };
+    collector('typed pass', (r) => r.typedUsPerChange, (r) => r.typedGcUsPerChange);
+    collector('router alone', (r) => r.routerUsPerChange, (r) => r.routerGcUsPerChange);
     // The floor (a bare send over as many actors) grows with N too: memory, not work, the growth the machine itself imposes.
     const floorGrowth = large.floorUsPerRoutedChange / small.floorUsPerRoutedChange;
     checks.push({

@@ -15,6 +15,7 @@
 import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime/index.ts';
 import type { LogEntry } from '../../src/storage/storage.ts';
 import { startTrivialActors, stopTrivialActors } from '../lib/floor.ts';
+import { GcClock } from '../lib/gc-clock.ts';
 import { profiled, profilingEnabled, type ProfileSummary } from '../lib/profile.ts';
 import { ROUTER_WARM, routerPass, settle, type RouterPass } from '../lib/router-pass.ts';
 import { mapConcurrently } from '../../src/restore/map-concurrently.ts';
@@ -36,6 +37,8 @@ export interface RoutingPass {
   readonly changes: number;
   readonly entries: number;
   readonly timing: Timing;
+  /** The collector's main-thread pauses within the pass (bench/lib/gc-clock.ts). */
+  readonly gcMs?: number;
 }
 
 export interface RoutingRun {
@@ -148,12 +151,18 @@ async function runtimePasses(
       fullGc();
       // (the collection's background sweeping, which grows with the heap, is not the pass's)
       await settle();
-      const measured = async (): Promise<void> => apply(runtime, transactions);
+      const gc = new GcClock();
+      const measured = async (): Promise<void> => {
+        gc.start();
+        await apply(runtime, transactions);
+        gc.stop();
+      };
       const { timing, profile } = await profiled(profileName && `${profileName}-${name}`, measured);
+      const gcMs = await gc.pausedMs();
       if (profile) profiles[`${dataset.kind}-${fmtSize(dataset.size)}-${name}`] = profile;
       const expected = expectedEntries(dataset, transactions);
       if (expected !== null && entries !== expected) throw new Error(`routing ${dataset.kind} ${dataset.size} (${name}): ${entries} entries written, expected ${expected}`);
-      return { changes: transactions.reduce((n, tx) => n + tx.changes.length, 0), entries, timing };
+      return { changes: transactions.reduce((n, tx) => n + tx.changes.length, 0), entries, timing, gcMs };
     };
     const single = await pass(all.slice(0, count), applyAll, 'requests');
     const typed = typedCount > 0 ? await pass(all.slice(count), applyTyped, 'typed') : null;
