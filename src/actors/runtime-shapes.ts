@@ -171,7 +171,7 @@ export class RuntimeShapes implements ShapeActorsPort {
     return started;
   }
 
-  deliverToConsumer(handle: string, event: ConsumerEvent): ConsumerDelivery {
+  deliverToConsumer(handle: string, event: ConsumerEvent): ConsumerDelivery | null {
     return this.supervisor.deliverToConsumer(handle, event);
   }
 

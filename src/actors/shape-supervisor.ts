@@ -19,8 +19,8 @@ function stopOwnedActor(ref: AnyActorRef): void {
 
 const NO_MOVES = { movedIn: [], movedOut: [] } as const;
 const NO_ENTRIES: readonly LogEntry[] = [];
-/** A transaction the consumer took already (at or below its last): nothing, never applied twice. */
-const TAKEN: ConsumerDelivery = { ok: true, entries: NO_ENTRIES };
+/** A transaction the consumer took already (at or below its last), or one that added nothing: no entries, never applied twice. */
+const TAKEN: ConsumerDelivery = { ok: true, entries: NO_ENTRIES, feedsMaterializer: false };
 
 export const consumerSystemId = (handle: string): string => `shape:${handle}`;
 export const materializerSystemId = (handle: string): string => `materializer:${handle}`;
@@ -170,12 +170,13 @@ export class ShapeSupervisor {
 
   /**
    * Sends an event to a consumer, restarting it when it fails, within the restart intensity;
-   * answers the entries it produced (emitted during the send). A transaction at or below the
-   * last one it took is not sent again.
+   * answers the entries it produced (emitted during the send), and marks the shape active. A
+   * transaction at or below the last one it took is not sent again. Null: it is not awake.
    */
-  deliverToConsumer(handle: string, event: ConsumerEvent): ConsumerDelivery {
+  deliverToConsumer(handle: string, event: ConsumerEvent): ConsumerDelivery | null {
     const entry = this.#actors.get(handle);
-    if (!entry) return { ok: false, error: new Error(`shape ${handle} has no consumer`), restarts: 0 };
+    if (!entry) return null;
+    entry.activeAt = this.now();
     if (event.xid <= entry.lastXid) return TAKEN;
     let restarts = 0;
     for (;;) {
@@ -185,7 +186,7 @@ export class ShapeSupervisor {
       const snapshot = entry.consumer.getSnapshot();
       if (snapshot.status === 'active') {
         entry.lastXid = event.xid;
-        return entries.length === 0 ? TAKEN : { ok: true, entries };
+        return entries.length === 0 ? TAKEN : { ok: true, entries, feedsMaterializer: entry.materializer !== undefined };
       }
       const error = snapshot.error;
       if (isDependencyMissing(error)) return { ok: false, error, restarts };

@@ -1,5 +1,5 @@
 import { isDependencyMissing } from './dependency-missing.ts';
-import type { DependencyLinks, LinkMoves, ShapeActorsPort, WakeResult } from './shape-actors-port.ts';
+import type { ConsumerDelivery, ConsumerEvent, DependencyLinks, LinkMoves, ShapeActorsPort, WakeResult } from './shape-actors-port.ts';
 import { linkSetBefore, type LinkMovement } from './counted-link-set.ts';
 import type { Removal, RemovalReason } from '../graph/removal.ts';
 import type { KeptShape } from '../registry/kept-shape.ts';
@@ -63,13 +63,23 @@ export async function routeTransactions(
   const failed = new Set<string>();
   const index = registry.whereIndex;
   const linksOf = (handle: string): LinkSet | undefined => actors.linkValues(handle);
-  // One transaction's routing state, cleared for the next (not allocated per transaction).
-  const hits = new Set<string>();
-  const levels: Set<string>[] = [];
-  const reached = new Map<string, ResolvedChange[]>();
+  // One transaction's routing state, cleared for the next (not allocated per transaction). It
+  // holds the registry's records, as the index answers them: no lookup by handle per change.
+  const hits = new Set<KeptShape>();
+  const levels: Set<KeptShape>[] = [];
+  const reached = new Map<KeptShape, ResolvedChange[]>();
   const byTable = new Map<string, readonly ResolvedChange[]>();
   const moved = new Map<string, LinkMoves>();
-  const visit = (handle: string): void => void (levels[registry.graph.depthOf(handle)] ??= new Set()).add(handle);
+  // (depth -1: no longer registered; such a shape is not routed)
+  const visit = (record: KeptShape): void => {
+    if (record.depth >= 0) (levels[record.depth] ??= new Set()).add(record);
+  };
+  const visitDependents = (handle: string): void => {
+    for (const dependent of registry.graph.dependentsOf(handle)) {
+      const record = registry.get(dependent);
+      if (record) visit(record);
+    }
+  };
   let position = rows.position;
   seedIndex();
 
@@ -126,11 +136,11 @@ export async function routeTransactions(
       const types = rows.columnTypesOf(change.table);
       if (change.oldRow) index.matching(change.table, change.oldRow, linksOf, hits, types);
       if (change.row) index.matching(change.table, change.row, linksOf, hits, types);
-      for (const handle of hits) {
-        let list = reached.get(handle);
+      for (const record of hits) {
+        let list = reached.get(record);
         if (!list) {
-          reached.set(handle, (list = single ? (changes as ResolvedChange[]) : []));
-          visit(handle);
+          reached.set(record, (list = single ? (changes as ResolvedChange[]) : []));
+          visit(record);
           if (single) continue;
         }
         list.push(change);
@@ -140,22 +150,22 @@ export async function routeTransactions(
     for (let depth = 0; depth < levels.length; depth++) {
       const level = levels[depth];
       if (level === undefined) continue;
-      for (const handle of level) {
-        const pending = routeShape(transaction, handle);
-        if (pending) return resumeAfter(pending, transaction, depth, handle);
+      for (const record of level) {
+        const pending = routeShape(transaction, record);
+        if (pending) return resumeAfter(pending, transaction, depth, record);
       }
     }
     return undefined;
   }
 
-  /** The rest of a transaction's levels, from after `handle` (at `depth`) once its routing is done: visited sets keep their order. */
-  async function resumeAfter(pending: Promise<void>, transaction: RoutedTransaction, depth: number, handle: string): Promise<void> {
+  /** The rest of a transaction's levels, from after `record` (at `depth`) once its routing is done: visited sets keep their order. */
+  async function resumeAfter(pending: Promise<void>, transaction: RoutedTransaction, depth: number, record: KeptShape): Promise<void> {
     await pending;
     let skipping = true;
     for (let d = depth; d < levels.length; d++) {
       for (const next of levels[d] ?? []) {
         if (skipping) {
-          if (next === handle) skipping = false;
+          if (next === record) skipping = false;
           continue;
         }
         const more = routeShape(transaction, next);
@@ -166,15 +176,15 @@ export async function routeTransactions(
   }
 
   /** Routes the transaction to one visited shape; a promise only when it must wake or its moved rows be read first. */
-  function routeShape(transaction: RoutedTransaction, handle: string): Promise<void> | undefined {
-    const record = registry.get(handle);
-    if (!record || failed.has(handle)) return undefined;
+  function routeShape(transaction: RoutedTransaction, record: KeptShape): Promise<void> | undefined {
+    const { handle } = record;
+    if (record.depth < 0 || (failed.size > 0 && failed.has(handle))) return undefined;
     const dependencies = record.dependencyHandles;
     // A shape whose dependency failed in this batch goes with it: do not feed it stale links.
     if (dependencies.length > 0 && anyIn(dependencies, failed)) return undefined;
     // Its dependencies' values moved: every change of its table may matter, and unchanged rows too.
     const linksMoved = dependencies.length > 0 && anyIn(dependencies, moved);
-    if (!linksMoved) return deliverTo(transaction, handle, record, reached.get(handle) ?? NO_CHANGES, NO_CANDIDATES);
+    if (!linksMoved) return deliverTo(transaction, handle, record, reached.get(record) ?? NO_CHANGES, NO_CANDIDATES);
     const shapeChanges = changesOf(record.shape.definition.table, transaction.changes);
     return moveCandidates(record, moved, shapeChanges).then((candidates) => deliverTo(transaction, handle, record, shapeChanges, candidates));
   }
@@ -189,15 +199,18 @@ export async function routeTransactions(
     // Nothing of its table changed and no row of it moved: a sleeping shape sleeps on (an awake one
     // is still told: a dependency whose values changed with no materializer to say how fails it).
     if (shapeChanges.length === 0 && candidates.length === 0 && !actors.isAwake(handle)) return undefined;
-    // Deliver to this shape: wake it first if it sleeps (its dependencies first; it starts where its log is).
+    // An awake shape takes it at once (most do); a sleeping one wakes first (its dependencies
+    // first; it starts where its log is), then takes it, with its dependencies' values as they woke.
+    const delivery = actors.deliverToConsumer(handle, routedEvent(transaction, record, shapeChanges, candidates));
+    if (delivery !== null) return void delivered(transaction, handle, delivery);
     const waking = actors.wakeForChange(handle, transaction.before);
-    if (waking instanceof Promise) return waking.then((woken) => deliverAwake(transaction, handle, record, shapeChanges, candidates, woken));
-    deliverAwake(transaction, handle, record, shapeChanges, candidates, waking);
+    if (waking instanceof Promise) return waking.then((woken) => deliverWoken(transaction, handle, record, shapeChanges, candidates, woken));
+    deliverWoken(transaction, handle, record, shapeChanges, candidates, waking);
     return undefined;
   }
 
-  function deliverAwake(
-    { xid, pgXid }: RoutedTransaction,
+  function deliverWoken(
+    transaction: RoutedTransaction,
     handle: string,
     record: KeptShape,
     shapeChanges: readonly ResolvedChange[],
@@ -209,14 +222,20 @@ export async function routeTransactions(
       return;
     }
     for (const dependency of woken.materialized) seedOne(dependency);
+    const delivery = actors.deliverToConsumer(handle, routedEvent(transaction, record, shapeChanges, candidates));
+    delivered(transaction, handle, delivery ?? { ok: false, error: new Error(`shape ${handle} has no consumer after waking`), restarts: 0 });
+  }
+
+  function routedEvent({ xid, pgXid }: RoutedTransaction, record: KeptShape, shapeChanges: readonly ResolvedChange[], candidates: readonly KeyedRow[]): ConsumerEvent {
     const dependencies = record.dependencyHandles;
     const links = dependencies.length === 0 ? NO_DEPENDENCIES : dependencies.map((d) => dependencyLinks(d, moved.get(d)));
-    const delivery = actors.deliverToConsumer(
-      handle,
-      pgXid === undefined
-        ? { type: 'TRANSACTION.ROUTED', xid, changes: shapeChanges, candidates, links }
-        : { type: 'TRANSACTION.ROUTED', xid, pgXid, changes: shapeChanges, candidates, links },
-    );
+    return pgXid === undefined
+      ? { type: 'TRANSACTION.ROUTED', xid, changes: shapeChanges, candidates, links }
+      : { type: 'TRANSACTION.ROUTED', xid, pgXid, changes: shapeChanges, candidates, links };
+  }
+
+  /** A consumer's answer: its entries are kept, and fed to its materializer, whose moves the index follows at once. */
+  function delivered({ xid }: RoutedTransaction, handle: string, delivery: ConsumerDelivery): void {
     if (!delivery.ok) {
       fail(handle, delivery.error);
       return;
@@ -226,9 +245,9 @@ export async function routeTransactions(
     let list = entries.get(handle);
     if (!list) entries.set(handle, (list = []));
     list.push(...produced);
-    if (!actors.hasMaterializer(handle)) {
+    if (!delivery.feedsMaterializer) {
       // Its values changed, but no materializer says how: its dependents cannot be judged and fail (never a silent empty set).
-      for (const dependent of registry.graph.dependentsOf(handle)) visit(dependent);
+      visitDependents(handle);
       return;
     }
     const fed = actors.deliverToMaterializer(handle, { type: 'SHAPE.ENTRIES_LOGGED', xid, entries: produced });
@@ -241,7 +260,7 @@ export async function routeTransactions(
     moved.set(handle, { xid, ...fed.moves });
     // The index follows the values before any dependent is routed.
     index.moveLinks(handle, movedIn, movedOut);
-    for (const dependent of registry.graph.dependentsOf(handle)) visit(dependent);
+    visitDependents(handle);
   }
 
   /** The transaction's changes to one table (only for a shape whose dependencies' values moved: rare), once per table. */

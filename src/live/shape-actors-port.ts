@@ -47,8 +47,11 @@ export type DeliveryFailure = {
   readonly restarts: number;
 };
 
-/** A consumer's answer: the entries the transaction adds to its shape's log. */
-export type ConsumerDelivery = { readonly ok: true; readonly entries: readonly LogEntry[] } | DeliveryFailure;
+/**
+ * A consumer's answer: the entries the transaction adds to its shape's log, and whether they go
+ * on to its materializer (it has one: its dependents' link values follow them; false with no entries).
+ */
+export type ConsumerDelivery = { readonly ok: true; readonly entries: readonly LogEntry[]; readonly feedsMaterializer: boolean } | DeliveryFailure;
 
 /** A materializer's answer: which values moved in and out with the entries. */
 export type MaterializerDelivery = { readonly ok: true; readonly moves: LinkMovement } | DeliveryFailure;
@@ -60,18 +63,18 @@ export type WakeResult =
   | { readonly ok: false; readonly damaged: readonly Removal[] };
 
 /**
- * How the router reaches the actors (RuntimeShapes). `wakeForChange` comes
- * before `deliverToConsumer`, the one step that hands a change to a shape: a
- * sleeping shape wakes there, its dependencies first.
+ * How the router reaches the actors (RuntimeShapes). `deliverToConsumer` is
+ * the one step that hands a change to a shape; a sleeping one answers null
+ * and wakes with `wakeForChange` (its dependencies first), then takes it.
  */
 export interface ShapeActorsPort {
   /** Wakes a sleeping shape (dependencies first); its consumer starts from `lastXid`. An awake one answers at once (no promise: this is on every delivery). */
   wakeForChange(handle: string, lastXid: number): WakeResult | Promise<WakeResult>;
   /** Its consumer is running (it is not asleep). */
   isAwake(handle: string): boolean;
-  deliverToConsumer(handle: string, event: ConsumerEvent): ConsumerDelivery;
+  /** Hands a transaction to an awake shape's consumer (it is active now); null when the shape sleeps (nothing sent). One lookup: this is on every delivery. */
+  deliverToConsumer(handle: string, event: ConsumerEvent): ConsumerDelivery | null;
   deliverToMaterializer(handle: string, event: MaterializerEvent): MaterializerDelivery;
-  hasMaterializer(handle: string): boolean;
   /** A dependency's current link values (its materializer's, or the index's copy while it sleeps); undefined when unknown. */
   linkValues(handle: string): LinkValueSet | undefined;
 }

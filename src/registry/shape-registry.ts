@@ -17,7 +17,7 @@ export class ShapeRegistry {
   /** Its nodes are the records: handle -> record is the graph's Map. */
   readonly graph = new DependencyGraph<KeptShape>();
   /** Kept with the shapes: a shape is in it exactly while it is registered. */
-  readonly whereIndex: WhereIndex = new WhereIndex({ get: (handle) => this.graph.node(handle) });
+  readonly whereIndex: WhereIndex<KeptShape> = new WhereIndex<KeptShape>({ get: (handle) => this.graph.node(handle) });
   /** Least-recently-used order, for expiry. */
   readonly usage = new ShapeUsage(this.graph);
   /** Built at the first lookup (a restore registers 100k shapes and may never be asked), then kept current. */

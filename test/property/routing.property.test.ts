@@ -20,6 +20,7 @@ import { normalizeShape } from '../../src/shapes/definition.ts';
 import { createHandle } from '../../src/shapes/handle.ts';
 import type { Transaction } from '../../src/shapes/transaction.ts';
 import { WhereIndex, type LinkLookup } from '../../src/shapes/where-index/where-index.ts';
+import type { KeptShape } from '../../src/registry/kept-shape.ts';
 import type { Row } from '../../src/shapes/where/evaluate.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
 import { MemoryTableFiles } from '../../src/storage/rows/table-files.ts';
@@ -91,18 +92,18 @@ const changeArb = tableArb.chain((table) =>
 const batchesArb = fc.array(fc.array(fc.array(changeArb, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 8 });
 
 /** The router before the index: every shape of the change's table, whatever the row (the consumers judge). */
-class EveryShapeOfTheTable extends WhereIndex {
+class EveryShapeOfTheTable extends WhereIndex<KeptShape> {
   constructor(private readonly registry: ShapeRegistry) {
     super();
   }
 
-  override matching(table: string, _row: Row, _links: LinkLookup, out: Set<string>): void {
-    for (const handle of this.registry.handlesForTable(table)) out.add(handle);
+  override matching(table: string, _row: Row, _links: LinkLookup, out: Set<KeptShape>): void {
+    for (const handle of this.registry.handlesForTable(table)) out.add(this.registry.get(handle)!);
   }
 }
 
 class RegistryRoutingToAll extends ShapeRegistry {
-  override readonly whereIndex: WhereIndex = new EveryShapeOfTheTable(this);
+  override readonly whereIndex: WhereIndex<KeptShape> = new EveryShapeOfTheTable(this);
 }
 
 /** The shapes of the definitions with their dependencies, dependencies first (shared ones once). */

@@ -15,7 +15,7 @@ import { parseWhere } from '../../src/shapes/where/parse.ts';
 import { SharedWhereNodes } from '../../src/shapes/where/shared-nodes.ts';
 import { loadSqlParser } from '../../src/shapes/where/sql-parser.ts';
 import { planRoutes } from '../../src/shapes/where-index/routes.ts';
-import { WhereIndex } from '../../src/shapes/where-index/where-index.ts';
+import { WhereIndex, type IndexedShape } from '../../src/shapes/where-index/where-index.ts';
 import { clauseArb, tableSpec } from '../helpers/where-generator.ts';
 
 await loadSqlParser();
@@ -47,9 +47,9 @@ function columnsOf(expr: WhereExpr, out: WhereExpr[] = []): WhereExpr[] {
 }
 
 function found(index: WhereIndex, row: Row, links: readonly TupleIndex[], handles: readonly string[]): string[] {
-  const matching = new Set<string>();
+  const matching = new Set<IndexedShape>();
   index.matching('public.items', row, (handle) => links[handles.indexOf(handle)], matching);
-  return [...matching].sort();
+  return [...matching].map((s) => s.handle).sort();
 }
 
 describe('where clauses sharing their leaves', () => {

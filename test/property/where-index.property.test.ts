@@ -99,11 +99,11 @@ function expected(shapes: ReadonlyMap<string, IndexedShape>, table: string, row:
 }
 
 function lookup(index: WhereIndex, table: string, row: Row, links: Links): { candidates: Set<string>; matching: string[] } {
-  const candidates = new Set<string>();
+  const candidates = new Set<IndexedShape>();
   index.candidates(table, row, candidates);
-  const matching = new Set<string>();
+  const matching = new Set<IndexedShape>();
   index.matching(table, row, (handle) => links[DEPENDENCIES.indexOf(handle as (typeof DEPENDENCIES)[number])], matching);
-  return { candidates, matching: [...matching].sort() };
+  return { candidates: new Set([...candidates].map((s) => s.handle)), matching: [...matching].map((s) => s.handle).sort() };
 }
 
 function checkRows(index: WhereIndex, shapes: ReadonlyMap<string, IndexedShape>, rows: readonly Row[], links: Links): void {
@@ -239,10 +239,10 @@ class RouteChange implements fc.Command<Model, WhereIndex> {
   check = (): boolean => true;
   run(model: Model, index: WhereIndex): void {
     const lookups = (links: Links): Set<string> => {
-      const out = new Set<string>();
+      const out = new Set<IndexedShape>();
       const at = (handle: string) => links[DEPENDENCIES.indexOf(handle as (typeof DEPENDENCIES)[number])];
       for (const row of [this.oldRow, this.row]) if (row) index.matching(this.table, row, at, out);
-      return out;
+      return new Set([...out].map((s) => s.handle));
     };
     const got = lookups(model.links);
     const want = new Set<string>();

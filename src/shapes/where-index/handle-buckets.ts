@@ -1,33 +1,34 @@
 /**
- * key -> the shape handles filed under it. Most keys hold one shape (one shape per user, per
- * document), so a lone handle is kept as the string itself, a few in a small array, and a Set
- * only past SMALL: at 100k `user_id = k` shapes that is 100k strings instead of 100k Sets, and
- * a key two shapes share (a plain shape and a subquery shape on the same value) costs an array
- * of two (about 50 B) rather than a Set (about 140 B).
+ * key -> the shapes filed under it (their handles, or the shape objects themselves: the where
+ * index's buckets hold the objects, so a lookup hands the router the shape without a lookup by
+ * handle). Most keys hold one shape (one shape per user, per document), so a lone one is kept as
+ * itself, a few in a small array, and a Set only past SMALL: at 100k `user_id = k` shapes that is
+ * 100k pointers instead of 100k Sets, and a key two shapes share (a plain shape and a subquery
+ * shape on the same value) costs an array of two (about 50 B) rather than a Set (about 140 B).
+ * (V is never an array or a Set: those are how several are held.)
  */
-export class HandleBuckets<K extends string | number = string> {
-  readonly #buckets = new Map<K, string | string[] | Set<string>>();
+export class HandleBuckets<K extends string | number = string, V extends string | object = string> {
+  readonly #buckets = new Map<K, V | V[] | Set<V>>();
 
   get size(): number {
     return this.#buckets.size;
   }
 
-  add(key: K, handle: string): void {
+  add(key: K, handle: V): void {
     const held = this.#buckets.get(key);
     if (held === undefined) this.#buckets.set(key, handle);
-    else if (typeof held === 'string') {
-      if (held !== handle) this.#buckets.set(key, [held, handle]);
-    } else if (Array.isArray(held)) {
+    else if (Array.isArray(held)) {
       if (held.includes(handle)) return;
       if (held.length < SMALL) held.push(handle);
       else this.#buckets.set(key, new Set([...held, handle]));
-    } else held.add(handle);
+    } else if (held instanceof Set) held.add(handle);
+    else if (held !== handle) this.#buckets.set(key, [held, handle]);
   }
 
-  delete(key: K, handle: string): void {
+  delete(key: K, handle: V): void {
     const held = this.#buckets.get(key);
     if (held === undefined) return;
-    if (typeof held === 'string') {
+    if (!Array.isArray(held) && !(held instanceof Set)) {
       if (held === handle) this.#buckets.delete(key);
       return;
     }
@@ -42,11 +43,11 @@ export class HandleBuckets<K extends string | number = string> {
     if (held.size === 1) this.#buckets.set(key, held.values().next().value!);
   }
 
-  /** The handles under `key`: one handle, several, or none (no closure per lookup on the hot path). */
-  get(key: K): string | readonly string[] | ReadonlySet<string> | undefined {
+  /** What is under `key`: one, several, or none (no closure per lookup on the hot path). */
+  get(key: K): V | readonly V[] | ReadonlySet<V> | undefined {
     return this.#buckets.get(key);
   }
 }
 
-/** Up to this many handles under a key are kept in an array (a linear search on add and delete). */
+/** Up to this many under a key are kept in an array (a linear search on add and delete). */
 const SMALL = 8;

@@ -12,10 +12,10 @@
  */
 import { HandleBuckets } from './handle-buckets.ts';
 
-/** The link routes of one table through one list of test columns. */
-export class LinkGroup {
+/** The link routes of one table through one list of test columns; S: how a shape is held (its object in the where index). */
+export class LinkGroup<S = string> {
   /** Dependency -> the shapes linked to it through these columns. */
-  readonly shapesOf = new Map<string, Set<string>>();
+  readonly shapesOf = new Map<string, Set<S>>();
   /** Link value -> the seeded dependencies (among `shapesOf`'s) that hold it. */
   readonly dependenciesOf = new HandleBuckets();
   /** Dependencies of `shapesOf` not seeded yet: their shapes are candidates for every row. */
@@ -24,11 +24,11 @@ export class LinkGroup {
   constructor(readonly columns: readonly string[]) {}
 }
 
-export class LinkIndex {
+export class LinkIndex<S = string> {
   /** A seeded dependency's current values. */
   readonly #values = new Map<string, Set<string>>();
   /** Dependency -> the groups that link shapes to it. */
-  readonly #groups = new Map<string, Set<LinkGroup>>();
+  readonly #groups = new Map<string, Set<LinkGroup<S>>>();
   readonly #unseeded = new Set<string>();
 
   /** Linked dependencies whose values the index does not have yet. */
@@ -41,7 +41,7 @@ export class LinkIndex {
     return this.#values.get(dependency);
   }
 
-  link(group: LinkGroup, dependency: string, shape: string): void {
+  link(group: LinkGroup<S>, dependency: string, shape: S): void {
     let shapes = group.shapesOf.get(dependency);
     if (!shapes) {
       group.shapesOf.set(dependency, (shapes = new Set()));
@@ -58,7 +58,7 @@ export class LinkIndex {
     shapes.add(shape);
   }
 
-  unlink(group: LinkGroup, dependency: string, shape: string): void {
+  unlink(group: LinkGroup<S>, dependency: string, shape: S): void {
     const shapes = group.shapesOf.get(dependency);
     if (!shapes?.delete(shape) || shapes.size > 0) return;
     group.shapesOf.delete(dependency);

@@ -37,12 +37,13 @@ export type RouteKind = 'indexed' | 'linear' | 'every-row';
 /** A dependency's current link values, or undefined when they cannot be had (then the shape is a candidate). */
 export type LinkLookup = (dependencyHandle: string) => LinkSet | undefined;
 
-class TableIndex {
-  readonly everyRow = new Set<string>();
-  readonly linear = new Set<string>();
-  readonly values = new Map<string, HandleBuckets<EqualityKey>>();
-  readonly nulls = new Map<string, Set<string>>();
-  readonly links = new Map<string, LinkGroup>();
+/** One table's routes; each holds the shape objects themselves (a lookup finds them without a lookup by handle). */
+class TableIndex<S extends IndexedShape> {
+  readonly everyRow = new Set<S>();
+  readonly linear = new Set<S>();
+  readonly values = new Map<string, HandleBuckets<EqualityKey, S>>();
+  readonly nulls = new Map<string, Set<S>>();
+  readonly links = new Map<string, LinkGroup<S>>();
   size = 0;
 }
 
@@ -54,19 +55,20 @@ const EMPTY: LinkSet = { has: () => false, compatibleCount: () => 0 };
  * registry's records), which then holds each shape from before it is added until after it is
  * removed, so the index keeps nothing per shape but its routes.
  */
-export interface IndexedShapes {
-  get(handle: string): IndexedShape | undefined;
+export interface IndexedShapes<S extends IndexedShape> {
+  get(handle: string): S | undefined;
 }
 
-export class WhereIndex {
-  readonly #tables = new Map<string, TableIndex>();
-  readonly #own: Map<string, IndexedShape> | null;
-  readonly #shapes: IndexedShapes;
+/** S: the objects it files and answers (the registry's records); a lookup hands back the very objects added. */
+export class WhereIndex<S extends IndexedShape = IndexedShape> {
+  readonly #tables = new Map<string, TableIndex<S>>();
+  readonly #own: Map<string, S> | null;
+  readonly #shapes: IndexedShapes<S>;
   #count = 0;
-  readonly #links = new LinkIndex();
-  readonly #found: string[] = [];
+  readonly #links = new LinkIndex<S>();
+  readonly #found: S[] = [];
 
-  constructor(shapes?: IndexedShapes) {
+  constructor(shapes?: IndexedShapes<S>) {
     this.#own = shapes ? null : new Map();
     this.#shapes = shapes ?? this.#own!;
   }
@@ -90,7 +92,7 @@ export class WhereIndex {
    * Files a shape under its routes. The index keeps the object it is given and nothing else
    * per shape: removal plans the same routes again from it (O(size of the clause)).
    */
-  add(shape: IndexedShape): void {
+  add(shape: S): void {
     if (this.#own?.has(shape.handle)) throw new Error(`shape ${shape.handle} is indexed already`);
     const plan = planOf(shape);
     if (plan?.kind === 'routes') {
@@ -99,7 +101,7 @@ export class WhereIndex {
       }
     }
     let table = this.#tables.get(shape.table);
-    if (!table) this.#tables.set(shape.table, (table = new TableIndex()));
+    if (!table) this.#tables.set(shape.table, (table = new TableIndex<S>()));
     table.size++;
     this.#own?.set(shape.handle, shape);
     this.#count++;
@@ -118,43 +120,42 @@ export class WhereIndex {
   }
 
   /** Files a shape under its plan's routes, or takes it out of them; what empties goes, so a lookup never probes a column or a link group no shape uses. */
-  #file(table: TableIndex, shape: IndexedShape, plan: RoutePlan | null, adding: boolean): void {
-    const { handle } = shape;
+  #file(table: TableIndex<S>, shape: S, plan: RoutePlan | null, adding: boolean): void {
     if (plan === null) {
-      if (adding) table.everyRow.add(handle);
-      else table.everyRow.delete(handle);
+      if (adding) table.everyRow.add(shape);
+      else table.everyRow.delete(shape);
       return;
     }
     if (plan.kind === 'linear') {
-      if (adding) table.linear.add(handle);
-      else table.linear.delete(handle);
+      if (adding) table.linear.add(shape);
+      else table.linear.delete(shape);
       return;
     }
     for (const route of plan.routes) {
       if (route.kind === 'value') {
         let buckets = table.values.get(route.column);
-        if (!buckets && adding) table.values.set(route.column, (buckets = new HandleBuckets<EqualityKey>()));
+        if (!buckets && adding) table.values.set(route.column, (buckets = new HandleBuckets<EqualityKey, S>()));
         if (!buckets) continue;
         for (const key of route.keys) {
-          if (adding) buckets.add(key, handle);
-          else buckets.delete(key, handle);
+          if (adding) buckets.add(key, shape);
+          else buckets.delete(key, shape);
         }
         if (buckets.size === 0) table.values.delete(route.column);
       } else if (route.kind === 'null') {
         let set = table.nulls.get(route.column);
         if (!set && adding) table.nulls.set(route.column, (set = new Set()));
         if (!set) continue;
-        if (adding) set.add(handle);
-        else set.delete(handle);
+        if (adding) set.add(shape);
+        else set.delete(shape);
         if (set.size === 0) table.nulls.delete(route.column);
       } else {
         const dependency = shape.dependencyHandles[route.dependency]!;
         const groupKey = JSON.stringify(route.columns);
         let group = table.links.get(groupKey);
-        if (!group && adding) table.links.set(groupKey, (group = new LinkGroup(route.columns)));
+        if (!group && adding) table.links.set(groupKey, (group = new LinkGroup<S>(route.columns)));
         if (!group) continue;
-        if (adding) this.#links.link(group, dependency, handle);
-        else this.#links.unlink(group, dependency, handle);
+        if (adding) this.#links.link(group, dependency, shape);
+        else this.#links.unlink(group, dependency, shape);
         if (group.shapesOf.size === 0) table.links.delete(groupKey);
       }
     }
@@ -187,40 +188,40 @@ export class WhereIndex {
    * Adds to `out` every shape of `table` that `row` may match (a superset: the where clauses are
    * not checked). `types`: the table's column types (none: each value's JSON type).
    */
-  candidates(table: string, row: Row, out: Set<string>, types?: TableColumnTypes): void {
+  candidates(table: string, row: Row, out: Set<S>, types?: TableColumnTypes): void {
     const t = this.#tables.get(table);
     if (!t) return;
-    for (const handle of t.everyRow) out.add(handle);
-    for (const handle of this.#reach(t, row, types)) out.add(handle);
+    for (const shape of t.everyRow) out.add(shape);
+    for (const shape of this.#reach(t, row, types)) out.add(shape);
   }
 
   /** Adds to `out` every shape of `table` whose where clause `row` matches, with these link values. */
-  matching(table: string, row: Row, links: LinkLookup, out: Set<string>, types?: TableColumnTypes): void {
+  matching(table: string, row: Row, links: LinkLookup, out: Set<S>, types?: TableColumnTypes): void {
     const t = this.#tables.get(table);
     if (!t) return;
     // (size checks: no iterator made per lookup for what a table does not use)
-    if (t.everyRow.size > 0) for (const handle of t.everyRow) out.add(handle);
-    for (const handle of this.#reach(t, row, types)) {
-      if (!out.has(handle) && this.#matches(this.#shapes.get(handle)!, row, links, types)) out.add(handle);
+    if (t.everyRow.size > 0) for (const shape of t.everyRow) out.add(shape);
+    for (const shape of this.#reach(t, row, types)) {
+      if (!out.has(shape) && this.#matches(shape, row, links, types)) out.add(shape);
     }
   }
 
   /** The shapes of a table `row` reaches by their routes, and the linear ones (with repeats): in a buffer reused per call. */
-  #reach(t: TableIndex, row: Row, types: TableColumnTypes | undefined): readonly string[] {
+  #reach(t: TableIndex<S>, row: Row, types: TableColumnTypes | undefined): readonly S[] {
     const sqlTypes = types && columnSqlTypes(types);
     const found = this.#found;
     found.length = 0;
-    if (t.linear.size > 0) for (const handle of t.linear) found.push(handle);
+    if (t.linear.size > 0) for (const shape of t.linear) found.push(shape);
     for (const [column, buckets] of t.values) {
       const key = equalityKey(valueOf(row, column), sqlTypes?.get(column));
       if (key !== null) collect(found, buckets.get(key));
     }
     if (t.nulls.size > 0) for (const [column, handles] of t.nulls) {
       const value = valueOf(row, column);
-      if (value === undefined || value === null) for (const handle of handles) found.push(handle);
+      if (value === undefined || value === null) for (const shape of handles) found.push(shape);
     }
     if (t.links.size > 0) for (const group of t.links.values()) {
-      if (group.unseeded.size > 0) for (const dependency of group.unseeded) for (const handle of group.shapesOf.get(dependency)!) found.push(handle);
+      if (group.unseeded.size > 0) for (const dependency of group.unseeded) for (const shape of group.shapesOf.get(dependency)!) found.push(shape);
       const key = linkKey(
         group.columns.map((c) => valueOf(row, c)),
         group.columns.map((c) => types?.[c]),
@@ -228,8 +229,8 @@ export class WhereIndex {
       if (key === null) continue;
       const held = group.dependenciesOf.get(key);
       if (held === undefined) continue;
-      if (typeof held === 'string') for (const handle of group.shapesOf.get(held)!) found.push(handle);
-      else for (const dependency of held) for (const handle of group.shapesOf.get(dependency)!) found.push(handle);
+      if (typeof held === 'string') for (const shape of group.shapesOf.get(held)!) found.push(shape);
+      else for (const dependency of held) for (const shape of group.shapesOf.get(dependency)!) found.push(shape);
     }
     return found;
   }
@@ -253,10 +254,10 @@ function planOf(shape: IndexedShape): RoutePlan | null {
   return shape.where === undefined ? null : planRoutes(shape.where);
 }
 
-function collect(found: string[], held: string | readonly string[] | ReadonlySet<string> | undefined): void {
+function collect<S extends object>(found: S[], held: S | readonly S[] | ReadonlySet<S> | undefined): void {
   if (held === undefined) return;
-  if (typeof held === 'string') found.push(held);
-  else for (const handle of held) found.push(handle);
+  if (Array.isArray(held) || held instanceof Set) for (const shape of held as Iterable<S>) found.push(shape);
+  else found.push(held as S);
 }
 
 /** A column's value as the evaluator reads it: an absent column is NULL (undefined here). */

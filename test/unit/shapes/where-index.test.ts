@@ -4,7 +4,7 @@ import { linkSetOf } from '../../../src/shapes/where/link-set.ts';
 import { columnType } from '../../../src/shapes/column-types.ts';
 import { sqlTypeOf } from '../../../src/shapes/where/sql-types.ts';
 import { planRoutes } from '../../../src/shapes/where-index/routes.ts';
-import { WhereIndex, type LinkLookup } from '../../../src/shapes/where-index/where-index.ts';
+import { WhereIndex, type IndexedShape, type LinkLookup } from '../../../src/shapes/where-index/where-index.ts';
 import type { Row } from '../../../src/shapes/where/evaluate.ts';
 import { linkKey } from '../../../src/shapes/where/link-key.ts';
 import { parseWhere } from '../../../src/shapes/where/parse.ts';
@@ -26,15 +26,20 @@ function indexOf(shapes: Record<string, string | undefined>, dependencyHandles: 
 const noLinks: LinkLookup = () => undefined;
 
 function candidates(index: WhereIndex, row: Row, table = T): string[] {
-  const out = new Set<string>();
+  const out = new Set<IndexedShape>();
   index.candidates(table, row, out);
-  return [...out].sort();
+  return handlesOf(out);
 }
 
 function matching(index: WhereIndex, row: Row, links: LinkLookup = noLinks): string[] {
-  const out = new Set<string>();
+  const out = new Set<IndexedShape>();
   index.matching(T, row, links, out);
-  return [...out].sort();
+  return handlesOf(out);
+}
+
+/** The handles of the shapes the index answered, sorted. */
+function handlesOf(shapes: ReadonlySet<IndexedShape>): string[] {
+  return [...shapes].map((s) => s.handle).sort();
 }
 
 describe('planRoutes', () => {
