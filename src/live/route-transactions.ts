@@ -184,18 +184,13 @@ export async function routeTransactions(
     if (dependencies.length > 0 && anyIn(dependencies, failed)) return undefined;
     // Its dependencies' values moved: every change of its table may matter, and unchanged rows too.
     const linksMoved = dependencies.length > 0 && anyIn(dependencies, moved);
-    if (!linksMoved) return deliverTo(transaction, handle, record, reached.get(record) ?? NO_CHANGES, NO_CANDIDATES);
+    if (!linksMoved) return deliverTo(transaction, record, reached.get(record) ?? NO_CHANGES, NO_CANDIDATES);
     const shapeChanges = changesOf(record.shape.definition.table, transaction.changes);
-    return moveCandidates(record, moved, shapeChanges).then((candidates) => deliverTo(transaction, handle, record, shapeChanges, candidates));
+    return moveCandidates(record, moved, shapeChanges).then((candidates) => deliverTo(transaction, record, shapeChanges, candidates));
   }
 
-  function deliverTo(
-    transaction: RoutedTransaction,
-    handle: string,
-    record: KeptShape,
-    shapeChanges: readonly ResolvedChange[],
-    candidates: readonly KeyedRow[],
-  ): Promise<void> | undefined {
+  function deliverTo(transaction: RoutedTransaction, record: KeptShape, shapeChanges: readonly ResolvedChange[], candidates: readonly KeyedRow[]): Promise<void> | undefined {
+    const { handle } = record;
     // Nothing of its table changed and no row of it moved: a sleeping shape sleeps on (an awake one
     // is still told: a dependency whose values changed with no materializer to say how fails it).
     if (shapeChanges.length === 0 && candidates.length === 0 && !actors.isAwake(handle)) return undefined;
@@ -204,19 +199,13 @@ export async function routeTransactions(
     const delivery = actors.deliverToConsumer(handle, routedEvent(transaction, record, shapeChanges, candidates));
     if (delivery !== null) return void delivered(transaction, handle, delivery);
     const waking = actors.wakeForChange(handle, transaction.before);
-    if (waking instanceof Promise) return waking.then((woken) => deliverWoken(transaction, handle, record, shapeChanges, candidates, woken));
-    deliverWoken(transaction, handle, record, shapeChanges, candidates, waking);
+    if (waking instanceof Promise) return waking.then((woken) => deliverWoken(transaction, record, shapeChanges, candidates, woken));
+    deliverWoken(transaction, record, shapeChanges, candidates, waking);
     return undefined;
   }
 
-  function deliverWoken(
-    transaction: RoutedTransaction,
-    handle: string,
-    record: KeptShape,
-    shapeChanges: readonly ResolvedChange[],
-    candidates: readonly KeyedRow[],
-    woken: WakeResult,
-  ): void {
+  function deliverWoken(transaction: RoutedTransaction, record: KeptShape, shapeChanges: readonly ResolvedChange[], candidates: readonly KeyedRow[], woken: WakeResult): void {
+    const { handle } = record;
     if (!woken.ok) {
       failDamaged(handle, woken.damaged);
       return;
