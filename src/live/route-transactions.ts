@@ -1,14 +1,12 @@
 import { isDependencyMissing } from './dependency-missing.ts';
 import type { ConsumerDelivery, ConsumerEvent, DependencyLinks, LinkMoves, ShapeActorsPort, WakeResult } from './shape-actors-port.ts';
 import { linkSetBefore, type LinkMovement } from './counted-link-set.ts';
+import { moveCandidates } from './move-candidates.ts';
 import type { Removal, RemovalReason } from '../graph/removal.ts';
 import type { KeptShape } from '../registry/kept-shape.ts';
 import type { ShapeRegistry } from '../registry/shape-registry.ts';
 import type { KeyedRow, MoveInSource, ResolvedChange, RowStore } from '../storage/rows/row-store.ts';
-import { nullSensitiveDependencies, sublinkTestColumns } from '../shapes/where/columns.ts';
-import { tupleHasNull } from '../shapes/where/link-key.ts';
 import type { LinkSet } from '../shapes/where/evaluate.ts';
-import type { WhereExpr } from '../shapes/where/ast.ts';
 import type { LogEntry } from '../storage/storage.ts';
 import { TransactionError, type Transaction } from '../shapes/transaction.ts';
 import type { AppliedXids } from '../shapes/applied-xids.ts';
@@ -186,7 +184,7 @@ export async function routeTransactions(
     const linksMoved = dependencies.length > 0 && anyIn(dependencies, moved);
     if (!linksMoved) return deliverTo(transaction, record, reached.get(record) ?? NO_CHANGES, NO_CANDIDATES);
     const shapeChanges = changesOf(record.shape.definition.table, transaction.changes);
-    return moveCandidates(record, moved, shapeChanges).then((candidates) => deliverTo(transaction, record, shapeChanges, candidates));
+    return moveCandidates(record, moved, shapeChanges, rows, moveInSource).then((candidates) => deliverTo(transaction, record, shapeChanges, candidates));
   }
 
   function deliverTo(transaction: RoutedTransaction, record: KeptShape, shapeChanges: readonly ResolvedChange[], candidates: readonly KeyedRow[]): Promise<void> | undefined {
@@ -266,37 +264,6 @@ export async function routeTransactions(
     return { before: moves ? linkSetBefore(after, moves) : after, after };
   }
 
-  /**
-   * Unchanged rows of the shape's table whose verdict may have moved with their dependencies'
-   * values: the rows whose sublink test values moved in or out; every row when a dependency whose
-   * UNKNOWN matters to the clause (`x NOT IN (SELECT ...)`) gained or lost a NULL-holding tuple,
-   * became empty or stopped being, or links several columns (a NULL in one can match anything).
-   */
-  async function moveCandidates(record: KeptShape, moved: ReadonlyMap<string, LinkMoves>, tableChanges: readonly ResolvedChange[]): Promise<KeyedRow[]> {
-    const where = record.shape.where;
-    if (!where) return [];
-    const table = record.shape.definition.table;
-    const out = new Map<string, KeyedRow>();
-    const changedKeys = new Set(tableChanges.map((c) => c.key));
-    const { tests, nullSensitive } = sublinksOf(where);
-    for (const [i, dep] of record.dependencyHandles.entries()) {
-      const moves = moved.get(dep);
-      if (!moves) continue;
-      const lists = tests.get(i) ?? [];
-      if (nullSensitive.has(i) && movesNullStatus(moves, lists)) {
-        for await (const candidate of rows.snapshot(table, { dependencies: [] })) if (!changedKeys.has(candidate.key)) out.set(candidate.key, candidate);
-        return [...out.values()];
-      }
-      const values = new Set([...moves.movedIn, ...moves.movedOut].filter((t) => !tupleHasNull(t)));
-      for (const columns of lists) {
-        for (const candidate of await moveInSource.rowsWithLinkValues(table, columns, values)) {
-          if (!changedKeys.has(candidate.key)) out.set(candidate.key, candidate);
-        }
-      }
-    }
-    return [...out.values()];
-  }
-
   /** Waking found damage: the damaged shapes go (with their dependents, `handle` among them), for restore's reasons. */
   function failDamaged(handle: string, damaged: readonly Removal[]): void {
     failed.add(handle);
@@ -337,20 +304,4 @@ const NO_CANDIDATES: readonly KeyedRow[] = [];
 function anyIn(handles: readonly string[], of: { has(handle: string): boolean }): boolean {
   for (const handle of handles) if (of.has(handle)) return true;
   return false;
-}
-
-const sublinksCache = new WeakMap<WhereExpr, { readonly tests: Map<number, string[][]>; readonly nullSensitive: Set<number> }>();
-
-function sublinksOf(where: WhereExpr): { readonly tests: Map<number, string[][]>; readonly nullSensitive: Set<number> } {
-  let sublinks = sublinksCache.get(where);
-  if (!sublinks) sublinksCache.set(where, (sublinks = { tests: sublinkTestColumns(where), nullSensitive: nullSensitiveDependencies(where) }));
-  return sublinks;
-}
-
-/** A move that can turn UNKNOWN into FALSE or back for rows whose own values did not move. */
-function movesNullStatus(moves: LinkMovement, testLists: readonly (readonly string[])[]): boolean {
-  const wasEmpty = moves.size - moves.movedIn.length + moves.movedOut.length === 0;
-  if (wasEmpty !== (moves.size === 0)) return true;
-  if (testLists.some((l) => l.length > 1)) return moves.movedIn.length > 0 || moves.movedOut.length > 0;
-  return [...moves.movedIn, ...moves.movedOut].some(tupleHasNull);
 }

@@ -43,6 +43,14 @@ export class HandleBuckets<K extends string | number = string, V extends string 
     if (held.size === 1) this.#buckets.set(key, held.values().next().value!);
   }
 
+  /** Appends what is under `key` to `out` (a buffer the caller reuses: nothing allocated per lookup). */
+  appendTo(key: K, out: V[]): void {
+    const held = this.#buckets.get(key);
+    if (held === undefined) return;
+    if (Array.isArray(held) || held instanceof Set) for (const one of held as Iterable<V>) out.push(one);
+    else out.push(held as V);
+  }
+
   /** What is under `key`: one, several, or none (no closure per lookup on the hot path). */
   get(key: K): V | readonly V[] | ReadonlySet<V> | undefined {
     return this.#buckets.get(key);

@@ -214,7 +214,7 @@ export class WhereIndex<S extends IndexedShape = IndexedShape> {
     if (t.linear.size > 0) for (const shape of t.linear) found.push(shape);
     for (const [column, buckets] of t.values) {
       const key = equalityKey(valueOf(row, column), sqlTypes?.get(column));
-      if (key !== null) collect(found, buckets.get(key));
+      if (key !== null) buckets.appendTo(key, found);
     }
     if (t.nulls.size > 0) for (const [column, handles] of t.nulls) {
       const value = valueOf(row, column);
@@ -252,12 +252,6 @@ export class WhereIndex<S extends IndexedShape = IndexedShape> {
 
 function planOf(shape: IndexedShape): RoutePlan | null {
   return shape.where === undefined ? null : planRoutes(shape.where);
-}
-
-function collect<S extends object>(found: S[], held: S | readonly S[] | ReadonlySet<S> | undefined): void {
-  if (held === undefined) return;
-  if (Array.isArray(held) || held instanceof Set) for (const shape of held as Iterable<S>) found.push(shape);
-  else found.push(held as S);
 }
 
 /** A column's value as the evaluator reads it: an absent column is NULL (undefined here). */
