@@ -6,6 +6,7 @@ import { StorageError, type ShapeStorage } from '../storage/storage.ts';
 import { routeTransactions, type ShapeFailure } from '../live/route-transactions.ts';
 import { parseTransaction, TransactionError, type Transaction } from '../shapes/transaction.ts';
 import type { LogOffset } from '../shapes/log-offset.ts';
+import type { KeptShape } from '../registry/kept-shape.ts';
 import type { LogEntry } from '../storage/storage.ts';
 
 export interface ApplyTransactionsInput {
@@ -86,14 +87,15 @@ export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, Apply
     await input.storage.prepareBatch({
       position: positionBefore,
       transactions: input.rows.replayedBySource ? applied.map((t) => ({ xid: t.xid, changes: [] })) : applied,
-      handles: [...batch.entries.keys()],
+      handles: [...batch.entries.keys()].map((record) => record.handle),
     });
   }
-  const appended: { handle: string; last: LogOffset }[] = [];
-  await mapConcurrently([...batch.entries], 32, async ([handle, entries]) => {
+  const appendedTo: { readonly record: KeptShape; readonly last: LogOffset }[] = [];
+  await mapConcurrently([...batch.entries], 32, async ([record, entries]) => {
+    const { handle } = record;
     try {
       await input.storage.appendLog(handle, entries);
-      appended.push({ handle, last: lastOffset(entries) });
+      appendedTo.push({ record, last: lastOffset(entries) });
     } catch (error) {
       if (error instanceof StorageError && error.code === 'not-found') failures.push({ handle, reason: 'no-storage', detail: error.message });
       else throw error;
@@ -102,7 +104,8 @@ export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, Apply
   await input.rows.flush();
   if (written) {
     await input.storage.commitBatch(batch.position);
-    input.shapes.registry.noteAppended(appended);
+    // (on the records the router found: no lookup by handle per shape written)
+    for (const { record, last } of appendedTo) record.noteAppended(last);
     // Every flushed transaction is committed now: table logs that outgrew their rows may be folded.
     await input.rows.compact('batch');
   }
@@ -112,6 +115,7 @@ export const applyTransactionsActor = fromPromise<ApplyTransactionsOutput, Apply
     if (outcome.status === 'rejected') outcomes.push({ requestId, status: 'rejected', xid: transaction.xid, error: outcome.error });
     else outcomes.push({ requestId, status: outcome.status, xid: transaction.xid });
   });
+  const appended = appendedTo.map(({ record, last }) => ({ handle: record.handle, last }));
   return { outcomes, failures, shapesWritten: batch.entries.size, position: batch.position, appended, woken: input.shapes.takeStartedByChanges() };
 });
 

@@ -30,8 +30,8 @@ export interface RoutedBatch {
   readonly outcomes: readonly RoutedOutcome[];
   /** Position after the batch. */
   readonly position: number;
-  /** Entries to append, per shape, in order: its keys are the shapes whose log grew. */
-  readonly entries: ReadonlyMap<string, LogEntry[]>;
+  /** Entries to append, per shape (the registry's record: its handle, and where a commit notes its log's end), in order: its keys are the shapes whose log grew. */
+  readonly entries: ReadonlyMap<KeptShape, LogEntry[]>;
   /** Shapes whose consumer failed for good or lost a materializer: they must be removed. */
   readonly failures: readonly ShapeFailure[];
 }
@@ -56,7 +56,7 @@ export async function routeTransactions(
   applied: AppliedXids | null = null,
 ): Promise<RoutedBatch> {
   const outcomes: RoutedOutcome[] = [];
-  const entries = new Map<string, LogEntry[]>();
+  const entries = new Map<KeptShape, LogEntry[]>();
   const failures: ShapeFailure[] = [];
   const failed = new Set<string>();
   const index = registry.whereIndex;
@@ -72,8 +72,10 @@ export async function routeTransactions(
   const visit = (record: KeptShape): void => {
     if (record.depth >= 0) (levels[record.depth] ??= new Set()).add(record);
   };
-  const visitDependents = (handle: string): void => {
-    for (const dependent of registry.graph.dependentsOf(handle)) {
+  // (the record is its graph node: its dependents without a lookup, none for most shapes)
+  const visitDependents = ({ dependents }: KeptShape): void => {
+    if (dependents === null) return;
+    for (const dependent of dependents) {
       const record = registry.get(dependent);
       if (record) visit(record);
     }
@@ -195,7 +197,7 @@ export async function routeTransactions(
     // An awake shape takes it at once (most do); a sleeping one wakes first (its dependencies
     // first; it starts where its log is), then takes it, with its dependencies' values as they woke.
     const delivery = actors.deliverToConsumer(handle, routedEvent(transaction, record, shapeChanges, candidates));
-    if (delivery !== null) return void delivered(transaction, handle, delivery);
+    if (delivery !== null) return void delivered(transaction, record, delivery);
     const waking = actors.wakeForChange(handle, transaction.before);
     if (waking instanceof Promise) return waking.then((woken) => deliverWoken(transaction, record, shapeChanges, candidates, woken));
     deliverWoken(transaction, record, shapeChanges, candidates, waking);
@@ -205,12 +207,12 @@ export async function routeTransactions(
   function deliverWoken(transaction: RoutedTransaction, record: KeptShape, shapeChanges: readonly ResolvedChange[], candidates: readonly KeyedRow[], woken: WakeResult): void {
     const { handle } = record;
     if (!woken.ok) {
-      failDamaged(handle, woken.damaged);
+      failDamaged(record, woken.damaged);
       return;
     }
     for (const dependency of woken.materialized) seedOne(dependency);
     const delivery = actors.deliverToConsumer(handle, routedEvent(transaction, record, shapeChanges, candidates));
-    delivered(transaction, handle, delivery ?? { ok: false, error: new Error(`shape ${handle} has no consumer after waking`), restarts: 0 });
+    delivered(transaction, record, delivery ?? { ok: false, error: new Error(`shape ${handle} has no consumer after waking`), restarts: 0 });
   }
 
   function routedEvent({ xid, pgXid }: RoutedTransaction, record: KeptShape, shapeChanges: readonly ResolvedChange[], candidates: readonly KeyedRow[]): ConsumerEvent {
@@ -222,24 +224,25 @@ export async function routeTransactions(
   }
 
   /** A consumer's answer: its entries are kept, and fed to its materializer, whose moves the index follows at once. */
-  function delivered({ xid }: RoutedTransaction, handle: string, delivery: ConsumerDelivery): void {
+  function delivered({ xid }: RoutedTransaction, record: KeptShape, delivery: ConsumerDelivery): void {
     if (!delivery.ok) {
-      fail(handle, delivery.error);
+      fail(record, delivery.error);
       return;
     }
     const produced = delivery.entries;
     if (produced.length === 0) return;
-    let list = entries.get(handle);
-    if (!list) entries.set(handle, (list = []));
+    let list = entries.get(record);
+    if (!list) entries.set(record, (list = []));
     list.push(...produced);
     if (!delivery.feedsMaterializer) {
       // Its values changed, but no materializer says how: its dependents cannot be judged and fail (never a silent empty set).
-      visitDependents(handle);
+      visitDependents(record);
       return;
     }
+    const { handle } = record;
     const fed = actors.deliverToMaterializer(handle, { type: 'SHAPE.ENTRIES_LOGGED', xid, entries: produced });
     if (!fed.ok) {
-      fail(handle, fed.error);
+      fail(record, fed.error);
       return;
     }
     const { movedIn, movedOut } = fed.moves;
@@ -247,7 +250,7 @@ export async function routeTransactions(
     moved.set(handle, { xid, ...fed.moves });
     // The index follows the values before any dependent is routed.
     index.moveLinks(handle, movedIn, movedOut);
-    visitDependents(handle);
+    visitDependents(record);
   }
 
   /** The transaction's changes to one table (only for a shape whose dependencies' values moved: rare), once per table. */
@@ -265,20 +268,22 @@ export async function routeTransactions(
   }
 
   /** Waking found damage: the damaged shapes go (with their dependents, `handle` among them), for restore's reasons. */
-  function failDamaged(handle: string, damaged: readonly Removal[]): void {
-    failed.add(handle);
-    entries.delete(handle);
+  function failDamaged(record: KeptShape, damaged: readonly Removal[]): void {
+    failed.add(record.handle);
+    entries.delete(record);
     for (const removal of damaged) {
       failed.add(removal.handle);
-      entries.delete(removal.handle);
+      const removed = registry.get(removal.handle);
+      if (removed) entries.delete(removed);
       const reason = removal.reason === 'corrupt-log' || removal.reason === 'no-storage' ? removal.reason : 'corrupt-definition';
       failures.push({ handle: removal.handle, reason, detail: removal.detail ?? reason });
     }
   }
 
-  function fail(handle: string, error: unknown): void {
+  function fail(record: KeptShape, error: unknown): void {
+    const { handle } = record;
     failed.add(handle);
-    entries.delete(handle);
+    entries.delete(record);
     const missing = isDependencyMissing(error);
     failures.push({
       handle,

@@ -169,7 +169,7 @@ async function router(stored: readonly StoredShape[], registry: ShapeRegistry): 
  * transaction leaves are the same either way. The order of one key's entries is kept.
  */
 const sortedEntries = (batch: RoutedBatch): [string, LogEntry[]][] =>
-  [...batch.entries].sort(([a], [b]) => (a < b ? -1 : 1)).map(([handle, entries]) => [handle, [...entries].sort((a, b) => a.xid - b.xid || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))]);
+  [...batch.entries].map(([record, entries]) => [record.handle, entries] as const).sort(([a], [b]) => (a < b ? -1 : 1)).map(([handle, entries]) => [handle, [...entries].sort((a, b) => a.xid - b.xid || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))]);
 
 describe('routing through the where-clause index against offering every change to every shape', () => {
   it('gives the same log entries, failures and link values in every batch', async () => {
