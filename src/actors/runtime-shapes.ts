@@ -1,5 +1,6 @@
 import type { AnyActorRef } from 'xstate';
 import type { ConsumerDelivery, ConsumerEvent, MaterializerDelivery, MaterializerEvent, ShapeActorsPort, WakeResult } from '../live/shape-actors-port.ts';
+import type { KeptShape } from '../registry/kept-shape.ts';
 import type { ShapeRecord } from '../registry/shape-record.ts';
 import { ShapeRegistry } from '../registry/shape-registry.ts';
 import type { LinkValueSet, RestorableRowStore } from '../storage/rows/row-store.ts';
@@ -171,8 +172,8 @@ export class RuntimeShapes implements ShapeActorsPort {
     return started;
   }
 
-  deliverToConsumer(handle: string, event: ConsumerEvent): ConsumerDelivery | null {
-    return this.supervisor.deliverToConsumer(handle, event);
+  deliverToConsumer(shape: KeptShape, event: ConsumerEvent): ConsumerDelivery | null {
+    return this.supervisor.deliverToConsumer(shape, event);
   }
 
   deliverToMaterializer(handle: string, event: MaterializerEvent): MaterializerDelivery {

@@ -25,14 +25,32 @@ const TAKEN: ConsumerDelivery = { ok: true, entries: NO_ENTRIES, feedsMaterializ
 export const consumerSystemId = (handle: string): string => `shape:${handle}`;
 export const materializerSystemId = (handle: string): string => `materializer:${handle}`;
 
-interface ShapeActors {
-  consumer: ConsumerRef;
-  readonly consumerInput: ConsumerInput;
-  /** The highest transaction the consumer has taken (as it skips what is at or below it): where a restarted one starts. */
-  lastXid: number;
-  /** When a change or a client last reached it (a field written per change: no reordering of a map of every awake shape). */
-  activeAt: number;
-  materializer?: MaterializerRef;
+/** One awake shape's actors, kept by the supervisor (by handle) and by the shape's record while it is awake (`SupervisedShape`). */
+class ShapeActors {
+  materializer: MaterializerRef | undefined = undefined;
+  /** Set when its actors stop: a record still holding it looks the shape up again. */
+  stopped = false;
+  /** The record that holds it (cleared when its actors stop: a sleeping shape's record keeps no dead actors). */
+  holder: SupervisedShape | null = null;
+  constructor(
+    readonly owner: ShapeSupervisor,
+    public consumer: ConsumerRef,
+    readonly consumerInput: ConsumerInput,
+    /** The highest transaction the consumer has taken (as it skips what is at or below it): where a restarted one starts. */
+    public lastXid: number,
+    /** When a change or a client last reached it (a field written per change: no reordering of a map of every awake shape). */
+    public activeAt: number,
+  ) {}
+}
+
+/**
+ * A shape as the router hands it over (the registry's record): its handle, and a place where the
+ * supervisor keeps the shape's actors while it is awake, so that a delivery finds them without a
+ * lookup by handle (at 100k awake shapes, a cold map probe per change). Checked before each use.
+ */
+export interface SupervisedShape {
+  readonly handle: string;
+  supervised: unknown;
 }
 
 export interface ShapeSupervisorOptions {
@@ -134,7 +152,7 @@ export class ShapeSupervisor {
     }
     const consumerInput: ConsumerInput = { ...input, dependencyIds: dependencies.map((dep) => dep.id) };
     const consumer = this.#startConsumer(consumerInput);
-    this.#actors.set(input.handle, { consumer, consumerInput, lastXid: consumerInput.lastXid, activeAt: this.now() });
+    this.#actors.set(input.handle, new ShapeActors(this, consumer, consumerInput, consumerInput.lastXid, this.now()));
     return consumer;
   }
 
@@ -156,6 +174,9 @@ export class ShapeSupervisor {
     if (!entry) return;
     if (entry.materializer) stopOwnedActor(entry.materializer);
     stopOwnedActor(entry.consumer);
+    entry.stopped = true;
+    if (entry.holder?.supervised === entry) entry.holder.supervised = null;
+    entry.holder = null;
     this.#actors.delete(handle);
     this.#restarts.forget(handle);
   }
@@ -165,7 +186,7 @@ export class ShapeSupervisor {
     const entry = this.#actors.get(handle);
     if (!entry?.materializer) return;
     stopOwnedActor(entry.materializer);
-    delete entry.materializer;
+    entry.materializer = undefined;
   }
 
   /**
@@ -173,9 +194,10 @@ export class ShapeSupervisor {
    * answers the entries it produced (emitted during the send), and marks the shape active. A
    * transaction at or below the last one it took is not sent again. Null: it is not awake.
    */
-  deliverToConsumer(handle: string, event: ConsumerEvent): ConsumerDelivery | null {
-    const entry = this.#actors.get(handle);
+  deliverToConsumer(shape: SupervisedShape, event: ConsumerEvent): ConsumerDelivery | null {
+    const entry = this.#actorsOf(shape);
     if (!entry) return null;
+    const { handle } = shape;
     entry.activeAt = this.now();
     if (event.xid <= entry.lastXid) return TAKEN;
     let restarts = 0;
@@ -195,6 +217,17 @@ export class ShapeSupervisor {
       // A restarted consumer starts from where the failed one was, not from spawn time.
       entry.consumer = this.#startConsumer({ ...entry.consumerInput, lastXid: entry.lastXid });
     }
+  }
+
+  /** A shape's actors through its record when it holds them (and they are this supervisor's and running), else by handle, then kept there. */
+  #actorsOf(shape: SupervisedShape): ShapeActors | undefined {
+    const held = shape.supervised;
+    if (held instanceof ShapeActors && held.owner === this && !held.stopped) return held;
+    const entry = this.#actors.get(shape.handle);
+    if (!entry) return undefined;
+    shape.supervised = entry;
+    entry.holder = shape;
+    return entry;
   }
 
   /** Sends a materializer its shape's new entries; answers the values that moved in and out. */

@@ -196,7 +196,7 @@ export async function routeTransactions(
     if (shapeChanges.length === 0 && candidates.length === 0 && !actors.isAwake(handle)) return undefined;
     // An awake shape takes it at once (most do); a sleeping one wakes first (its dependencies
     // first; it starts where its log is), then takes it, with its dependencies' values as they woke.
-    const delivery = actors.deliverToConsumer(handle, routedEvent(transaction, record, shapeChanges, candidates));
+    const delivery = actors.deliverToConsumer(record, routedEvent(transaction, record, shapeChanges, candidates));
     if (delivery !== null) return void delivered(transaction, record, delivery);
     const waking = actors.wakeForChange(handle, transaction.before);
     if (waking instanceof Promise) return waking.then((woken) => deliverWoken(transaction, record, shapeChanges, candidates, woken));
@@ -211,7 +211,7 @@ export async function routeTransactions(
       return;
     }
     for (const dependency of woken.materialized) seedOne(dependency);
-    const delivery = actors.deliverToConsumer(handle, routedEvent(transaction, record, shapeChanges, candidates));
+    const delivery = actors.deliverToConsumer(record, routedEvent(transaction, record, shapeChanges, candidates));
     delivered(transaction, record, delivery ?? { ok: false, error: new Error(`shape ${handle} has no consumer after waking`), restarts: 0 });
   }
 

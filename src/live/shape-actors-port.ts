@@ -6,6 +6,7 @@
  * a consumer needs travel in its event (it reads no other actor).
  */
 import type { Removal } from '../graph/removal.ts';
+import type { KeptShape } from '../registry/kept-shape.ts';
 import type { KeyedRow, LinkValueSet } from '../storage/rows/row-store.ts';
 import type { LinkSet } from '../shapes/where/evaluate.ts';
 import type { LogEntry } from '../storage/storage.ts';
@@ -72,8 +73,8 @@ export interface ShapeActorsPort {
   wakeForChange(handle: string, lastXid: number): WakeResult | Promise<WakeResult>;
   /** Its consumer is running (it is not asleep). */
   isAwake(handle: string): boolean;
-  /** Hands a transaction to an awake shape's consumer (it is active now); null when the shape sleeps (nothing sent). One lookup: this is on every delivery. */
-  deliverToConsumer(handle: string, event: ConsumerEvent): ConsumerDelivery | null;
+  /** Hands a transaction to an awake shape's consumer (it is active now); null when the shape sleeps (nothing sent). No lookup by handle once the record holds its actors: this is on every delivery. */
+  deliverToConsumer(shape: KeptShape, event: ConsumerEvent): ConsumerDelivery | null;
   deliverToMaterializer(handle: string, event: MaterializerEvent): MaterializerDelivery;
   /** A dependency's current link values (its materializer's, or the index's copy while it sleeps); undefined when unknown. */
   linkValues(handle: string): LinkValueSet | undefined;

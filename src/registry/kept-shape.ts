@@ -31,6 +31,8 @@ export class KeptShape extends GraphNode implements ShapeRecord, NormalizedShape
   // collector (a new offset object per shape written was one, each in a page of its own at 100k).
   #endTx = NO_END;
   #endOp = 0;
+  /** Its actors while it is awake, kept here by the runtime's supervisor (ShapeSupervisor's SupervisedShape): null while it sleeps. */
+  supervised: unknown = null;
 
   constructor(
     stored: StoredShape,
