@@ -173,6 +173,12 @@ await scenario('routing', async () => {
       results.push(await runInChild<RoutingCaseResult>('routing', { kind, size, runs: runsFor(size), budgetMs: quick ? 600 : 1_500 }, profiling));
     }
   }
+  // eq again at the smallest and largest N with Node's default semi-space: what a service started without the flag gets (reported).
+  if (kinds.includes('eq') && sizes.length > 1) {
+    for (const size of [sizes[0]!, sizes.at(-1)!]) {
+      results.push(await runInChild<RoutingCaseResult>('routing', { kind: 'eq', size, runs: runsFor(size), budgetMs: quick ? 600 : 1_500 }, { ...profiling, semiSpaceMiB: null }));
+    }
+  }
   const { rows, checks } = summarizeRouting(results);
   return {
     title: 'runtime: routing',
@@ -181,7 +187,7 @@ await scenario('routing', async () => {
     checks,
     table: formatTable(
       ROUTING_COLUMNS,
-      rows.map((r) => ({ ...r, routerFloorRatio: r.routerFloorRatio === null ? null : `${round(r.routerFloorRatio, 1)}x`, speedup: r.speedup === null ? null : `${round(r.speedup, 1)}x` })),
+      rows.map((r) => ({ ...r, semiSpace: r.semiSpaceMiB === null ? 'node default' : `${r.semiSpaceMiB} MiB`, routerFloorRatio: r.routerFloorRatio === null ? null : `${round(r.routerFloorRatio, 1)}x`, speedup: r.speedup === null ? null : `${round(r.speedup, 1)}x` })),
     ),
     results: { sizes, units: { us: 'CPU microseconds, median of the runs', changesPerSec: 'wall clock', ratio: 'median of per-run ratios' }, rows, cases: results },
   };

@@ -9,6 +9,7 @@ import { fmtSize } from './validation.ts';
 export const ROUTING_COLUMNS: readonly Column[] = [
   { key: 'kind', title: 'shapes on one table' },
   { key: 'size', title: 'N' },
+  { key: 'semiSpace', title: 'semi-space' },
   { key: 'changesPerSec', title: 'changes/s', digits: 0 },
   { key: 'usPerChange', title: 'µs/change', digits: 1 },
   { key: 'beforeChangesPerSec', title: 'before changes/s', digits: 0 },
@@ -27,6 +28,8 @@ export const ROUTING_COLUMNS: readonly Column[] = [
 export interface RoutingSummaryRow {
   readonly kind: RoutingKind;
   readonly size: number;
+  /** V8's semi-space the case ran with (MiB), or null: Node's default (a reported case beside the targets' own). */
+  readonly semiSpaceMiB: number | null;
   readonly shapes: number;
   readonly changes: number;
   /** Through `applyTransaction` (a request per transaction), as before: wall clock, and CPU per change. */
@@ -79,6 +82,7 @@ export function summarizeRouting(results: readonly RoutingCaseResult[]): { rows:
     return {
       kind: result.kind,
       size: result.size,
+      semiSpaceMiB: result.semiSpaceMiB,
       shapes: result.shapes,
       changes: m((r) => r.changes),
       changesPerSec: m((r) => (r.changes * 1000) / r.timing.wallMs),
@@ -102,7 +106,30 @@ export function summarizeRouting(results: readonly RoutingCaseResult[]): { rows:
       runs: result.runs.length,
     };
   });
-  return { rows, checks: routingChecks(rows) };
+  // The targets on the cases run as a service is run (the README's semi-space); Node's default beside them, reported.
+  const service = rows.filter((r) => r.semiSpaceMiB !== null);
+  return { rows, checks: [...routingChecks(service), ...nodeDefaultChecks(rows.filter((r) => r.semiSpaceMiB === null), service)] };
+}
+
+/** The eq flatness measured again with Node's default semi-space (16 MiB): what a service started without the flag gets. */
+function nodeDefaultChecks(defaults: readonly RoutingSummaryRow[], service: readonly RoutingSummaryRow[]): TargetCheck[] {
+  const of = defaults.filter((r) => r.kind === 'eq' && r.typedUsPerChange !== null).sort((a, b) => a.size - b.size);
+  const [small, large] = [of[0], of.at(-1)];
+  if (!small || !large || small === large) return [];
+  const us = (r: RoutingSummaryRow): string => `${round(r.typedUsPerChange!, 1)} µs (collector ${r.typedGcUsPerChange === null ? '-' : round(r.typedGcUsPerChange, 1)})`;
+  const beside = (r: RoutingSummaryRow): string => {
+    const same = service.find((t) => t.kind === r.kind && t.size === r.size);
+    return same?.typedUsPerChange == null ? '' : `; with ${same.semiSpaceMiB} MiB ${us(same)}`;
+  };
+  return [
+    {
+      target: `eq with Node's default semi-space: CPU per change at ${fmtSize(large.size)} shapes against ${fmtSize(small.size)} (typed; a service started without --max-semi-space-size)`,
+      measured: `${fmtSize(large.size)}: ${us(large)}${beside(large)}; ${fmtSize(small.size)}: ${us(small)}${beside(small)}; ratio ${round(large.typedUsPerChange! / small.typedUsPerChange!, 2)}x`,
+      value: null,
+      limit: null,
+      status: 'INFO',
+    },
+  ];
 }
 
 function routingChecks(rows: readonly RoutingSummaryRow[]): TargetCheck[] {

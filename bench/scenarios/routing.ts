@@ -12,6 +12,7 @@
  * `actor.send` plus appending the entry to an array, in the same process.
  * The table and targets: routing-summary.ts.
  */
+import { semiSpaceMiB } from '../../src/cli/young-generation.ts';
 import { createShapeRuntime, type ShapeRuntime } from '../../src/runtime/index.ts';
 import type { LogEntry } from '../../src/storage/storage.ts';
 import { startTrivialActors, stopTrivialActors } from '../lib/floor.ts';
@@ -63,6 +64,8 @@ export interface RoutingRun {
 export interface RoutingCaseResult {
   readonly kind: RoutingKind;
   readonly size: number;
+  /** V8's semi-space the case ran with (MiB, bench/lib/child.ts), or null: Node's default. */
+  readonly semiSpaceMiB: number | null;
   readonly shapes: number;
   readonly runs: readonly RoutingRun[];
   readonly profiles: Record<string, ProfileSummary>;
@@ -83,17 +86,18 @@ export async function routingCase(args: RoutingCaseArgs): Promise<RoutingCaseRes
   await warmUp(args.kind);
   const profiles: Record<string, ProfileSummary> = {};
   const runs: RoutingRun[] = [];
+  const semiSpace = semiSpaceMiB(process.execArgv, process.env.NODE_OPTIONS);
   for (let r = 0; r < args.runs; r++) {
     const profileName = profilingEnabled() && r === args.runs - 1 ? `routing-${args.kind}-${fmtSize(args.size)}` : null;
     const run = await routingRun(dataset, args.budgetMs, r, profileName, profiles);
     runs.push(run);
     const typed = run.typed ? `; typed: ${round((run.typed.changes * 1000) / run.typed.timing.wallMs, 0)} changes/s, ${round((run.typed.timing.cpuMs * 1000) / run.typed.changes, 1)} µs cpu/change` : '';
     log(
-      `  routing ${args.kind} ${fmtSize(args.size)} run ${r + 1}/${args.runs}: ${round((run.changes * 1000) / run.timing.wallMs, 0)} changes/s, ` +
+      `  routing ${args.kind} ${fmtSize(args.size)}${semiSpace === null ? " (Node's default semi-space)" : ''} run ${r + 1}/${args.runs}: ${round((run.changes * 1000) / run.timing.wallMs, 0)} changes/s, ` +
         `${round((run.timing.cpuMs * 1000) / run.changes, 1)} µs cpu/change (${run.changes} changes, ${run.entries} entries)${typed}`,
     );
   }
-  return { kind: args.kind, size: args.size, shapes: dataset.shapes.length, runs, profiles };
+  return { kind: args.kind, size: args.size, semiSpaceMiB: semiSpace, shapes: dataset.shapes.length, runs, profiles };
 }
 
 /** The passes through the runtime (every shape woken first), and how many transactions each took. */
