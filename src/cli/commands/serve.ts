@@ -4,6 +4,7 @@ import { activityJson, activityText, restoreNoticeText, restoreSummaryJson } fro
 import { runtimeOptions, type OpenRuntimeOptions } from '../open-runtime.ts';
 import { parseKeyColumns, type OptionReader } from '../options.ts';
 import { configureHttpOptions, httpServing, type HttpServing } from '../serve-http.ts';
+import { SERVICE_SEMI_SPACE_MIB, semiSpaceMiB, youngGenerationAdvice } from '../young-generation.ts';
 import type { ShapeActivity, ShapeRuntime } from '../../runtime/index.ts';
 
 const UNFOLLOWABLE = ['keep', 'remove'] as const;
@@ -52,10 +53,17 @@ export const serveCommand: CliCommand = {
 
 type Stopped = Promise<{ signal: NodeJS.Signals } | { error: Error }>;
 
-/** Like every command, serve says what its restore removed and which row-store tables lost records: at start, since it runs until stopped. */
+/**
+ * Like every command, serve says what its restore removed and which row-store tables lost records: at start, since it runs until
+ * stopped. A large service started with a small young generation is told which flag to start node with (young-generation.ts).
+ */
 function announceRestore(context: CommandContext, runtime: ShapeRuntime): void {
   const notice = restoreNoticeText(runtime.report);
   if (notice) context.notice(notice);
+  const shapes = runtime.list().length;
+  const semiSpace = semiSpaceMiB(process.execArgv, process.env.NODE_OPTIONS);
+  const advice = youngGenerationAdvice(shapes, semiSpace);
+  if (advice) context.logger.warn({ shapes, semiSpaceMiB: semiSpace, recommendedSemiSpaceMiB: SERVICE_SEMI_SPACE_MIB }, advice);
 }
 
 /** The stopping log line, with how many shapes were kept and how many woke while serving (the activity it returns). */
@@ -65,13 +73,13 @@ function stopping(context: CommandContext, runtime: ShapeRuntime, stop: { signal
   return activity;
 }
 
-/** No database: the embedded store's shapes, served over HTTP (created on request, fed by nobody while `serve` holds the data dir). */
 /** `--key`, as runtime options: the tables' key columns, declared (recorded by the row store; a different recorded key is refused). */
 function declaredKeys(options: OptionReader): Pick<OpenRuntimeOptions, 'keyColumns'> {
   const keyColumns = options.record('key');
   return Object.keys(keyColumns).length > 0 ? { keyColumns } : {};
 }
 
+/** No database: the embedded store's shapes, served over HTTP (created on request, fed by nobody while `serve` holds the data dir). */
 async function serveEmbedded(context: CommandContext, http: HttpServing, stopped: Stopped, keys: Pick<OpenRuntimeOptions, 'keyColumns'>): Promise<CommandResult> {
   if (http.port === undefined) {
     throw new CliError('usage', 'serve needs --database-url (or $DATABASE_URL) to follow Postgres, or --http-port to serve the embedded store', ExitCode.usage);
