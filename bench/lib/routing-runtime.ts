@@ -29,6 +29,7 @@ export async function applyTyped(runtime: ShapeRuntime, transactions: readonly R
 
 export interface AwakeEqRuntime {
   readonly runtime: ShapeRuntime;
+  readonly dataset: RoutingDataset;
   /** `count` transactions, from xid 2 on. */
   readonly transactions: readonly RoutingTransaction[];
 }
@@ -38,5 +39,5 @@ export async function awakeEqRuntime(size: number, count: number): Promise<Awake
   const dataset = await buildRoutingDataset('eq', size);
   const runtime = await createShapeRuntime({ storage: await storageOf(dataset) });
   await mapConcurrently(dataset.shapes.map((s) => s.stored.handle), 64, (handle) => runtime.reads.lastOffset(handle));
-  return { runtime, transactions: makeRoutingTransactions(dataset, count, 2, 1) };
+  return { runtime, dataset, transactions: makeRoutingTransactions(dataset, count, 2, 1) };
 }
