@@ -3,7 +3,8 @@
  * a real process, stopped by SIGTERM; the other commands are refused while it holds the data dir;
  * SIGKILLed while the real `@electric-sql/client` follows a subquery shape, then restarted, the
  * client goes on under its handle with no 409 and receives what was applied while it was down;
- * a DELETE (--allow-deletion) then costs it exactly one 409.
+ * a DELETE (--allow-deletion) then costs it exactly one 409. A service of 10k shapes started with
+ * less than a 64 MiB semi-space is told so at start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -14,6 +15,8 @@ import { cli } from '../helpers/run-cli.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
 import { REPO_ROOT, waitFor } from '../integration/postgres-harness.ts';
 import { CLI_ARGS } from '../helpers/built-cli.ts';
+import { buildDataset, writeDataDir } from '../../bench/lib/shape-dataset.ts';
+import { LARGE_SERVICE_SHAPES, SERVICE_SEMI_SPACE_MIB } from '../../src/cli/young-generation.ts';
 
 const tempDir = useTempDirs();
 
@@ -113,6 +116,32 @@ describe('serve --http-port on the embedded store', () => {
     await rowsAre([{ id: 2, name: 'bob' }, { id: 3, name: 'cyd' }], 'the client to hold bob and cyd again');
     expect(client.stream.shapeHandle).not.toBe(handle);
   }, 120_000);
+
+  it('a service of 10k shapes is told at start to run node with a 64 MiB semi-space, and is not told when it does (NODE_OPTIONS)', async () => {
+    const dir = await tempDir();
+    await writeDataDir(dir, await buildDataset({ size: LARGE_SERVICE_SHAPES }));
+    const serveOnce = async (nodeOptions: string | undefined): Promise<string> => {
+      const env = withoutDatabase();
+      if (nodeOptions === undefined) delete env.NODE_OPTIONS;
+      else env.NODE_OPTIONS = nodeOptions;
+      const child = spawn(process.execPath, [...CLI_ARGS, 'serve', '--data-dir', dir, '--http-port', '0', '--log-level', 'warn'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
+      onTestFinished(() => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      await waitFor('serve to listen', () => /serving shapes on http/.test(stderr), 60_000);
+      const exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+      child.kill('SIGTERM');
+      expect(await exit).toEqual({ code: 0, signal: null });
+      return stderr;
+    };
+    const advised = (stderr: string) => stderr.split('\n').filter((line) => line.includes('"recommendedSemiSpaceMiB"')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const withDefault = advised(await serveOnce(undefined));
+    expect(withDefault).toHaveLength(1);
+    expect(withDefault[0]).toMatchObject({ level: 40, shapes: LARGE_SERVICE_SHAPES, semiSpaceMiB: null, recommendedSemiSpaceMiB: SERVICE_SEMI_SPACE_MIB });
+    expect(withDefault[0]!.msg).toContain(`NODE_OPTIONS=--max-semi-space-size=${SERVICE_SEMI_SPACE_MIB}`);
+    expect(advised(await serveOnce('--max-semi-space-size=32'))[0]).toMatchObject({ semiSpaceMiB: 32 });
+    expect(advised(await serveOnce(`--max-semi-space-size=${SERVICE_SEMI_SPACE_MIB}`))).toEqual([]);
+  }, 180_000);
 
   it('says what it needs when given neither a database nor a port', async () => {
     const saved = process.env.DATABASE_URL;
