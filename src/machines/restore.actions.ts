@@ -30,7 +30,7 @@ function closePhases(phases: RuntimeContext['phases'], now: number): RuntimeCont
 }
 
 export function enqueueRequest(context: RuntimeContext, event: RuntimeEvent): Partial<RuntimeContext> {
-  return { queue: [...context.queue, event as RuntimeRequest] };
+  return { queue: context.queue.push(event as RuntimeRequest) };
 }
 
 /** Why restore goes by scan: no backup (checkBackup answered false), or the backup could not be used. */
@@ -82,7 +82,7 @@ export function metadataToRewrite(context: RuntimeContext): ShapeMetadata[] | nu
 export function storeCommit(context: RuntimeContext, output: CommitRestoreOutput): Partial<RuntimeContext> {
   const load = context.load!;
   const redo: RuntimeRequest[] = output.redo.map((transaction, i) => ({ type: 'TRANSACTION.RECEIVED', requestId: `${REDO_PREFIX}${i}`, transaction }));
-  return { load: { ...load, problems: [...load.problems, ...output.problems] }, queue: [...redo, ...context.queue] };
+  return { load: { ...load, problems: [...load.problems, ...output.problems] }, queue: context.queue.pushFront(redo) };
 }
 
 /** Effect: the row store the commit opened joins the runtime's shapes. */

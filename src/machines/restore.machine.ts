@@ -6,6 +6,7 @@ import { silentLogger } from '../logging/runtime-logger.ts';
 import * as restore from './restore.actions.ts';
 import { runningState } from './running.machine.ts';
 import { errorOf } from './event-payloads.ts';
+import { RequestQueue } from './request-queue.ts';
 import * as running from './running.actions.ts';
 import { runtimeSetup } from './runtime.setup.ts';
 import * as check from './storage-check.actions.ts';
@@ -48,7 +49,7 @@ export const shapeRuntimeMachine = runtimeSetup.createMachine({
     dependedOn: new Set(),
     phases: [],
     report: null,
-    queue: [],
+    queue: RequestQueue.empty(),
     current: null,
     batch: [],
     removing: [],

@@ -9,6 +9,7 @@ import type { ApplyTransactionsInput, ApplyTransactionsOutput } from '../actors/
 import type { CreateShapeInput, CreateShapeOutput } from '../actors/create-shape.actor.ts';
 import type { ResyncShapesInput, ResyncShapesOutput } from '../actors/resync-shapes.actor.ts';
 import { isRefusal, requestError } from './event-payloads.ts';
+import { RequestQueue } from './request-queue.ts';
 import { storageCheckDue } from './storage-check.actions.ts';
 import type { BatchOutcome, Enqueue, RemovalRequest, RuntimeContext, RuntimeEmitted, RuntimeEvent, RuntimeRequest, TransactionsRequest } from './runtime.types.ts';
 
@@ -19,9 +20,9 @@ import type { BatchOutcome, Enqueue, RemovalRequest, RuntimeContext, RuntimeEmit
  * that waited longest, or (nothing waits) the next chunk of the check after restore.
  */
 export function takeNext(context: RuntimeContext, enqueue: Enqueue): void {
-  const [next, ...rest] = context.queue;
+  const next = context.queue.first;
   if (next) {
-    enqueue.assign({ queue: rest });
+    enqueue.assign({ queue: context.queue.drop(1) });
     enqueue.raise(next);
   } else if (storageCheckDue(context)) {
     enqueue.raise({ type: 'STORAGE.CHECK_DUE' });
@@ -50,7 +51,7 @@ export function takeTransactionBatch(context: RuntimeContext, event: RuntimeEven
     transactions += size(request);
     taken++;
   }
-  return { batch, queue: context.queue.slice(taken) };
+  return { batch, queue: context.queue.drop(taken) };
 }
 
 function size(request: TransactionsRequest): number {
@@ -116,7 +117,7 @@ export function evictOverLimit(context: RuntimeContext): Partial<RuntimeContext>
   if (context.maxShapes === null || registry.size <= context.maxShapes) return {};
   const victims = registry.usage.evictionCandidates(registry.size - context.maxShapes);
   const evictions: RuntimeRequest[] = victims.map((handle) => ({ type: 'SHAPE.EXPIRED', requestId: `expiry:${handle}`, handle }));
-  return { queue: [...evictions, ...context.queue] };
+  return { queue: context.queue.pushFront(evictions) };
 }
 
 // ---------------------------------------------------------------- waking and sleeping
@@ -135,7 +136,7 @@ export function wakeUsedShape(context: RuntimeContext, plan: ActivationPlan): vo
 export function answerUse(context: RuntimeContext, plan: ActivationPlan, enqueue: Enqueue): void {
   const request = currentOf(context, 'SHAPE.USED');
   if (plan.damaged.length > 0) {
-    enqueue.assign({ queue: [...plan.damaged.map((d) => failureRequest(d.handle, d.removal!.reason, d.removal!.detail ?? '')), ...context.queue] });
+    enqueue.assign({ queue: context.queue.pushFront(plan.damaged.map((d) => failureRequest(d.handle, d.removal!.reason, d.removal!.detail ?? ''))) });
     enqueue.emit({ type: 'REQUEST.FAILED', requestId: request.requestId, error: { code: 'shape-damaged', message: `shape ${request.handle} cannot be read: ${plan.damaged[0]!.removal!.detail}` } });
   } else if (context.shapes.registry.has(request.handle)) {
     enqueue.emit({ type: 'SHAPE.USE_RECORDED', requestId: request.requestId, handle: request.handle });
@@ -202,7 +203,7 @@ export function finishTransactions(context: RuntimeContext, output: ApplyTransac
     }
   }
   for (const [requestId, outcomes] of typed) enqueue.emit({ type: 'TRANSACTIONS.APPLIED', requestId, outcomes });
-  enqueue.assign({ batch: [], queue: [...output.failures.map((f) => failureRequest(f.handle, f.reason, f.detail)), ...context.queue] });
+  enqueue.assign({ batch: [], queue: context.queue.pushFront(output.failures.map((f) => failureRequest(f.handle, f.reason, f.detail))) });
 }
 
 // ---------------------------------------------------------------- resyncing
@@ -217,7 +218,7 @@ export function finishResync(context: RuntimeContext, output: ResyncShapesOutput
   const request = currentOf(context, 'SHAPES.RESYNC_REQUESTED');
   if (output.appended.length > 0) enqueue.emit({ type: 'BATCH.COMMITTED', position: output.position, appended: output.appended });
   enqueue.emit({ type: 'SHAPES.RESYNCED', requestId: request.requestId, xid: request.xid, tables: request.tables, handles: output.handles, written: output.appended.length });
-  enqueue.assign({ queue: [...output.failures.map((f) => failureRequest(f.handle, 'consumer-failed', f.detail)), ...context.queue] });
+  enqueue.assign({ queue: context.queue.pushFront(output.failures.map((f) => failureRequest(f.handle, 'consumer-failed', f.detail))) });
 }
 
 // ---------------------------------------------------------------- checkpoint, supervision, shutdown
@@ -245,5 +246,5 @@ export function rejectQueued(context: RuntimeContext, code: string, enqueue: Enq
   for (const request of waiting) {
     enqueue.emit({ type: 'REQUEST.FAILED', requestId: request.requestId, error: { code, message: `the runtime is no longer running (${code})` } });
   }
-  enqueue.assign({ queue: [], batch: [], current: null });
+  enqueue.assign({ queue: RequestQueue.empty(), batch: [], current: null });
 }

@@ -1,3 +1,4 @@
+import type { RequestQueue } from './request-queue.ts';
 import type { RuntimeShapes } from '../actors/runtime-shapes.ts';
 import type { consumerLogic } from '../actors/consumer.actor.ts';
 import type { RestartIntensity } from '../actors/restart-intensity.ts';
@@ -233,7 +234,7 @@ export interface RuntimeContext {
   readonly phases: readonly PhaseTiming[];
   readonly report: RestoreReport | null;
   /** Requests waiting (before `running`, and while one is under way). */
-  readonly queue: readonly RuntimeRequest[];
+  readonly queue: RequestQueue<RuntimeRequest>;
   /** The request under way in `running` (taken from the queue, or straight from `idle`). */
   readonly current: RuntimeRequest | null;
   /** The transaction requests `running.applying` carries out together. */

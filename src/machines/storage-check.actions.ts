@@ -29,7 +29,7 @@ export function startStorageCheck(context: RuntimeContext): Partial<RuntimeConte
   const order = checkOrder(context.plan?.keep ?? [], new Set(context.load?.checked ?? []), context.dependedOn);
   const storageCheck: StorageCheckState = { ...NO_STORAGE_CHECK, order, startedAt: performance.now() };
   // The last reader of the kept records' list: from here the registry holds them.
-  return { storageCheck, queue: order.length === 0 ? [...context.queue, COMPLETED] : context.queue, kept: [], dependedOn: NONE };
+  return { storageCheck, queue: order.length === 0 ? context.queue.push(COMPLETED) : context.queue, kept: [], dependedOn: NONE };
 }
 
 /**
@@ -84,7 +84,7 @@ export function recordCheckedChunk(context: RuntimeContext, chunk: CheckedChunk,
   const last = next >= state.order.length;
   enqueue.assign({
     storageCheck: { ...state, next, checked: state.checked + (next - state.next), problems: [...state.problems, ...problems] },
-    queue: [...failures, ...(last ? [COMPLETED] : []), ...context.queue],
+    queue: context.queue.pushFront(last ? [...failures, COMPLETED] : failures),
   });
 }
 

@@ -378,7 +378,7 @@ function serializeState(s: Snapshot): string {
   return JSON.stringify({
     value: s.value,
     status: s.status,
-    queue: c.queue.map((r) => `${r.type}${'handle' in r ? `:${r.handle}` : ''}`),
+    queue: c.queue.toArray().map((r) => `${r.type}${'handle' in r ? `:${r.handle}` : ''}`),
     fallback: c.fallbackReason,
     mode: c.load?.mode ?? null,
     failure: c.failure,

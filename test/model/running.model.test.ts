@@ -352,7 +352,7 @@ function serializeFor(input: ModelInput) {
     return JSON.stringify({
       value: s.value,
       status: s.status,
-      queue: c.queue.map((r) => `${r.type}${'handle' in r ? `:${r.handle}` : ''}`),
+      queue: c.queue.toArray().map((r) => `${r.type}${'handle' in r ? `:${r.handle}` : ''}`),
       failure: c.failure,
       mode: c.load?.mode ?? null,
       memo: input.name === 'expiry' ? { adds: memo.adds } : { ckpt: memo.ckpt, fail: memo.fail },
