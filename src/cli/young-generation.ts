@@ -3,10 +3,10 @@
  * that shape's objects, which live in the old generation; each scavenge of the young generation
  * then visits every old page written since the last one. With 100k shapes the pages written are
  * mostly distinct, so with Node's default semi-space (16 MiB on 64-bit) a scavenge at 100k shapes
- * took 10.3 ms against 3.3 ms at 1k for the same allocation (5.2 against 1.3 µs per change,
- * bench/scenarios/routing.ts). A larger semi-space runs a quarter as many scavenges, each over
- * about as many pages: 64 MiB brought the collector's share at 100k to 2.7-3.1 µs per change. The
- * cost is memory: the young generation is three semi-spaces, 192 MiB at most instead of 48.
+ * took 10.3 ms against 3.3 ms at 1k for the same allocation (5.2 against 1.3 µs per change).
+ * A larger semi-space runs a quarter as many scavenges: with 64 MiB the collector's share at 100k
+ * was 1.6-2.2 µs per change against 4.5-6.0, and a whole change 30.8-31.1 µs against 36.5-46.1
+ * (bench/scenarios/routing.ts, which runs eq both ways; README: Performance). The cost is memory: the young generation is three semi-spaces, 192 MiB at most instead of 48.
  * Node reads the flag only at start (`v8.setFlagsFromString` cannot change it later), so the
  * process is started with it: `node --max-semi-space-size=64` or
  * `NODE_OPTIONS=--max-semi-space-size=64`. Pure: it reads the flags it is handed.
