@@ -33,10 +33,6 @@ export class RequestQueue<T> implements Iterable<T> {
     return RequestQueue.#EMPTY as RequestQueue<T>;
   }
 
-  static of<T>(items: readonly T[]): RequestQueue<T> {
-    return items.length === 0 ? RequestQueue.empty() : new RequestQueue([...items], 0, items.length);
-  }
-
   get length(): number {
     return this.#end - this.#head;
   }

@@ -60,7 +60,7 @@ type Stopped = Promise<{ signal: NodeJS.Signals } | { error: Error }>;
 function announceRestore(context: CommandContext, runtime: ShapeRuntime): void {
   const notice = restoreNoticeText(runtime.report);
   if (notice) context.notice(notice);
-  const shapes = runtime.list().length;
+  const shapes = runtime.activity().kept;
   const semiSpace = semiSpaceMiB(process.execArgv, process.env.NODE_OPTIONS);
   const advice = youngGenerationAdvice(shapes, semiSpace);
   if (advice) context.logger.warn({ shapes, semiSpaceMiB: semiSpace, recommendedSemiSpaceMiB: SERVICE_SEMI_SPACE_MIB }, advice);

@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RequestQueue } from '../../../src/machines/request-queue.ts';
 
+const queueOf = (items: readonly number[]): RequestQueue<number> => items.reduce((q, item) => q.push(item), RequestQueue.empty<number>());
+
 describe('RequestQueue', () => {
   it('takes requests in the order they were added, and says what waits', () => {
     let q = RequestQueue.empty<number>();
@@ -19,7 +21,7 @@ describe('RequestQueue', () => {
   });
 
   it('puts failures ahead of what waits, in their order; an empty prefix is the same queue', () => {
-    const q = RequestQueue.of([3, 4]);
+    const q = queueOf([3, 4]);
     expect(q.pushFront([1, 2]).toArray()).toEqual([1, 2, 3, 4]);
     expect(q.pushFront([])).toBe(q);
     expect(q.toArray()).toEqual([3, 4]);
@@ -40,7 +42,7 @@ describe('RequestQueue', () => {
   });
 
   it('drops past the end to the empty queue, and a drop of 0 keeps what waits', () => {
-    const q = RequestQueue.of([1, 2, 3]);
+    const q = queueOf([1, 2, 3]);
     expect(q.drop(10).length).toBe(0);
     expect(q.drop(0).toArray()).toEqual([1, 2, 3]);
   });
